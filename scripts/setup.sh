@@ -40,5 +40,5 @@ fi
 
 $VPY -m vsvfi.export 2>&1 | grep -v -i 'warning' >&2 || true
 $VPY -c 'from vsvfi.models import verified_onnx, MODELS; [verified_onnx(m) for m in MODELS]'
-$VPY -m vsvfi.assets bikes bigbuckbunny carphone_pristine >/dev/null
+$VPY -c 'from vsvfi import assets; [assets.fetch(a) for a in assets.SAMPLES.values()]'
 log "ready"

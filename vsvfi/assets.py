@@ -106,11 +106,3 @@ def fetch(asset: Asset) -> Path:
     tmp.replace(path)
     return path
 
-
-if __name__ == "__main__":  # python -m vsvfi.assets [names...]: fetch samples / weights
-    names = sys.argv[1:] or list(SAMPLES)
-    for n in names:
-        a = SAMPLES.get(n) or {"rife46": RIFE46_WEIGHTS}.get(n)
-        if a is None:
-            sys.exit(f"vsvfi.assets: unknown asset {n!r}; known: {', '.join([*SAMPLES, 'rife46'])}")
-        print(fetch(a))

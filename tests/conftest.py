@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+import vapoursynth as vs
+from hypothesis import settings
+
+from vsvfi import assets
+
+core = vs.core
+# Shared CI machines are noisy: no per-example deadline.
+settings.register_profile("vsvfi", deadline=None)
+settings.load_profile("vsvfi")
+
+
+@pytest.fixture(scope="session")
+def sample():
+    """Path of a sample clip by stem: bikes (640x272, 250 f, 25 fps, cuts at 30 76 137 187 242),
+    bigbuckbunny (1280x720, 132 f), carphone_pristine (176x144, 120 f, 30000/1001 fps)."""
+    return lambda stem: str(assets.fetch(assets.SAMPLES[stem]))
+
+
+@pytest.fixture(scope="session")
+def carphone(sample):
+    return core.bs.VideoSource(sample("carphone_pristine"))
+
+
+@pytest.fixture(scope="session")
+def bikes(sample):
+    return core.bs.VideoSource(sample("bikes"))
+
+
+def planes(frame) -> list[np.ndarray]:
+    return [np.array(frame[p], copy=True) for p in range(frame.format.num_planes)]
+
+
+def same_frame(a, b) -> bool:
+    return a.format.id == b.format.id and all(np.array_equal(x, y) for x, y in zip(planes(a), planes(b)))
+
+
+def counting(clip: vs.VideoNode, log: list) -> vs.VideoNode:
+    """``clip`` with every frame request recorded in ``log`` (frame numbers)."""
+    def rec(n, f):
+        log.append(n)
+        return f
+    return core.std.ModifyFrame(clip, clip, rec)

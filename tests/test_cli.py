@@ -1,0 +1,87 @@
+"""The vsvfi command line and the example .vpy script, end to end on a real clip."""
+
+import json
+import shutil
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VSVFI = [sys.executable, "-m", "vsvfi.cli"]
+
+
+def probe(path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_streams", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return {s["codec_type"]: s for s in json.loads(out)["streams"]}
+
+
+@pytest.fixture(scope="module")
+def clip_with_audio(sample, tmp_path_factory):
+    """First 30 frames (about 1 s) of carphone (29.97 fps) with a 440 Hz AAC tone."""
+    path = tmp_path_factory.mktemp("cli") / "in.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", sample("carphone_pristine"), "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000", "-frames:v", "30", "-map", "0:v", "-map", "1:a",
+                    "-c:v", "libx264", "-crf", "10", "-c:a", "aac", "-shortest", str(path)], check=True)
+    return path
+
+
+def test_cli_interpolates_and_keeps_audio(clip_with_audio, tmp_path):
+    src = probe(clip_with_audio)
+    n_in = int(src["video"]["nb_read_frames"])
+    out = tmp_path / "out.mp4"  # MP4 keeps 60000/1001 exactly (Matroska rounds to 1 ms)
+    r = subprocess.run([*VSVFI, str(clip_with_audio), "-o", str(out), "--fps", "60000/1001", "--crf", "20"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"{n_in} -> {2 * n_in} frames" in r.stdout and str(out) in r.stdout
+    got = probe(out)
+    assert Fraction(got["video"]["r_frame_rate"]) == Fraction(60000, 1001)
+    assert int(got["video"]["nb_read_frames"]) == 2 * n_in
+    assert got["audio"]["codec_name"] == "aac"
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def _fails(args, match, code=None):
+    r = subprocess.run([*VSVFI, *args], capture_output=True, text=True)
+    assert r.returncode != 0 if code is None else r.returncode == code
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and match in lines[0], r.stderr
+    return r
+
+
+def test_cli_errors(clip_with_audio, tmp_path):
+    out = str(tmp_path / "o.mp4")
+    _fails([str(tmp_path / "nope.mp4"), "-o", out], "input file not found")
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video" * 100)
+    _fails([str(junk), "-o", out], "cannot decode")
+    _fails([str(clip_with_audio), "-o", out, "--ratio", "2", "--fps", "60"], "not allowed with argument", code=2)
+    _fails([str(clip_with_audio), "-o", out, "--ratio", "0.5"], "ratio must be >= 1")
+    _fails([str(clip_with_audio), "-o", out, "--fps", "abc"], "fps must be a finite number")
+    _fails([str(clip_with_audio), "-o", out, "--model", "nope"], "invalid choice", code=2)
+    _fails([str(clip_with_audio), "-o", out, "--crf", "99"], "--crf must be in 0..51")
+    existing = tmp_path / "exists.mp4"
+    existing.write_bytes(b"keep me")
+    _fails([str(clip_with_audio), "-o", str(existing)], "exists; pass --overwrite")
+    assert existing.read_bytes() == b"keep me"
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_vpy_script_through_vspipe(sample, tmp_path):
+    vspipe = Path(sys.executable).with_name("vspipe")
+    vspipe = str(vspipe) if vspipe.exists() else shutil.which("vspipe")
+    script = str(ROOT / "scripts" / "interpolate.vpy")
+    src = sample("carphone_pristine")
+    info = subprocess.run([vspipe, "--info", script, "-a", f"src={src}", "-a", "fps=60000/1001"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert info.returncode == 0, info.stderr
+    assert "Frames: 240" in info.stdout and "60000/1001" in info.stdout
+    y4m = tmp_path / "out.y4m"
+    r = subprocess.run([vspipe, "-c", "y4m", script, str(y4m), "-a", f"src={src}", "-a", "ratio=3", "-e", "5"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    frames = y4m.read_bytes().count(b"FRAME")
+    assert frames == 6
