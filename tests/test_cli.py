@@ -1,6 +1,7 @@
 """The vsvfi command line and the example .vpy script, end to end on a real clip."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -80,8 +81,10 @@ def test_vpy_script_through_vspipe(sample, tmp_path):
     assert info.returncode == 0, info.stderr
     assert "Frames: 240" in info.stdout and "60000/1001" in info.stdout
     y4m = tmp_path / "out.y4m"
-    r = subprocess.run([vspipe, "-c", "y4m", script, str(y4m), "-a", f"src={src}", "-a", "ratio=3", "-e", "5"],
-                       capture_output=True, text=True, cwd=ROOT)
+    # A relative src is taken from the directory vspipe runs in, not the script's.
+    r = subprocess.run([vspipe, "-c", "y4m", script, str(y4m), "-a", f"src={Path(src).name}", "-a", "ratio=3",
+                        "-e", "5"], capture_output=True, text=True, cwd=Path(src).parent,
+                       env={**os.environ, "PWD": str(Path(src).parent)})  # as a shell sets it
     assert r.returncode == 0, r.stderr
     frames = y4m.read_bytes().count(b"FRAME")
     assert frames == 6

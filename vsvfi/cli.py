@@ -111,7 +111,8 @@ def run(args) -> int:
         if not args.no_progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=out.num_frames, unit="frame", desc="vsvfi", dynamic_ncols=True, file=sys.stderr)
+            bar = tqdm(total=out.num_frames, unit="frame", desc="vsvfi", dynamic_ncols=True, file=sys.stderr,
+                       mininterval=0.1 if sys.stderr.isatty() else 5.0)
 
         def progress(done, total):
             if bar is not None:
