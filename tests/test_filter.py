@@ -148,6 +148,11 @@ def test_chained_interpolation_marks_frames_correctly(carphone):
     # A duplicate past the end of a synthesized source frame is not "synthesized" either
     assert twice.get_frame(11).props["VsvfiSynthesized"] == 0
     assert twice.get_frame(1).props["VsvfiSynthesized"] == 1
+    # Scene-change duplicates upstream are not reported as this instance's scene changes
+    cut = vsvfi.Interpolate(core.std.SetFrameProps(carphone[:2], _SceneChangeNext=1), ratio=2)
+    assert cut.get_frame(1).props["VsvfiSceneChange"] == 1
+    again = vsvfi.Interpolate(cut, ratio=2, scene_change=False)  # its frame 2 passes cut's frame 1 through
+    assert [again.get_frame(n).props["VsvfiSceneChange"] for n in (2, 3)] == [0, 0]
 
 
 def test_last_frame_repeats(carphone):

@@ -125,7 +125,7 @@ class _Interpolator:
         left, right = f[0].props, f[1].props
         if self.scene_change and (left.get("_SceneChangeNext") or right.get("_SceneChangePrev")
                                   or f[2].props["VsvfiSCDiff"] > self.sc_threshold):
-            return core.std.SetFrameProps(self.clip[i], **{PROP_SCENE_CHANGE: 1})
+            return core.std.SetFrameProps(self.clip[i], _VsvfiCut=self.token)
         colour = _colour(left, self.clip)
         a = _to_network(self.clip[i], colour)
         b = _to_network(self.clip[i + 1], _colour(right, self.clip))
@@ -143,30 +143,32 @@ class _Interpolator:
         fout = f[0].copy()
         for p in range(3):
             np.copyto(np.asarray(fout[p]), res[p], casting="unsafe")
-        fout.props["_VsvfiToken"] = self.token
+        fout.props["_VsvfiMade"] = self.token
         return fout
 
     def _finish(self, n: int, f: vs.VideoFrame) -> vs.VideoFrame:
         i, t = position(n, self.ratio)
         fout = f.copy()
         p = fout.props
-        synthesized = p.get("_VsvfiToken") == self.token
-        if "_VsvfiToken" in p:
-            del p["_VsvfiToken"]
+        # Markers carry this instance's token, so props of a chained upstream vsvfi clip
+        # can never be mistaken for this one's decisions.
+        made, cut = p.get("_VsvfiMade") == self.token, p.get("_VsvfiCut") == self.token
+        for k in ("_VsvfiMade", "_VsvfiCut"):
+            if k in p:
+                del p[k]
         if self.fps > 0:
             p["_DurationNum"], p["_DurationDen"] = self.fps.denominator, self.fps.numerator
         elif "_DurationNum" in p and "_DurationDen" in p and p["_DurationDen"] > 0:
             d = Fraction(p["_DurationNum"], p["_DurationDen"]) / self.ratio
             p["_DurationNum"], p["_DurationDen"] = d.numerator, d.denominator
-        p[PROP_SYNTHESIZED] = int(synthesized)
+        p[PROP_SYNTHESIZED] = int(made)
+        p[PROP_SCENE_CHANGE] = int(cut)
         p[PROP_TIMESTEP] = float(t)
         p[PROP_SOURCE] = i
         if t:
             for k in _STALE:
                 if k in p:
                     del p[k]
-        if PROP_SCENE_CHANGE not in p or not t:
-            p[PROP_SCENE_CHANGE] = 0
         return fout
 
 

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import assets
-from ..models import INPUT_NAMES, MODELS, OUTPUT_NAMES, ModelSpec, onnx_path, sha256_of, write_manifest_entry
+from ..models import (INPUT_NAMES, MODELS, OUTPUT_NAMES, ModelFileError, ModelSpec, onnx_path, sha256_of,
+                      verified_onnx, write_manifest_entry)
 from .rife46 import IFNet46
 
 #: Exporter settings; see docs/export.md for why the TorchScript exporter was chosen.
@@ -81,8 +82,6 @@ def export(name: str, force: bool = False, dynamo: bool = False) -> Path:
 
     Skips the work when the file exists and matches the manifest, unless ``force``.
     """
-    from ..models import ModelFileError, verified_onnx
-
     spec: ModelSpec = MODELS[name]
     path = onnx_path(name)
     if not force:
