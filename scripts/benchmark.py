@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from vsvfi import assets  # noqa: E402
 from vsvfi.engine import Engine, cuda_device_count  # noqa: E402
 from vsvfi.export import build  # noqa: E402
+from vsvfi.filter import frame_array  # noqa: E402
 
 core = vs.core
 
@@ -37,7 +38,7 @@ core = vs.core
 def pair(stem: str, n: int) -> tuple[np.ndarray, np.ndarray, int, int]:
     clip = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem])))
     rgb = core.resize.Bicubic(clip, format=vs.RGBS, matrix_in_s="170m" if clip.height < 720 else "709")
-    frames = [np.stack([np.asarray(rgb.get_frame(k)[p]) for p in range(3)]).copy() for k in (n, n + 1)]
+    frames = [frame_array(rgb.get_frame(k)) for k in (n, n + 1)]
     return frames[0], frames[1], clip.width, clip.height
 
 

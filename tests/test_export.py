@@ -1,20 +1,19 @@
 """The exported ONNX graph computes what the torch network computes."""
 
-import numpy as np
 import pytest
 import vapoursynth as vs
 
 torch = pytest.importorskip("torch")
 
 from vsvfi.export import build, max_abs_diff_vs_torch  # noqa: E402
+from vsvfi.filter import frame_array  # noqa: E402
 from vsvfi.models import onnx_path, read_manifest, verified_onnx  # noqa: E402
 
 core = vs.core
 
 
 def _rgb(clip, n):
-    f = clip.get_frame(n)
-    return np.stack([np.asarray(f[p]) for p in range(3)])[None].copy()
+    return frame_array(clip.get_frame(n))[None]
 
 
 @pytest.mark.parametrize("size", [(288, 640), (160, 192)])

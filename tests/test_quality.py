@@ -4,6 +4,7 @@ import numpy as np
 import vapoursynth as vs
 
 import vsvfi
+from vsvfi.filter import frame_array
 
 core = vs.core
 CUTS = (30, 76, 137, 187, 242)  # first frames of bikes.mp4's shots (ffmpeg scene score)
@@ -15,8 +16,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def rgb24(frame_clip, n) -> np.ndarray:
-    f = core.resize.Bicubic(frame_clip, format=vs.RGB24, matrix_in_s="170m").get_frame(n)
-    return np.stack([np.asarray(f[p]) for p in range(3)])
+    return frame_array(core.resize.Bicubic(frame_clip, format=vs.RGB24, matrix_in_s="170m").get_frame(n))
 
 
 def test_bikes_drop_every_other_frame(bikes, record_property):

@@ -30,6 +30,18 @@ _STALE = ("_AbsoluteTime", "_SceneChangeNext", "_SceneChangePrev")
 _tokens = itertools.count(1)
 
 
+def frame_array(frame: vs.VideoFrame) -> np.ndarray:
+    """A constant-format frame's planes stacked into one (planes, H, W) array (a copy, in
+    the frame's sample type). Planes must share one size (RGB, GRAY, YUV 4:4:4)."""
+    return np.stack([np.asarray(frame[p]) for p in range(frame.format.num_planes)])
+
+
+def _drop(props, keys) -> None:
+    for k in keys:
+        if k in props:
+            del props[k]
+
+
 def _fail(msg: str):
     raise vs.Error(f"vsvfi.Interpolate: {msg}")
 
@@ -134,8 +146,8 @@ class _Interpolator:
 
     def _synthesize(self, n: int, f: list, out_n: int, t: Fraction) -> vs.VideoFrame:
         try:
-            a = np.stack([np.asarray(f[0][p]) for p in range(3)]).astype(np.float32, copy=False)
-            b = np.stack([np.asarray(f[1][p]) for p in range(3)]).astype(np.float32, copy=False)
+            a = frame_array(f[0]).astype(np.float32, copy=False)
+            b = frame_array(f[1]).astype(np.float32, copy=False)
             res = self.engine(a, b, float(t))
         except Exception as e:  # becomes a frame error naming the output frame
             raise vs.Error(f"vsvfi.Interpolate: output frame {out_n} (between source frames "
@@ -153,9 +165,7 @@ class _Interpolator:
         # Markers carry this instance's token, so props of a chained upstream vsvfi clip
         # can never be mistaken for this one's decisions.
         made, cut = p.get("_VsvfiMade") == self.token, p.get("_VsvfiCut") == self.token
-        for k in ("_VsvfiMade", "_VsvfiCut"):
-            if k in p:
-                del p[k]
+        _drop(p, ("_VsvfiMade", "_VsvfiCut"))
         if self.fps > 0:
             p["_DurationNum"], p["_DurationDen"] = self.fps.denominator, self.fps.numerator
         elif "_DurationNum" in p and "_DurationDen" in p and p["_DurationDen"] > 0:
@@ -166,9 +176,7 @@ class _Interpolator:
         p[PROP_TIMESTEP] = float(t)
         p[PROP_SOURCE] = i
         if t:
-            for k in _STALE:
-                if k in p:
-                    del p[k]
+            _drop(p, _STALE)
         return fout
 
 
