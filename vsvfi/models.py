@@ -14,7 +14,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assets import PROJECT_DIR, RIFE46_WEIGHTS, Asset, sha256_of
+from .assets import PROJECT_DIR, RIFE39_WEIGHTS, RIFE46_WEIGHTS, Asset, sha256_of
+
+
+#: Values accepted for ``scale``: the resolution of the optical-flow estimation relative to
+#: the frame (0.5 = flow at half resolution; the warp and the output stay at full resolution).
+SCALES = (0.25, 0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,17 @@ class ModelSpec:
     name: str
     description: str
     weights: Asset
+    #: Height and width of the network input must be multiples of this at ``scale=1``;
+    #: see :meth:`pad_for`.
     pad_multiple: int
+    #: Output names of the graph. ``large_motion`` (bool, (N,)) asks the engine to run
+    #: that item again with half the ``scale`` (Practical-RIFE v3.9's large-motion rule).
+    outputs: tuple[str, ...] = ("frame",)
+
+    def pad_for(self, scale: float) -> int:
+        """Padding multiple (pixels) for flow ``scale``: the coarsest level works at
+        ``scale / pad_multiple`` of the frame and its size must stay an integer."""
+        return max(1, round(self.pad_multiple / scale))
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -32,10 +47,20 @@ MODELS: dict[str, ModelSpec] = {
         weights=RIFE46_WEIGHTS,
         pad_multiple=32,
     ),
+    "rife39": ModelSpec(
+        name="rife39",
+        description=("Practical-RIFE v3.9 (IFNet_HDv3: 4-level intermediate flow + fusion mask, then "
+                     "Contextnet features and a Unet refinement of the fused frame), MIT"),
+        weights=RIFE39_WEIGHTS,
+        # 32 at 1/8 flow resolution, doubled because a large-motion rerun uses half the scale
+        pad_multiple=64,
+        outputs=("frame", "large_motion"),
+    ),
 }
 
-INPUT_NAMES = ("img0", "img1", "timestep")
-OUTPUT_NAMES = ("frame",)
+#: Graph inputs, in order. img0, img1: float32 (N, 3, H, W) RGB in [0, 1]; timestep:
+#: float32 (N, 1, 1, 1) in [0, 1]; scale: float32 (1,), one of SCALES.
+INPUT_NAMES = ("img0", "img1", "timestep", "scale")
 
 
 def model_dir() -> Path:

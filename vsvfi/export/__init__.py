@@ -1,11 +1,18 @@
 """Torch-only code: network definitions and ONNX export. Importing ``vsvfi`` never
-imports this subpackage; install the ``export`` extra to use it."""
+imports this subpackage; install the ``export`` extra to use it.
+
+Every exported graph has the inputs :data:`vsvfi.models.INPUT_NAMES` (img0, img1:
+float32 (N, 3, H, W) RGB in [0, 1]; timestep: float32 (N, 1, 1, 1) in [0, 1]; scale:
+float32 (1,)) and the outputs ``MODELS[name].outputs`` (frame: float32 (N, 3, H, W);
+rife39 also large_motion: bool (N,)). N, H and W are dynamic; H and W must be multiples
+of ``MODELS[name].pad_for(scale)``.
+"""
 
 from __future__ import annotations
 
 import io
-import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,73 +21,163 @@ import torch
 import torch.nn.functional as F
 
 from .. import assets
-from ..models import (INPUT_NAMES, MODELS, OUTPUT_NAMES, ModelFileError, ModelSpec, onnx_path, sha256_of,
+from ..models import (INPUT_NAMES, MODELS, SCALES, ModelFileError, ModelSpec, onnx_path, sha256_of,
                       verified_onnx, write_manifest_entry)
+from .rife39 import IFNet39
 from .rife46 import IFNet46
 
 #: Exporter settings; see docs/export.md for why the TorchScript exporter was chosen.
 OPSET = 17
 IR_VERSION = 8  # what opset 17 needs; ONNX Runtime 1.31 reads IR <= 13
 
+NETWORKS: dict[str, type[torch.nn.Module]] = {"rife46": IFNet46, "rife39": IFNet39}
+
+#: Export self-check limit on max |ORT - torch| (RGB in [0, 1]).
+CHECK_LIMIT = 1e-3
+
+
+def load_weights(name: str) -> dict[str, torch.Tensor]:
+    """The verified pretrained state dict of model ``name``, with any ``module.`` prefix
+    removed and the training-only ``block_tea.*`` tensors (rife39) dropped."""
+    raw = torch.load(assets.fetch(MODELS[name].weights), map_location="cpu", weights_only=True)
+    state = {}
+    for key, value in raw.items():
+        key = key.removeprefix("module.")
+        if not key.startswith("block_tea."):
+            state[key] = value
+    return state
+
 
 def build(name: str) -> torch.nn.Module:
-    """The torch network of model ``name`` with its verified pretrained weights, in eval mode."""
-    spec = MODELS[name]
-    net = {"rife46": IFNet46}[name]()
-    state = torch.load(assets.fetch(spec.weights), map_location="cpu", weights_only=True)
-    net.load_state_dict(state, strict=True)
+    """The torch network of model ``name`` with its verified pretrained weights (loaded
+    strictly), in eval mode. Call it as ``net(img0, img1, timestep, scale)``; see the
+    network classes for shapes."""
+    net = NETWORKS[name]()
+    net.load_state_dict(load_weights(name), strict=True)
     return net.eval()
+
+
+def check_scales(name: str) -> tuple[float, ...]:
+    """The ``scale`` values a graph must handle: :data:`SCALES`, plus their halves for a
+    model with the large-motion rerun."""
+    extra = {s / 2 for s in SCALES} if "large_motion" in MODELS[name].outputs else set()
+    return tuple(sorted(set(SCALES) | extra))
 
 
 def _example(h: int = 64, w: int = 96, seed: int = 0, shift: int = 3):
     """A smooth random RGB image and a copy shifted ``shift`` pixels right: a pair with a
-    well-defined optical flow (white noise gives chaotic flows that amplify rounding)."""
+    well-defined optical flow (white noise gives chaotic flows that amplify rounding).
+    Returns img0, img1 (float32 (1, 3, h, w)) and timestep 0.5 (float32 (1, 1, 1, 1))."""
     g = torch.Generator().manual_seed(seed)
     small = torch.rand(1, 3, h // 8, (w + shift) // 8 + 1, generator=g)
     img = F.interpolate(small, size=(h, w + shift), mode="bicubic", align_corners=False).clamp(0, 1)
     return img[..., shift:].contiguous(), img[..., :w].contiguous(), torch.full((1, 1, 1, 1), 0.5)
 
 
-def to_onnx(net: torch.nn.Module, dynamo: bool = False) -> onnx.ModelProto:
-    """Export ``net`` with dynamic batch, height and width."""
-    args = _example()
-    if dynamo:  # needs the onnxscript package
-        dim = torch.export.Dim
-        n, h, w = dim("batch", min=1, max=64), dim("h32", min=1, max=256), dim("w32", min=1, max=256)
-        img = {0: n, 2: 32 * h, 3: 32 * w}
-        prog = torch.onnx.export(net, args, input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
-                                 dynamic_shapes=(img, img, {0: n}), opset_version=18, dynamo=True,
-                                 optimize=True, verbose=False)
-        model = prog.model_proto
-    else:
-        buf = io.BytesIO()
-        axes = {"batch": 0, "height": 2, "width": 3}
-        dyn = {k: {v: k2 for k2, v in axes.items()} for k in ("img0", "img1", "frame")}
-        dyn["timestep"] = {0: "batch"}
-        torch.onnx.export(net, args, buf, input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+def to_onnx(net: torch.nn.Module, name: str) -> onnx.ModelProto:
+    """Export ``net`` (the network of model ``name``) with the TorchScript exporter at
+    opset :data:`OPSET`: dynamic batch, height and width; ``scale`` a (1,) input."""
+    outputs = list(MODELS[name].outputs)
+    img0, img1, t = _example()
+    args = (img0, img1, t, torch.ones(1))
+    image_axes = {0: "batch", 2: "height", 3: "width"}
+    dyn = {k: image_axes for k in ("img0", "img1", "frame")}
+    dyn["timestep"] = {0: "batch"}
+    if "large_motion" in outputs:
+        dyn["large_motion"] = {0: "batch"}
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        # float(factor) in resize_by's eager forward: the graph uses its symbolic instead
+        warnings.filterwarnings("ignore", "Converting a tensor to a Python float", torch.jit.TracerWarning)
+        torch.onnx.export(net, args, buf, input_names=list(INPUT_NAMES), output_names=outputs,
                           dynamic_axes=dyn, opset_version=OPSET, dynamo=False, do_constant_folding=True)
-        model = onnx.load_from_string(buf.getvalue())
-        model.ir_version = IR_VERSION
+    model = onnx.load_from_string(buf.getvalue())
+    model.ir_version = IR_VERSION
+    # A Resize with computed scales hides the channel count from shape inference; declare it.
+    declared = {"frame": ["batch", 3, "height", "width"], "large_motion": ["batch"]}
+    for out in model.graph.output:
+        dims = out.type.tensor_type.shape.dim
+        assert len(dims) == len(declared[out.name]), (out.name, dims)
+        for d, want in zip(dims, declared[out.name]):
+            d.Clear()
+            if isinstance(want, int):
+                d.dim_value = want
+            else:
+                d.dim_param = want
     onnx.checker.check_model(model)
     return model
 
 
-def max_abs_diff_vs_torch(net: torch.nn.Module, path: Path, img0: np.ndarray, img1: np.ndarray, t: float) -> float:
-    """Run torch and ONNX Runtime (CPU EP) on the same (1,3,H,W) float32 pair; return the max abs difference."""
+def _feeds(img0: np.ndarray, img1: np.ndarray, timestep, scale: float) -> dict[str, np.ndarray]:
+    n = img0.shape[0]
+    ts = np.broadcast_to(np.asarray(timestep, np.float32).reshape(-1, 1, 1, 1), (n, 1, 1, 1))
+    return {"img0": np.ascontiguousarray(img0, np.float32), "img1": np.ascontiguousarray(img1, np.float32),
+            "timestep": np.ascontiguousarray(ts), "scale": np.array([scale], np.float32)}
+
+
+def run_torch(net: torch.nn.Module, img0: np.ndarray, img1: np.ndarray, timestep, scale: float = 1.0,
+              outputs: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """Run the torch network on numpy inputs (img0, img1: float32 (N, 3, H, W); timestep: a
+    number or N numbers; scale: a number). Returns {output name: array}."""
+    feeds = {k: torch.from_numpy(v.copy()) for k, v in _feeds(img0, img1, timestep, scale).items()}
+    with torch.inference_mode():
+        got = net(*(feeds[k] for k in INPUT_NAMES))
+    got = got if isinstance(got, tuple) else (got,)
+    names = outputs or ("frame", "large_motion")[:len(got)]
+    return {k: v.numpy() for k, v in zip(names, got)}
+
+
+def session(path: Path | str):
+    """An ONNX Runtime CPU session for ``path``."""
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    ts = np.full((1, 1, 1, 1), t, np.float32)
-    got = sess.run(None, {"img0": img0, "img1": img1, "timestep": ts})[0]
-    with torch.inference_mode():
-        ref = net(torch.from_numpy(img0), torch.from_numpy(img1), torch.from_numpy(ts)).numpy()
-    return float(np.abs(got - ref).max())
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def export(name: str, force: bool = False, dynamo: bool = False) -> Path:
+def run_onnx(sess, img0: np.ndarray, img1: np.ndarray, timestep, scale: float = 1.0) -> dict[str, np.ndarray]:
+    """Run an ONNX Runtime session (or a path) on the same inputs as :func:`run_torch`."""
+    if isinstance(sess, (str, Path)):
+        sess = session(sess)
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(names, _feeds(img0, img1, timestep, scale))))
+
+
+def max_abs_diff_vs_torch(net: torch.nn.Module, sess, img0: np.ndarray, img1: np.ndarray, timestep,
+                          scale: float = 1.0) -> float:
+    """Run torch and ONNX Runtime (CPU EP; ``sess`` a session or a path) on the same
+    (N, 3, H, W) float32 pair; return the max abs difference over all outputs (a boolean
+    output that disagrees counts as a difference of 1)."""
+    if isinstance(sess, (str, Path)):
+        sess = session(sess)
+    got = run_onnx(sess, img0, img1, timestep, scale)
+    ref = run_torch(net, img0, img1, timestep, scale, outputs=tuple(got))
+    return max(float(np.abs(got[k].astype(np.float32) - ref[k].astype(np.float32)).max()) for k in got)
+
+
+def self_check(name: str, net: torch.nn.Module, path: Path) -> dict:
+    """Compare ONNX Runtime with torch on the smooth example pair (batch 2, two timesteps)
+    at every scale of :func:`check_scales`, at a size that is a multiple of the padding of
+    each. Returns the manifest's ``check`` entry."""
+    spec = MODELS[name]
+    scales = check_scales(name)
+    h = max(spec.pad_for(s) for s in SCALES)  # rife39: 64 / s also covers its reruns at s / 2
+    w = 2 * h
+    a, b, _ = _example(h, w, seed=1)
+    c, d, _ = _example(h, w, seed=2, shift=5)
+    img0, img1 = torch.cat((a, c)).numpy(), torch.cat((b, d)).numpy()
+    timesteps = [0.37, 0.81]
+    sess = session(path)
+    per_scale = {str(s): max_abs_diff_vs_torch(net, sess, img0, img1, timesteps, s) for s in scales}
+    return {"max_abs_diff_vs_torch": max(per_scale.values()), "per_scale": per_scale, "size": [h, w],
+            "batch": 2, "timesteps": timesteps, "scales": list(scales)}
+
+
+def export(name: str, force: bool = False) -> Path:
     """Export model ``name`` to ``models/NAME.onnx`` and record it in the manifest.
 
     Skips the work when the file exists and matches the manifest, unless ``force``.
+    Raises RuntimeError (and keeps no file) when ONNX Runtime and torch differ by more
+    than :data:`CHECK_LIMIT`.
     """
     spec: ModelSpec = MODELS[name]
     path = onnx_path(name)
@@ -92,16 +189,16 @@ def export(name: str, force: bool = False, dynamo: bool = False) -> Path:
             pass
     t0 = time.perf_counter()
     net = build(name)
-    model = to_onnx(net, dynamo=dynamo)
+    model = to_onnx(net, name)
+    export_s = time.perf_counter() - t0
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".onnx.part")
     onnx.save(model, str(tmp))
-    h, w = 64, 96
-    a, b, _ = _example(h, w, seed=1)
-    err = max_abs_diff_vs_torch(net, tmp, a.numpy(), b.numpy(), 0.37)
-    if err > 1e-3:
+    check = self_check(name, net, tmp)
+    err = check["max_abs_diff_vs_torch"]
+    if not err <= CHECK_LIMIT:
         tmp.unlink()
-        raise RuntimeError(f"exported {name} differs from torch by {err:.2e} (limit 1e-3)")
+        raise RuntimeError(f"exported {name} differs from torch by {err:.2e} (limit {CHECK_LIMIT:g}): {check}")
     tmp.replace(path)
 
     def io_desc(values):
@@ -114,16 +211,19 @@ def export(name: str, force: bool = False, dynamo: bool = False) -> Path:
         "bytes": path.stat().st_size,
         "opset": max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
         "ir_version": model.ir_version,
-        "exporter": "torch.onnx dynamo" if dynamo else "torch.onnx TorchScript (dynamo=False)",
+        "exporter": "torch.onnx TorchScript (dynamo=False)",
         "torch": torch.__version__,
         "inputs": io_desc(model.graph.input),
         "outputs": io_desc(model.graph.output),
         "pad_multiple": spec.pad_multiple,
+        "scales": list(SCALES),
         "description": spec.description,
         "weights": {"package": spec.weights.package, "member": spec.weights.member,
                     "sha256": spec.weights.sha256, "licence": spec.weights.licence},
-        "check": {"max_abs_diff_vs_torch": err, "size": [h, w]},
+        "export_s": round(export_s, 2),
+        "check": check,
     })
-    print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB, max |ORT - torch| = {err:.1e}) "
-          f"in {time.perf_counter() - t0:.1f} s")
+    print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB) in {export_s:.1f} s; "
+          f"max |ORT - torch| = {err:.1e} at scales {', '.join(f'{s:g}' for s in check['scales'])} "
+          f"in {time.perf_counter() - t0:.1f} s in all")
     return path

