@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up from a clean clone: Debian ffmpeg, a Python 3.12 venv in .venv with
-# vsvfi and its extras, `vapoursynth config`, the pinned weights (sha256-checked), the ONNX
-# export in models/ and the sample clips in .cache/. A second run reuses everything.
+# vsvfi and its extras (export, test, evaluate), `vapoursynth config`, the pinned weights
+# (sha256-checked), the ONNX export in models/ and the sample clips in .cache/. A second
+# run reuses everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -29,10 +30,11 @@ VPY=.venv/bin/python
 stamp=.venv/.vsvfi-installed
 want=$(sha256sum pyproject.toml | cut -c1-64)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    log "installing vsvfi[export,test] and dependencies (torch is large; first run takes a few minutes)"
+    log "installing vsvfi[export,test,evaluate] and dependencies (torch is large; first run takes a few minutes)"
     $VPY -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    $VPY -m pip install -q --disable-pip-version-check -e ".[export,test]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    $VPY -c 'import vapoursynth, onnxruntime, torch, onnx, pytest, hypothesis' || { echo "setup: pip install failed" >&2; exit 1; }
+    $VPY -m pip install -q --disable-pip-version-check -e ".[export,test,evaluate]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+    $VPY -c 'import vapoursynth, onnxruntime, torch, onnx, pytest, hypothesis, skimage, PIL; vapoursynth.core.mv' \
+        || { echo "setup: pip install failed" >&2; exit 1; }
     echo "$want" > "$stamp"
 fi
 # vspipe finds Python through this config file; cheap, so always refresh it.

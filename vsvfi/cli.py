@@ -1,11 +1,17 @@
 """vsvfi command line: interpolate a video file into another, audio copied.
 
     vsvfi INPUT -o OUTPUT [--ratio R | --fps F] [--model M] [--crf N]
+    vsvfi evaluate [VIDEO|DIR ...] [--samples] [--k 2 4 8] [--methods M,...] [--frames N]
+                   [--json P] [--markdown P] [--strips DIR] [--no-ssim]
 
 Decodes with bestsource, interpolates with :func:`vsvfi.Interpolate`, encodes H.264 with
 ffmpeg (libx264) and copies the input's audio streams. The output is written to a
 temporary file beside OUTPUT and renamed only on success; on an error or Ctrl-C nothing is
 left under the final name and the exit status is non-zero.
+
+``vsvfi evaluate`` runs the frame-dropping quality protocol of :mod:`vsvfi.evaluate`
+(vsvfi models against baselines and peers); an input file literally named ``evaluate``
+needs a path prefix (``./evaluate``).
 """
 
 from __future__ import annotations
@@ -32,15 +38,21 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     from .filter import SC_THRESHOLD
-    from .models import MODELS
+    from .models import MODELS, SCALES
 
-    p = _Parser(prog="vsvfi", description="Interpolate a video to a higher frame rate (RIFE on ONNX Runtime).")
+    p = _Parser(prog="vsvfi", description="Interpolate a video to a higher frame rate (RIFE on ONNX Runtime).",
+                epilog="Quality evaluation against baselines and other interpolators: vsvfi evaluate --help")
     p.add_argument("input", help="input video file (anything bestsource/FFmpeg decodes)")
     p.add_argument("-o", "--output", required=True, help="output file (.mp4, .mkv, ...)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--ratio", help="output fps / input fps, e.g. 2, 2.5 or 5/2 (default 2)")
     g.add_argument("--fps", help="target frame rate, e.g. 60 or 60000/1001")
     p.add_argument("--model", default="rife46", choices=sorted(MODELS), help="network (default rife46)")
+    p.add_argument("--scale", type=float, default=1.0, choices=SCALES,
+                   help="optical-flow resolution relative to the frame: 0.25, 0.5, 1, 2 (default 1; 0.5 for very large motion or 4K)")
+    p.add_argument("--ensemble", action="store_true", help="also run the time-reversed pair and average (2x slower)")
+    p.add_argument("--no-protect-static", action="store_true",
+                   help="let the network move static subtitles/logos too (protection is on by default)")
     p.add_argument("--crf", type=int, default=18, help="x264 CRF quality, 0-51, lower is better (default 18)")
     p.add_argument("--preset", default="medium", help="x264 preset (default medium)")
     p.add_argument("--provider", default="auto", help="ONNX Runtime provider: auto, cpu, cuda, tensorrt")
@@ -92,7 +104,8 @@ def run(args) -> int:
         raise CliError(f"cannot decode {src}: {str(e).splitlines()[0]}") from None
     try:
         out = Interpolate(clip, ratio=args.ratio, fps=args.fps, model=args.model, provider=args.provider,
-                          scene_change=not args.no_scene_change, sc_threshold=args.sc_threshold)
+                          scene_change=not args.no_scene_change, sc_threshold=args.sc_threshold,
+                          scale=args.scale, ensemble=args.ensemble, protect_static=not args.no_protect_static)
     except vs.Error as e:
         raise CliError(str(e)) from None
     if out.fps == 0:
@@ -144,7 +157,115 @@ def run(args) -> int:
     return 0
 
 
+def _k_value(text: str) -> int:
+    try:
+        k = int(text)
+    except ValueError:
+        k = None
+    if k is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 2 (inputs go before --k)")
+    if k < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 2")
+    return k
+
+
+def _evaluate_parser() -> argparse.ArgumentParser:
+    from .evaluate import ALIGN_DB, BASELINES, PEERS
+    from .models import MODELS
+
+    p = _Parser(prog="vsvfi evaluate",
+                description="Frame-dropping quality evaluation: keep every k-th frame, interpolate back with each "
+                            "method, score the synthesized frames against the dropped originals (PSNR and SSIM on "
+                            "RGB24), and time each method. Pairs across scene cuts are not scored.",
+                epilog=f"Methods: vsvfi models ({', '.join(MODELS)}), optionally with Interpolate options as "
+                       f"model:key=value[:key=value] (e.g. rife46:scale=0.5); baselines {', '.join(BASELINES)}; "
+                       f"peers {', '.join(PEERS)}. A method whose output at the kept positions is below "
+                       f"{ALIGN_DB:g} dB from the kept frames is reported as misaligned, without scores.")
+    p.add_argument("inputs", nargs="*", metavar="VIDEO|DIR",
+                   help="video files, or directories of PNG triplets (Vimeo-90K im1/im2/im3.png, Middlebury "
+                        "frame10/frame10i11/frame11.png; scored at k=2)")
+    p.add_argument("--samples", action="store_true", help="add the three sample clips (bikes, bigbuckbunny, "
+                                                          "carphone_pristine)")
+    p.add_argument("--k", nargs="+", type=_k_value, default=None, metavar="K",
+                   help="keep every k-th frame, for each K given (default 2 4 8)")
+    p.add_argument("--methods", help="comma-separated methods (default: every method that runs here)")
+    p.add_argument("--frames", type=int, metavar="N",
+                   help="first N frames of each video (first N triplets of each directory)")
+    p.add_argument("--ssim", action=argparse.BooleanOptionalAction, default=True,
+                   help="compute SSIM (default on; slow on large frames)")
+    p.add_argument("--provider", default="auto", help="ONNX Runtime provider for vsvfi methods (default auto)")
+    p.add_argument("--json", metavar="PATH", help="write all results, per-frame values included, as JSON")
+    p.add_argument("--markdown", metavar="PATH", help="write the tables, command, machine and versions as Markdown")
+    p.add_argument("--strips", metavar="DIR", help="write one labelled PNG image strip per source into DIR")
+    p.add_argument("--list-methods", action="store_true", help="list methods and whether each can run here, then exit")
+    return p
+
+
+def run_evaluate(argv: list[str]) -> int:
+    import shlex
+
+    import vapoursynth as vs
+
+    from . import evaluate as ev
+
+    args = _evaluate_parser().parse_args(argv)
+    if args.list_methods:
+        for name, why in ev.availability().items():
+            print(f"{name:14s} {'ok' if why is None else why}")
+        return 0
+    if args.frames is not None and args.frames < 3:
+        raise CliError(f"--frames must be at least 3, got {args.frames}")
+    methods = None
+    if args.methods is not None:
+        methods = [m for m in args.methods.split(",") if m.strip()]
+        if not methods:
+            raise CliError("--methods is empty")
+    # output locations are checked before the (long) run, not after it
+    for path, is_dir in ((args.json, False), (args.markdown, False), (args.strips, True)):
+        if not path:
+            continue
+        target = Path(path)
+        if not is_dir and target.is_dir():
+            raise CliError(f"{path} is a directory; give a file name")
+        folder = target if is_dir else target.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CliError(f"cannot create {folder}: {e.strerror or e}") from None
+        if not os.access(folder, os.W_OK):
+            raise CliError(f"{folder} is not writable")
+
+    def log(msg):
+        print(f"vsvfi evaluate: {msg}", file=sys.stderr, flush=True)
+
+    try:
+        report = ev.run(args.inputs, samples=args.samples, ks=args.k or ev.DEFAULT_K, methods=methods,
+                        frames=args.frames, ssim=args.ssim, provider=args.provider, strips=bool(args.strips),
+                        command=shlex.join(["vsvfi", "evaluate", *argv]), log=log)
+        print(ev.format_table(report), end="")
+        ev.write_outputs(report, args.json, args.markdown, args.strips)
+    except ev.EvaluateError as e:
+        raise CliError(str(e)) from None
+    except vs.Error as e:
+        raise CliError(str(e).splitlines()[0] if str(e) else "VapourSynth error") from None
+    failed = [f"{r.source} k={r.k} {label}" for r in report.results for label, m in r.methods.items() if m.errors]
+    if failed:
+        log(f"{len(failed)} method runs failed: {', '.join(failed[:5])}{' ...' if len(failed) > 5 else ''}")
+        return EXIT_FAIL
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv[:1] == ["evaluate"]:
+            return run_evaluate(argv[1:])
+    except CliError as e:
+        print(f"vsvfi evaluate: error: {e}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("vsvfi evaluate: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     args = _parser().parse_args(argv)
     try:
         return run(args)
