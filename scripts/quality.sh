@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the frame-dropping quality results for docs/quality.md: the three sample clips
 # at k = 2 and 4, every vsvfi variant against the baselines and the installed peers.
-#   docs/quality-table.md   tables, command, date, machine and versions (docs/quality.md's table part)
+#   docs/quality-table.md   tables, command, date, machine and versions (pasted under "Full tables" in docs/quality.md)
 #   docs/quality.json       everything, per-frame values included
 #   docs/img/quality/*.png  one labelled image strip per clip
 # Extra arguments go to vsvfi evaluate (e.g. --frames 40 for a quick check, --no-ssim).
