@@ -257,23 +257,18 @@ def run_evaluate(argv: list[str]) -> int:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["evaluate"]:
+        prog, job, stopped = "vsvfi evaluate", lambda: run_evaluate(argv[1:]), "interrupted"
+    else:
+        args = _parser().parse_args(argv)
+        prog, job, stopped = "vsvfi", lambda: run(args), "interrupted; no output written"
     try:
-        if argv[:1] == ["evaluate"]:
-            return run_evaluate(argv[1:])
+        return job()
     except CliError as e:
-        print(f"vsvfi evaluate: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:
-        print("vsvfi evaluate: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    args = _parser().parse_args(argv)
-    try:
-        return run(args)
-    except CliError as e:
-        print(f"vsvfi: error: {e}", file=sys.stderr)
-        return EXIT_FAIL
-    except KeyboardInterrupt:
-        print("vsvfi: interrupted; no output written", file=sys.stderr)
+        print(f"{prog}: {stopped}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

@@ -241,22 +241,9 @@ def colour_args(clip: vs.VideoNode, props) -> dict:
     ``range_in_s`` (``_Range``/``_ColorRange``, default limited) and for YUV
     ``chromaloc_in`` (``_ChromaLocation``, default 0 = left).
     """
-    fam = clip.format.color_family
-    if fam == vs.RGB:
-        return {}
-    matrix = int(props.get("_Matrix", 2))
-    if matrix in (0, 2, 3) or matrix > 14:
-        matrix = 1 if clip.width >= 1280 or clip.height >= 720 else 6
-    if "_Range" in props:
-        full = int(props["_Range"]) == 1
-    elif "_ColorRange" in props:
-        full = int(props["_ColorRange"]) == 0
-    else:
-        full = False
-    args = {"matrix_in": matrix, "range_in_s": "full" if full else "limited"}
-    if fam == vs.YUV:
-        args["chromaloc_in"] = int(props.get("_ChromaLocation", 0))
-    return args
+    from .filter import _colour  # the filter's own rules, so scoring converts like vsvfi does
+
+    return {f"{k[:-2]}_in_s" if k.endswith("_s") else f"{k}_in": v for k, v in _colour(props, clip).items()}
 
 
 def to_rgb24(node: vs.VideoNode, colour: dict) -> vs.VideoNode:
