@@ -8,6 +8,7 @@ GIL while it runs, so concurrent frame requests are served without extra locking
 from __future__ import annotations
 
 import ctypes
+import itertools
 import threading
 from dataclasses import dataclass, field
 
@@ -81,6 +82,9 @@ class Engine:
     provider: str = "auto"
     device_index: int = 0
     threads: int = 0  # ORT intra-op threads; 0 = ORT's default (one per physical core)
+    #: Sessions (each with its own threads, and its own CUDA stream on a GPU); concurrent
+    #: frames use them in turn. One session already serves several threads at once.
+    streams: int = 1
     runs: int = field(default=0, init=False)  # network runs so far (for tests and stats)
 
     def __post_init__(self):
@@ -101,7 +105,10 @@ class Engine:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
         providers = resolve_providers(self.provider, self.device_index)
-        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+        self.sessions = [ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+                         for _ in range(max(1, self.streams))]
+        self.session = self.sessions[0]
+        self._turn = itertools.count()
         wanted = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
         if wanted not in self.session.get_providers():
             raise ProviderError(f"ONNX Runtime could not start {wanted} for {self.model} "
@@ -112,11 +119,38 @@ class Engine:
     def _run(self, a: np.ndarray, b: np.ndarray, t: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
         """One session run on a padded batch; returns (frames, large-motion flags)."""
         feed = {"img0": a, "img1": b, "timestep": t, "scale": np.array([scale], np.float32)}
-        res = self.session.run(None, feed)
+        session = self.sessions[next(self._turn) % len(self.sessions)]
+        res = session.run(None, feed)
         with self._lock:
             self.runs += 1
         flags = res[1].astype(bool) if len(res) > 1 else np.zeros(len(a), bool)
         return res[0], flags
+
+    def prepare(self, img0: np.ndarray, img1: np.ndarray, scale: float = 1.0) -> "RifePair":
+        """The per-pair part of the work, for callers that cache it (several output frames
+        between the same two source frames share it): replicate-padding both frames to
+        ``spec.pad_for(scale)``. img0, img1: float32 (3, H, W) RGB in [0, 1]."""
+        _, h, w = img0.shape
+        m = self.spec.pad_for(scale)
+        ph, pw = -h % m, -w % m
+        pad = ((0, 0), (0, 0), (0, ph), (0, pw))
+        a = np.pad(img0[None], pad, mode="edge") if ph or pw else np.ascontiguousarray(img0[None])
+        b = np.pad(img1[None], pad, mode="edge") if ph or pw else np.ascontiguousarray(img1[None])
+        return RifePair(a, b, h, w, scale)
+
+    def synthesize(self, pair: "RifePair", timestep: float, ensemble: bool = False) -> np.ndarray:
+        """The frame at ``timestep`` (float in (0, 1)) of a pair from :meth:`prepare`:
+        float32 (3, H, W). See :meth:`__call__`."""
+        a, b = pair.img0, pair.img1
+        t = np.full((1, 1, 1, 1), timestep, np.float32)
+        if ensemble:
+            a, b, t = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((t, 1 - t))
+        out, again = self._run(a, b, t, pair.scale)
+        if again.any():
+            out = out.copy()
+            out[again] = self._run(a[again], b[again], t[again], pair.scale / 2)[0]
+        frame = out.mean(0) if ensemble else out[0]
+        return frame[:, :pair.height, :pair.width]
 
     def __call__(self, img0: np.ndarray, img1: np.ndarray, timestep: float, scale: float = 1.0,
                  ensemble: bool = False) -> np.ndarray:
@@ -134,32 +168,35 @@ class Engine:
         Models with a ``large_motion`` output (rife39) run an item again at ``scale / 2``
         when the graph reports large motion, as Practical-RIFE v3.9 does.
         """
-        _, h, w = img0.shape
-        m = self.spec.pad_for(scale)
-        ph, pw = -h % m, -w % m
-        pad = ((0, 0), (0, 0), (0, ph), (0, pw))
-        a = np.pad(img0[None], pad, mode="edge") if ph or pw else img0[None]
-        b = np.pad(img1[None], pad, mode="edge") if ph or pw else img1[None]
-        t = np.full((1, 1, 1, 1), timestep, np.float32)
-        if ensemble:
-            a, b, t = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((t, 1 - t))
-        out, again = self._run(a, b, t, scale)
-        if again.any():
-            out = out.copy()
-            out[again] = self._run(a[again], b[again], t[again], scale / 2)[0]
-        frame = out.mean(0) if ensemble else out[0]
-        return frame[:, :h, :w]
+        return self.synthesize(self.prepare(img0, img1, scale), timestep, ensemble)
+
+
+@dataclass(frozen=True)
+class RifePair:
+    """Two replicate-padded frames, float32 (1, 3, H', W'), and the size (pixels) to crop
+    the result back to."""
+
+    img0: np.ndarray
+    img1: np.ndarray
+    height: int
+    width: int
+    scale: float
+
+    @property
+    def nbytes(self) -> int:
+        return self.img0.nbytes + self.img1.nbytes
 
 
 _engines: dict[tuple, Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def get_engine(model: str, provider: str = "auto", device_index: int = 0, threads: int = 0) -> Engine:
+def get_engine(model: str, provider: str = "auto", device_index: int = 0, threads: int = 0,
+               streams: int = 1) -> Engine:
     """The shared Engine for these settings, created on first use."""
-    key = (model, provider, device_index, threads)
+    key = (model, provider, device_index, threads, streams)
     with _engines_lock:
         eng = _engines.get(key)
         if eng is None:
-            eng = _engines[key] = Engine(model, provider, device_index, threads)
+            eng = _engines[key] = Engine(model, provider, device_index, threads, streams)
         return eng

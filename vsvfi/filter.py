@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 import vapoursynth as vs
 
+from .cache import OnceCache
 from .engine import ProviderError, get_engine
 from .models import MODELS, SCALES, ModelFileError
 from .timing import output_length, position, to_fraction
@@ -40,6 +42,14 @@ PROTECT_EXACT = (0.5 / 255, 2 / 255)
 PROTECT_CONTRAST = (0.2, 0.4)
 PROTECT_MOVING = (0.3, 0.5)
 PROTECT_RADIUS = 6
+
+#: Per-clip caches: source frames converted to the network format (float32 RGB, 12 bytes
+#: per pixel) and prepared pairs (RIFE: two padded frames plus a static mask, about 28
+#: bytes per pixel; see vsvfi.gmfss for the two-stage model) are kept for
+#: core.num_threads + CACHE_PAIRS_EXTRA pairs and one more source frame; least recently
+#: used first out. At 1920x1080 with 8 threads that is about 0.3 GB of source frames and
+#: 0.6 GB of RIFE pairs.
+CACHE_PAIRS_EXTRA = 2
 
 #: Frame props written on every output frame.
 PROP_SYNTHESIZED = "VsvfiSynthesized"  # int: 1 if the network made this frame, else 0
@@ -91,13 +101,26 @@ def _colour(props, clip: vs.VideoNode) -> dict:
     return args
 
 
-def _to_network(node: vs.VideoNode, colour: dict) -> vs.VideoNode:
-    if not colour:  # RGB
-        return node if node.format.sample_type == vs.FLOAT else core.resize.Point(node, format=vs.RGBS)
-    args = {"matrix_in": colour["matrix"], "range_in_s": colour["range_s"]}
-    if "chromaloc" in colour:
-        args["chromaloc_in"] = colour["chromaloc"]
-    return core.resize.Bicubic(node, format=vs.RGBS, **args)
+def _network_clip(clip: vs.VideoNode) -> vs.VideoNode:
+    """The whole clip in the network's format (RGBS; RGBH stays RGBH), one node for all
+    frames so that each source frame is converted once and VapourSynth's frame cache serves
+    every pair that uses it. Each frame is converted with its own colour props
+    (:func:`_colour`: the props are resolved first, then zimg reads them)."""
+    fmt = clip.format
+    if fmt.color_family == vs.RGB:
+        return clip if fmt.sample_type == vs.FLOAT else core.resize.Point(clip, format=vs.RGBS)
+
+    def resolve(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+        c = _colour(f.props, clip)
+        fout = f.copy()
+        _drop(fout.props, ("_ColorRange",))
+        fout.props["_Matrix"] = c["matrix"]
+        fout.props["_Range"] = 1 if c["range_s"] == "full" else 0  # zimg convention, as R81's resize reads it
+        if "chromaloc" in c:
+            fout.props["_ChromaLocation"] = c["chromaloc"]
+        return fout
+
+    return core.resize.Bicubic(core.std.ModifyFrame(clip, clip, resolve), format=vs.RGBS)
 
 
 def _from_network(node: vs.VideoNode, fmt: vs.VideoFormat, colour: dict) -> vs.VideoNode:
@@ -172,6 +195,19 @@ def _fill(img: vs.VideoNode, mask: vs.VideoNode) -> vs.VideoNode:
     return core.std.Expr([img, num, den, blur, mask3], "z 0.01 > y z / a ? b * x 1 b - * +")
 
 
+@dataclass(frozen=True)
+class _Pair:
+    """What every output frame between source frames i and i + 1 re-uses: the engine's
+    prepared pair (padded network inputs, or a two-stage model's flows and features), the
+    two source frames (float32 (3, H, W), RGB in [0, 1]) for the static blend, and the
+    static-pixel mask (float32 (H, W) in [0, 1]; None where no pixel is static)."""
+
+    net: object
+    img0: np.ndarray
+    img1: np.ndarray
+    static: np.ndarray | None
+
+
 class _Interpolator:
     def __init__(self, clip, ratio, engine, scene_change, sc_threshold, scale, ensemble, protect):
         self.clip, self.ratio, self.engine = clip, ratio, engine
@@ -186,6 +222,11 @@ class _Interpolator:
         self.net_template = core.std.BlankClip(clip, format=self.net_format, length=1, keep=True)
         self.template = core.std.BlankClip(clip, length=self.length, fpsnum=self.fps.numerator,
                                            fpsden=self.fps.denominator, keep=True)
+        # Bounded caches (CACHE_PAIRS_EXTRA): source frames and prepared pairs in flight on
+        # core.num_threads threads, plus the next ones in output order.
+        pairs = core.num_threads + CACHE_PAIRS_EXTRA
+        self.sources = OnceCache(pairs + 1)
+        self.pairs = OnceCache(pairs)
 
     def _remap(self, clip: vs.VideoNode, offset: int) -> vs.VideoNode:
         """Output-length clip whose frame n is ``clip[min(i(n) + offset, N - 1)]``."""
@@ -195,6 +236,11 @@ class _Interpolator:
 
     def build(self) -> vs.VideoNode:
         clip = self.clip
+        self.rgb = _network_clip(clip)
+        if self.protect:
+            nxt = self.rgb[1:] + self.rgb[-1]
+            self.static, overlay = _static_masks(self.rgb, nxt)
+            self.filled = (_fill(self.rgb, overlay), _fill(nxt, overlay))
         prop_src = [self._remap(clip, 0), self._remap(clip, 1), self._remap(_static_stats(clip), 0)]
         if self.scene_change:
             prop_src.append(self._remap(_scene_stats(clip), 0))
@@ -216,30 +262,53 @@ class _Interpolator:
         if self.scene_change and (left.get("_SceneChangeNext") or right.get("_SceneChangePrev")
                                   or f[3].props["VsvfiSCDiff"] > self.sc_threshold):
             return core.std.SetFrameProps(self.clip[i], _VsvfiCut=self.token)
-        colour = _colour(left, self.clip)
-        a = _to_network(self.clip[i], colour)
-        b = _to_network(self.clip[i + 1], _colour(right, self.clip))
-        inputs = [a, b]
-        if self.protect:
-            static, overlay = _static_masks(a, b)
-            inputs = [_fill(a, overlay), _fill(b, overlay)]
-        syn = core.std.ModifyFrame(self.net_template, inputs, functools.partial(self._synthesize, out_n=n, t=t))
-        if self.protect:  # static pixels (the overlay among them): the inputs agree, blend them
-            syn = core.std.MaskedMerge(syn, core.std.Merge(a, b, weight=float(t)), static, first_plane=True)
-        return _from_network(syn, self.clip.format, colour)
+        # Each output frame gets its own ModifyFrame node, so VapourSynth runs the callbacks
+        # of several frames at once (a node runs one callback at a time); the network
+        # releases the GIL. A pair that is already prepared needs no source frames at all.
+        pair = self.pairs.peek(i)
+        inputs = [self.net_template]
+        if pair is None:
+            inputs += [self.rgb[i], self.rgb[i + 1]]
+            if self.protect:
+                inputs += [self.static[i], self.filled[0][i], self.filled[1][i]]
+        syn = core.std.ModifyFrame(self.net_template, inputs,
+                                   functools.partial(self._synthesize, out_n=n, i=i, t=t, pair=pair))
+        # Synthesized frames carry source frame i's props (_finish drops the stale ones).
+        out = core.std.CopyFrameProps(_from_network(syn, self.clip.format, _colour(left, self.clip)), self.clip[i])
+        return core.std.SetFrameProps(out, _VsvfiMade=self.token)
 
-    def _synthesize(self, n: int, f: list, out_n: int, t: Fraction) -> vs.VideoFrame:
+    def _source(self, i: int, frame: vs.VideoFrame) -> np.ndarray:
+        """Source frame i in the network format as float32 (3, H, W), converted once."""
+        return self.sources.get(i, lambda: frame_array(frame).astype(np.float32, copy=False))
+
+    def _prepare(self, i: int, f: list) -> _Pair:
+        a, b = self._source(i, f[1]), self._source(i + 1, f[2])
+        static = None
+        net_a, net_b = a, b
+        if self.protect:
+            mask = np.asarray(f[3][0])
+            static = mask.astype(np.float32) if mask.any() else None
+            net_a = frame_array(f[4]).astype(np.float32, copy=False)
+            net_b = frame_array(f[5]).astype(np.float32, copy=False)
+        return _Pair(self.engine.prepare(net_a, net_b, self.scale), a, b, static)
+
+    def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None) -> vs.VideoFrame:
+        if isinstance(f, vs.VideoFrame):  # ModifyFrame passes a lone frame, not a list
+            f = [f]
         try:
-            a = frame_array(f[0]).astype(np.float32, copy=False)
-            b = frame_array(f[1]).astype(np.float32, copy=False)
-            res = self.engine(a, b, float(t), self.scale, self.ensemble)
+            if pair is None:
+                pair = self.pairs.get(i, lambda: self._prepare(i, f))
+            res = self.engine.synthesize(pair.net, float(t), self.ensemble)
+            if pair.static is not None:
+                # static pixels: the inputs agree there, so their linear blend is the answer
+                blend = pair.img0 * np.float32(1 - t) + pair.img1 * np.float32(t)
+                res = res + (blend - res) * pair.static
         except Exception as e:  # becomes a frame error naming the output frame
             raise vs.Error(f"vsvfi.Interpolate: output frame {out_n} (between source frames "
-                           f"{position(out_n, self.ratio)[0]} and +1, t={float(t):.4f}): {type(e).__name__}: {e}") from e
+                           f"{i} and {i + 1}, t={float(t):.4f}): {type(e).__name__}: {e}") from e
         fout = f[0].copy()
         for p in range(3):
             np.copyto(np.asarray(fout[p]), res[p], casting="unsafe")
-        fout.props["_VsvfiMade"] = self.token
         return fout
 
     def _finish(self, n: int, f: vs.VideoFrame) -> vs.VideoFrame:
@@ -278,7 +347,8 @@ def _parse(value, what: str, minimum: Fraction, strict: bool) -> Fraction:
 
 def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46", scene_change: bool = True,
                 sc_threshold: float = SC_THRESHOLD, provider: str = "auto", device_index: int = 0,
-                scale: float = 1.0, ensemble: bool = False, protect_static: bool = True) -> vs.VideoNode:
+                scale: float = 1.0, ensemble: bool = False, protect_static: bool = True, num_streams: int = 1,
+                ort_threads: int = 0) -> vs.VideoNode:
     """Raise a clip's frame rate by synthesizing intermediate frames with an optical-flow network.
 
     Output frame n sits at source position p = n / ratio (exact rational arithmetic);
@@ -325,6 +395,12 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
             painted out of the network's inputs so it cannot drag them along (see
             :data:`PROTECT_LOW` and the constants after it). Default True; on the sample
             clips it changes PSNR by less than 0.1 dB.
+        num_streams: ONNX Runtime sessions used in turn by concurrently computed frames
+            (1..16, default 1). On a GPU each session has its own CUDA stream; on the CPU one
+            session already runs several frames at once (docs/benchmarks.md measures both).
+            How many frames compute at once is VapourSynth's ``core.num_threads``.
+        ort_threads: ONNX Runtime intra-op threads per session; 0 (default) = one per
+            physical core.
 
     Returns:
         A clip of floor(N * ratio) frames in the input's format at fps = input fps * ratio
@@ -337,7 +413,8 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
     Raises:
         vapoursynth.Error: for a non-clip, fewer than 2 frames, variable format or size, a
             bad ratio/fps, fps on a variable-frame-rate clip, a scale not in 0.25/0.5/1/2, a
-            non-bool ensemble/protect_static, an unknown model, a missing or
+            non-bool ensemble/protect_static, num_streams outside 1..16, a negative
+            ort_threads, an unknown model, a missing or
             modified model file, or an unavailable provider.
     """
     if not isinstance(clip, vs.VideoNode):
@@ -355,6 +432,9 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
     for name, value in (("ensemble", ensemble), ("protect_static", protect_static), ("scene_change", scene_change)):
         if not isinstance(value, (bool, int)) or value not in (0, 1):
             _fail(f"{name} must be True or False, got {value!r}")
+    for name, value, lo, hi in (("num_streams", num_streams, 1, 16), ("ort_threads", ort_threads, 0, 1024)):
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            _fail(f"{name} must be an int in [{lo}, {hi}], got {value!r}")
     if ratio is not None:
         if fps is not None:
             core.log_message(vs.MESSAGE_TYPE_WARNING,
@@ -374,7 +454,7 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
     if model not in MODELS:
         _fail(f"unknown model {model!r}; known models: {', '.join(MODELS)}")
     try:
-        engine = get_engine(model, provider, int(device_index))
+        engine = get_engine(model, provider, int(device_index), ort_threads, num_streams)
     except (ModelFileError, ProviderError) as e:
         _fail(str(e))
     return _Interpolator(clip, r, engine, bool(scene_change), float(sc_threshold), float(scale), bool(ensemble),
