@@ -6,8 +6,10 @@
 
 Decodes with bestsource, interpolates with :func:`vsvfi.Interpolate`, encodes H.264 with
 ffmpeg (libx264) and copies the input's audio streams. The output is written to a
-temporary file beside OUTPUT and renamed only on success; on an error or Ctrl-C nothing is
-left under the final name and the exit status is non-zero.
+temporary file beside OUTPUT and renamed only on success; on an error, Ctrl-C (SIGINT) or
+SIGTERM nothing is left under the final name (an existing OUTPUT given with --overwrite is
+kept as it was), the temporary file is removed and the exit status is non-zero (130 when
+interrupted).
 
 ``vsvfi evaluate`` runs the frame-dropping quality protocol of :mod:`vsvfi.evaluate`
 (vsvfi models against baselines and peers); an input file literally named ``evaluate``
@@ -19,8 +21,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -58,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", default="auto", help="ONNX Runtime provider: auto, cpu, cuda, tensorrt")
     p.add_argument("--no-scene-change", action="store_true", help="interpolate across scene changes too")
     p.add_argument("--sc-threshold", type=float, default=SC_THRESHOLD, help=f"scene-change threshold 0..1 (default {SC_THRESHOLD})")
+    p.add_argument("--threads", type=int, default=0,
+                   help="VapourSynth threads, i.e. frames computed at once (default: VapourSynth's, one per core)")
+    p.add_argument("--streams", type=int, default=1, help="ONNX Runtime sessions used in turn, 1-16 (default 1)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -68,6 +75,17 @@ def _ffmpeg() -> str:
     if exe is None:
         raise CliError("ffmpeg was not found on PATH; install it (Debian: apt-get install ffmpeg)")
     return exe
+
+
+def _vs_message(e: Exception) -> str:
+    """The one line of a VapourSynth error that says what went wrong: a frame error carries
+    the Python traceback of the failing callback, and its last line is the message."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    if not lines:
+        return "VapourSynth error"
+    if lines[0].startswith("Traceback"):
+        return lines[-1].removeprefix("vapoursynth.Error: ")
+    return lines[0]
 
 
 def _encodable(clip):
@@ -98,6 +116,10 @@ def run(args) -> int:
         raise CliError(f"output directory {dst.parent} does not exist")
     ffmpeg = _ffmpeg()
     core = vs.core
+    if args.threads < 0:
+        raise CliError(f"--threads must be >= 0, got {args.threads}")
+    if args.threads:
+        core.num_threads = args.threads
     try:
         clip = core.bs.VideoSource(str(src))
     except vs.Error as e:
@@ -105,7 +127,8 @@ def run(args) -> int:
     try:
         out = Interpolate(clip, ratio=args.ratio, fps=args.fps, model=args.model, provider=args.provider,
                           scene_change=not args.no_scene_change, sc_threshold=args.sc_threshold,
-                          scale=args.scale, ensemble=args.ensemble, protect_static=not args.no_protect_static)
+                          scale=args.scale, ensemble=args.ensemble, protect_static=not args.no_protect_static,
+                          num_streams=args.streams)
     except vs.Error as e:
         raise CliError(str(e)) from None
     if out.fps == 0:
@@ -137,10 +160,12 @@ def run(args) -> int:
         except BrokenPipeError:
             pass
         except vs.Error as e:
-            raise CliError(f"interpolation failed: {str(e).splitlines()[0]}") from None
+            raise CliError(f"interpolation failed: {_vs_message(e)}") from None
         err = proc.stderr.read().decode(errors="replace").strip()
         if proc.wait() != 0:
             raise CliError(f"ffmpeg failed: {err.splitlines()[-1] if err else 'exit status %d' % proc.returncode}")
+        if dst.exists() and not args.overwrite:  # it appeared while we were encoding
+            raise CliError(f"output {dst} appeared during the encode; pass --overwrite to replace it")
         os.replace(tmp, dst)
         ok = True
     finally:
@@ -262,6 +287,10 @@ def main(argv=None) -> int:
     else:
         args = _parser().parse_args(argv)
         prog, job, stopped = "vsvfi", lambda: run(args), "interrupted; no output written"
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (kill, a closing terminal, a batch system) cleans up like Ctrl-C does
+        old_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return job()
     except CliError as e:
@@ -270,6 +299,13 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: {stopped}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .models import INPUT_NAMES, MODELS, ModelFileError, verified_onnx
+from .models import INPUT_NAMES, MODELS, SCALES, ModelFileError, verified_onnx
 
 #: Names accepted for ``provider``; "auto" picks CUDA when a CUDA device is usable, else CPU.
 #: TensorRT is only used when asked for.
@@ -42,8 +42,11 @@ def cuda_device_count() -> int:
     return count.value
 
 
-def resolve_providers(provider: str, device_index: int = 0) -> list:
-    """Map ``provider`` ("auto", "cpu", "cuda", "tensorrt") to an ORT provider list.
+def resolve_providers(provider: str, device_index: int = 0, trt_options: dict | None = None) -> list:
+    """Map ``provider`` ("auto", "cpu", "cuda", "tensorrt") to an ORT provider list: the CPU
+    EP alone, or CUDA (options from :func:`vsvfi.gpu.cuda_provider_options`) then CPU, with
+    TensorRT (``trt_options``, see :func:`vsvfi.gpu.tensorrt_provider_options`) in front
+    for "tensorrt".
 
     Raises ProviderError when the name is unknown or the provider asked for is not usable
     here (its ORT build lacks it, or there is no CUDA device).
@@ -65,9 +68,11 @@ def resolve_providers(provider: str, device_index: int = 0) -> list:
         return [PROVIDERS["cpu"]]
     if hasattr(ort, "preload_dlls"):
         ort.preload_dlls()  # CUDA / cuDNN from the nvidia-* wheels, when installed
-    chain = [(PROVIDERS["cuda"], {"device_id": device_index}), PROVIDERS["cpu"]]
+    from .gpu import cuda_provider_options, tensorrt_provider_options
+
+    chain = [(PROVIDERS["cuda"], cuda_provider_options(device_index)), PROVIDERS["cpu"]]
     if provider == "tensorrt":
-        chain.insert(0, (ep, {"device_id": device_index}))
+        chain.insert(0, (ep, trt_options or tensorrt_provider_options(device_index)))
     return chain
 
 
@@ -85,6 +90,12 @@ class Engine:
     #: Sessions (each with its own threads, and its own CUDA stream on a GPU); concurrent
     #: frames use them in turn. One session already serves several threads at once.
     streams: int = 1
+    #: "fp32", "fp16" (the graph converted by :func:`vsvfi.gpu.fp16_onnx`: float16 inputs,
+    #: weights and activations, the warp's coordinates and GridSample in float32) or "auto"
+    #: (fp16 on CUDA/TensorRT, fp32 on the CPU, where fp16 is slower).
+    precision: str = "auto"
+    #: Frame height and width (pixels) for TensorRT's shape profiles; ignored otherwise.
+    size: tuple[int, int] | None = None
     runs: int = field(default=0, init=False)  # network runs so far (for tests and stats)
 
     def __post_init__(self):
@@ -105,8 +116,24 @@ class Engine:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
         providers = resolve_providers(self.provider, self.device_index)
+        on_gpu = isinstance(providers[0], tuple)
+        if self.precision not in ("auto", "fp32", "fp16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'fp16', got {self.precision!r}")
+        self.precision_used = ("fp16" if on_gpu else "fp32") if self.precision == "auto" else self.precision
+        if self.precision_used == "fp16":
+            from .gpu import fp16_onnx
+            path = fp16_onnx(self.model)
+        if providers[0][0] == PROVIDERS["tensorrt"]:
+            providers = resolve_providers(self.provider, self.device_index, self._trt_options(path))
         self.sessions = [ort.InferenceSession(str(path), sess_options=opts, providers=providers)
                          for _ in range(max(1, self.streams))]
+        # On a GPU, IO binding: inputs go to the device once per run (a prepared pair's
+        # frames once per pair), outputs come back once.
+        self.runners = None
+        if on_gpu:
+            from .gpu import BoundRunner
+            self.runners = [BoundRunner(s) for s in self.sessions]
+        self.input_dtype = np.float16 if self.sessions[0].get_inputs()[0].type == "tensor(float16)" else np.float32
         self.session = self.sessions[0]
         self._turn = itertools.count()
         wanted = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
@@ -116,27 +143,48 @@ class Engine:
         self.active_provider = self.session.get_providers()[0]
         self._lock = threading.Lock()
 
-    def _run(self, a: np.ndarray, b: np.ndarray, t: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-        """One session run on a padded batch; returns (frames, large-motion flags)."""
-        feed = {"img0": a, "img1": b, "timestep": t, "scale": np.array([scale], np.float32)}
-        session = self.sessions[next(self._turn) % len(self.sessions)]
-        res = session.run(None, feed)
+    def _trt_options(self, path) -> dict:
+        """TensorRT EP options: engine/timing caches keyed by the graph's sha256 and a shape
+        profile covering the padded frame at every flow scale, batch 1-2 (ensemble)."""
+        from .gpu import tensorrt_provider_options
+        from .assets import sha256_of
+
+        if self.size is None:
+            return tensorrt_provider_options(self.device_index, engine_key=sha256_of(path)[:16])
+        h, w = self.size
+        mults = [self.spec.pad_for(s) for s in (*SCALES, SCALES[0] / 2)]
+        padded = lambda m: (h + -h % m, w + -w % m)  # noqa: E731
+        lo, hi = padded(min(mults)), padded(max(mults))
+        return tensorrt_provider_options(self.device_index, None, (1, *lo), (1, *padded(self.spec.pad_for(1.0))),
+                                         (2, *hi), engine_key=sha256_of(path)[:16])
+
+    def _run(self, a, b, t: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """One session run on a padded batch (numpy arrays, or OrtValues on the device);
+        returns (frames float32, large-motion flags)."""
+        feed = {"img0": a, "img1": b, "timestep": t.astype(self.input_dtype), "scale": np.array([scale], np.float32)}
+        k = next(self._turn) % len(self.sessions)
+        res = self.runners[k].run(feed) if self.runners else self.sessions[k].run(None, feed)
         with self._lock:
             self.runs += 1
-        flags = res[1].astype(bool) if len(res) > 1 else np.zeros(len(a), bool)
-        return res[0], flags
+        flags = res[1].astype(bool) if len(res) > 1 else np.zeros(len(res[0]), bool)
+        return res[0].astype(np.float32, copy=False), flags
 
     def prepare(self, img0: np.ndarray, img1: np.ndarray, scale: float = 1.0) -> "RifePair":
         """The per-pair part of the work, for callers that cache it (several output frames
         between the same two source frames share it): replicate-padding both frames to
-        ``spec.pad_for(scale)``. img0, img1: float32 (3, H, W) RGB in [0, 1]."""
+        ``spec.pad_for(scale)``, conversion to the graph's input type (float16 for an fp16
+        graph) and, on a GPU, the upload. img0, img1: float32 or float16 (3, H, W) RGB in
+        [0, 1]."""
         _, h, w = img0.shape
         m = self.spec.pad_for(scale)
         ph, pw = -h % m, -w % m
         pad = ((0, 0), (0, 0), (0, ph), (0, pw))
-        a = np.pad(img0[None], pad, mode="edge") if ph or pw else np.ascontiguousarray(img0[None])
-        b = np.pad(img1[None], pad, mode="edge") if ph or pw else np.ascontiguousarray(img1[None])
-        return RifePair(a, b, h, w, scale)
+        a, b = (np.ascontiguousarray(np.pad(x[None], pad, mode="edge") if ph or pw else x[None], self.input_dtype)
+                for x in (img0, img1))
+        dev = None
+        if self.runners:
+            dev = (self.runners[0].upload(a), self.runners[0].upload(b))
+        return RifePair(a, b, h, w, scale, dev)
 
     def synthesize(self, pair: "RifePair", timestep: float, ensemble: bool = False) -> np.ndarray:
         """The frame at ``timestep`` (float in (0, 1)) of a pair from :meth:`prepare`:
@@ -145,7 +193,10 @@ class Engine:
         t = np.full((1, 1, 1, 1), timestep, np.float32)
         if ensemble:
             a, b, t = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((t, 1 - t))
+        elif pair.device is not None:
+            a, b = pair.device
         out, again = self._run(a, b, t, pair.scale)
+        a, b = (pair.img0, pair.img1) if not ensemble else (a, b)
         if again.any():
             out = out.copy()
             out[again] = self._run(a[again], b[again], t[again], pair.scale / 2)[0]
@@ -173,14 +224,16 @@ class Engine:
 
 @dataclass(frozen=True)
 class RifePair:
-    """Two replicate-padded frames, float32 (1, 3, H', W'), and the size (pixels) to crop
-    the result back to."""
+    """Two replicate-padded frames (1, 3, H', W') in the graph's input type, the size
+    (pixels) to crop the result back to, the flow scale and, on a GPU, the two frames'
+    device copies (OrtValues)."""
 
     img0: np.ndarray
     img1: np.ndarray
     height: int
     width: int
     scale: float
+    device: tuple | None = None
 
     @property
     def nbytes(self) -> int:
@@ -192,11 +245,19 @@ _engines_lock = threading.Lock()
 
 
 def get_engine(model: str, provider: str = "auto", device_index: int = 0, threads: int = 0,
-               streams: int = 1) -> Engine:
-    """The shared Engine for these settings, created on first use."""
-    key = (model, provider, device_index, threads, streams)
+               streams: int = 1, precision: str = "auto", size: tuple[int, int] | None = None):
+    """The shared engine for these settings, created on first use: an :class:`Engine`, or a
+    :class:`vsvfi.gmfss.GMFSSEngine` for a two-stage model. Both have ``prepare(img0, img1,
+    scale)``, ``synthesize(prepared, timestep, ensemble)`` and ``__call__``."""
+    size = size if provider == "tensorrt" else None  # only TensorRT's profiles depend on it
+    key = (model, provider, device_index, threads, streams, precision, size)
     with _engines_lock:
         eng = _engines.get(key)
         if eng is None:
-            eng = _engines[key] = Engine(model, provider, device_index, threads, streams)
+            if MODELS[model].graphs:  # two-stage model (gmfss): flow graph per pair, fusion per frame
+                from .gmfss import GMFSSEngine
+                eng = GMFSSEngine(provider, device_index, threads)
+            else:
+                eng = Engine(model, provider, device_index, threads, streams, precision, size)
+            _engines[key] = eng
         return eng

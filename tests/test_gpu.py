@@ -1,0 +1,471 @@
+"""The GPU path on a CPU-only machine: the fp16 graphs (structure, float32 islands, accuracy on
+real frames with the CPU EP, the manifest cache), IO binding on the CPU EP, and the provider
+option builders. CUDA/TensorRT timings and accuracy: scripts/gpu_check.py on a GPU."""
+
+import json
+import mmap
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import vapoursynth as vs
+from onnx import TensorProto, helper
+
+from vsvfi import gpu
+from vsvfi.filter import frame_array
+from vsvfi.models import read_manifest, sha256_of, verified_onnx, write_manifest_entry
+
+core = vs.core
+FLOAT, HALF = TensorProto.FLOAT, TensorProto.FLOAT16
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A private model directory holding copies of the exported files and their manifest
+    entries (the fp16 files and entries made here never touch models/)."""
+    d = tmp_path_factory.mktemp("models")
+    manifest = {}
+    for name in ("rife46", "rife39"):
+        path, entry = verified_onnx(name)
+        shutil.copy(path, d / path.name)
+        manifest[name] = entry
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    return d
+
+
+@pytest.fixture
+def in_model_dir(model_dir, monkeypatch):
+    monkeypatch.setenv("VSVFI_MODEL_DIR", str(model_dir))
+    return model_dir
+
+
+@pytest.fixture(scope="module")
+def fp16_models(model_dir):
+    """{name: (fp16 path, loaded fp16 ModelProto)} made with fp16_onnx in the private dir."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VSVFI_MODEL_DIR", str(model_dir))
+    try:
+        paths = {name: gpu.fp16_onnx(name) for name in ("rife46", "rife39")}
+    finally:
+        mp.undo()
+    return {name: (p, onnx.load(str(p))) for name, p in paths.items()}
+
+
+def _types(model) -> dict[str, int]:
+    model = onnx.shape_inference.infer_shapes(model)
+    return gpu._elem_types(model)
+
+
+@pytest.mark.parametrize("name", ["rife46", "rife39"])
+def test_fp16_graph_is_valid_and_keeps_the_warp_fp32(model_dir, fp16_models, name):
+    path, m = fp16_models[name]
+    onnx.checker.check_model(m, full_check=True)  # includes strict shape and type inference
+    src_path = model_dir / f"{name}.onnx"
+    src = onnx.load(str(src_path))
+    assert len(m.graph.node) > len(src.graph.node)  # Casts were added, nothing dropped
+    types = _types(m)
+    # One sampler per backward warp, whichever formulation the exporter wrote.
+    warps = [n for n in m.graph.node if n.op_type == "GridSample"
+             or (n.op_type in ("Gather", "GatherElements") and types[n.input[0]] in (FLOAT, HALF))]
+    assert len(warps) == {"rife46": 8, "rife39": 16}[name]
+    for n in warps:
+        if n.op_type == "GridSample":  # ORT's CUDA GridSample kernel is float32-only
+            assert [types[t] for t in (*n.input, *n.output)] == [FLOAT] * 3, n.name
+    producer = {o: n for n in m.graph.node for o in n.output}
+    for n in warps:  # the coordinate arithmetic back to the pixel grid (CumSum) is float32
+        stack, seen = [n.input[1]], set()
+        while stack:
+            p = producer.get(stack.pop())
+            if p is None or p.name in seen or p.op_type in ("Constant", "CumSum", "Shape"):
+                continue
+            if p.op_type == "Cast" and types[p.input[0]] == HALF:
+                continue  # where a float16 value (the flow) enters the island
+            seen.add(p.name)
+            assert all(types[o] == FLOAT for o in p.output if types.get(o) in (FLOAT, HALF)), (p.op_type, p.name)
+            stack.extend(p.input)
+        assert len(seen) >= 5  # e.g. Transpose, Concat, Sub, Mul, Add
+    islands = gpu.fp32_islands(m)
+    assert {"CumSum", "Add", "Mul"} <= islands
+    assert ("GridSample" in islands) == any(n.op_type == "GridSample" for n in warps)
+    assert not islands & {"Conv", "ConvTranspose", "LeakyRelu", "PRelu", "Resize", "Sigmoid", "DepthToSpace"}
+    # Every convolution runs in float16 and every float weight is float16.
+    convs = [n for n in m.graph.node if n.op_type in ("Conv", "ConvTranspose")]
+    assert convs and all(types[t] == HALF for n in convs for t in (*n.input, *n.output) if t)
+    float_inits = [i for i in m.graph.initializer if i.data_type in (FLOAT, HALF)]
+    assert sum(i.data_type == HALF for i in float_inits) == sum(
+        i.data_type == FLOAT for i in src.graph.initializer)
+    assert all(i.data_type == HALF for i in float_inits)
+    assert path.stat().st_size < 0.55 * src_path.stat().st_size
+    io = {v.name: v.type.tensor_type.elem_type for v in (*m.graph.input, *m.graph.output)}
+    assert io["img0"] == io["img1"] == io["timestep"] == io["frame"] == HALF and io["scale"] == FLOAT
+
+
+@pytest.fixture(scope="module")
+def frames(bikes):
+    """Frames 40/41 of bikes as float32 (1, 3, 288, 640) RGB (rife39: 320 rows)."""
+    def get(h):
+        rgb = core.resize.Bicubic(bikes, 640, h, format=vs.RGBS, matrix_in_s="170m")
+        return frame_array(rgb.get_frame(40))[None], frame_array(rgb.get_frame(41))[None]
+    return get
+
+
+def _session(model):
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.intra_op_num_threads = 2
+    data = model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model)
+    return ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("name, h", [("rife46", 288), ("rife39", 320)])
+def test_fp16_graph_runs_on_cpu_close_to_fp32(model_dir, fp16_models, frames, wide_frames, name, h):
+    # The CPU EP runs the fp16 graph: nodes without a float16 CPU kernel get float32 casts
+    # around them, so tensors between nodes are float16 as on the GPU.
+    # Measured (bikes 40/41, t = 0.3): max |fp16 - fp32| 0.0018 (rife46) / 0.0025 (rife39),
+    # mean 7e-5 / 8e-5. The same graph with the grid arithmetic in float16 (the closure
+    # turned off) gives max 0.026 / 0.048, mean 2.7e-4 / 3.0e-4: the islands are needed even
+    # below 2048 px, since the normalised grid (-1..1) in float16 resolves only W/4096 px.
+    a, b = frames(h)
+    t = np.full((1, 1, 1, 1), 0.3, np.float32)
+    scale = np.ones(1, np.float32)
+    ref = _session(model_dir / f"{name}.onnx").run(None, {"img0": a, "img1": b, "timestep": t, "scale": scale})
+    feed16 = {"img0": a.astype(np.float16), "img1": b.astype(np.float16), "timestep": t.astype(np.float16),
+              "scale": scale}
+    got = _session(fp16_models[name][0]).run(None, feed16)
+    assert got[0].dtype == np.float16 and got[0].shape == (1, 3, h, 640)
+    err = np.abs(got[0].astype(np.float32) - ref[0])
+    assert err.max() < 0.006 and err.mean() < 2e-4, (err.max(), err.mean())
+    if name == "rife39":
+        assert got[1].tolist() == ref[1].tolist() == [False]
+    else:  # x coordinates up to 2559: beyond float16's exact integers (2048)
+        a, b = wide_frames
+        ref_w = _session(model_dir / f"{name}.onnx").run(None, {"img0": a, "img1": b, "timestep": t, "scale": scale})[0]
+        got_w = _session(fp16_models[name][0]).run(None, {**feed16, "img0": a.astype(np.float16),
+                                                          "img1": b.astype(np.float16)})[0]
+        err_w = np.abs(got_w.astype(np.float32) - ref_w)
+        assert err_w.max() < 0.01 and err_w.mean() < 2e-4, (err_w.max(), err_w.mean())
+    if name == "rife46":
+        naive = gpu.convert_fp16(onnx.load(str(model_dir / f"{name}.onnx")), coord_sources=())
+        err_naive = np.abs(_session(naive).run(None, feed16)[0].astype(np.float32) - ref[0])
+        assert err_naive.max() > 5 * err.max() and err_naive.mean() > 2 * err.mean()
+
+
+@pytest.fixture(scope="module")
+def wide_frames(bikes):
+    """Frames 40/41 of bikes stretched to float32 (1, 3, 64, 2560): x coordinates up to 2559."""
+    rgb = core.resize.Bicubic(bikes, 2560, 64, format=vs.RGBS, matrix_in_s="170m")
+    return frame_array(rgb.get_frame(40))[None], frame_array(rgb.get_frame(41))[None]
+
+
+@pytest.fixture(scope="module")
+def rife46_net():
+    pytest.importorskip("torch")
+    from vsvfi.export import build
+
+    return build("rife46")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("form", ["gridsample", "gridsample_fast", "gather"])
+def test_fp16_islands_cover_every_warp_formulation(form, rife46_net, frames, wide_frames):
+    # The exporter can write the backward warp as GridSample on a normalised grid, as
+    # GridSample on clamped pixel positions, or as a Gather of 4-neighbour rows with explicit
+    # bilinear weights (vsvfi.export.ops.WARP_FORMULATIONS); the exported files (tested
+    # above) use ops.EXPORT_WARP. The same rules keep each one's coordinates float32.
+    # Measured (rife46, t = 0.3): max |fp16 - fp32| 0.0015-0.0019 at 640x288 and 0.0048 at
+    # 2560x64 for all three forms; with the coordinate closure off: max 0.08-0.09 at 640x288,
+    # and at 2560x64 0.45 (gridsample_fast) or an out-of-range Gather index (gather:
+    # W - 1 = 2559 becomes 2560 in float16).
+    from vsvfi.export import ops, to_onnx
+
+    if not hasattr(ops, "export_warp"):
+        pytest.skip("this exporter has a single warp formulation")
+    if form == getattr(ops, "EXPORT_WARP", "gridsample"):
+        pytest.skip(f"{form} is the exported files' formulation, tested above")
+    with ops.export_warp(form):
+        model = to_onnx(rife46_net, "rife46")
+    m16 = gpu.convert_fp16(model)
+    onnx.checker.check_model(m16, full_check=True)
+    islands = gpu.fp32_islands(m16)
+    assert "CumSum" in islands and not islands & {"Conv", "ConvTranspose", "LeakyRelu", "Resize"}
+    assert ("GridSample" in islands) == (form != "gather")
+    s32, s16 = _session(model), _session(m16)
+    t, scale = np.full((1, 1, 1, 1), 0.3, np.float32), np.ones(1, np.float32)
+    errs = []
+    for a, b in (frames(288), wide_frames):
+        ref = s32.run(None, {"img0": a, "img1": b, "timestep": t, "scale": scale})[0]
+        feed16 = {"img0": a.astype(np.float16), "img1": b.astype(np.float16), "timestep": t.astype(np.float16),
+                  "scale": scale}
+        err = np.abs(s16.run(None, feed16)[0].astype(np.float32) - ref)
+        assert err.max() < 0.01 and err.mean() < 2e-4, (a.shape, err.max(), err.mean())
+        errs.append((err, feed16, ref))
+    err, feed16, ref = errs[0]
+    naive = _session(gpu.convert_fp16(model, coord_sources=()))
+    err_naive = np.abs(naive.run(None, feed16)[0].astype(np.float32) - ref)
+    assert err_naive.max() > 10 * err.max() and err_naive.mean() > 3 * err.mean()
+
+
+def _gather_warp_graph(h: int, w: int, c: int = 3) -> onnx.ModelProto:
+    """A bilinear backward warp written with GatherElements (the form another exporter may
+    use instead of GridSample): pixel grid from CumSum, x = clamp(grid + flow), floor,
+    fractional weights, int64 indices y*W + x, four gathers, weighted sum.
+    Inputs img (1, c, h, w), flow (1, 2, h, w) float32; output warped (1, c, h, w)."""
+    n = helper.make_node
+
+    def const(name, arr):
+        return n("Constant", [], [name], value=onnx.numpy_helper.from_array(np.asarray(arr), name))
+
+    nodes = [
+        const("i0", np.array([0], np.int64)), const("i1", np.array([1], np.int64)),
+        const("i2", np.array([2], np.int64)), const("i3", np.array([3], np.int64)),
+        const("i4", np.array([4], np.int64)), const("ax2", np.array(2, np.int64)), const("ax3", np.array(3, np.int64)),
+        const("one", np.array(1.0, np.float32)), const("zero", np.array(0.0, np.float32)),
+        const("one_i", np.array(1, np.int64)),
+        n("Shape", ["flow"], ["shp"]),
+        n("Slice", ["shp", "i2", "i3"], ["H"]), n("Slice", ["shp", "i3", "i4"], ["W"]),
+        const("ones3", np.array([1, 1, 1], np.int64)), const("ones2", np.array([1, 1], np.int64)),
+        n("Concat", ["ones3", "W"], ["rowshape"], axis=0), n("Concat", ["ones2", "H", "i1"], ["colshape"], axis=0),
+        n("ConstantOfShape", ["rowshape"], ["row"], value=helper.make_tensor("v", FLOAT, [1], [1.0])),
+        n("ConstantOfShape", ["colshape"], ["col"], value=helper.make_tensor("v", FLOAT, [1], [1.0])),
+        n("CumSum", ["row", "ax3"], ["xs1"]), n("CumSum", ["col", "ax2"], ["ys1"]),
+        n("Sub", ["xs1", "one"], ["xs"]), n("Sub", ["ys1", "one"], ["ys"]),
+        n("Sub", ["W", "one_i"], ["Wm1_i"]), n("Sub", ["H", "one_i"], ["Hm1_i"]),
+        n("Cast", ["Wm1_i"], ["Wm1"], to=FLOAT), n("Cast", ["Hm1_i"], ["Hm1"], to=FLOAT),
+        n("Slice", ["flow", "i0", "i1", "i1"], ["fx"]), n("Slice", ["flow", "i1", "i2", "i1"], ["fy"]),
+        n("Add", ["xs", "fx"], ["x_raw"]), n("Add", ["ys", "fy"], ["y_raw"]),
+        n("Max", ["x_raw", "zero"], ["x_lo"]), n("Min", ["x_lo", "Wm1"], ["x"]),
+        n("Max", ["y_raw", "zero"], ["y_lo"]), n("Min", ["y_lo", "Hm1"], ["y"]),
+        n("Floor", ["x"], ["x0"]), n("Floor", ["y"], ["y0"]),
+        n("Sub", ["x", "x0"], ["wx"]), n("Sub", ["y", "y0"], ["wy"]),
+        n("Add", ["x0", "one"], ["x1_raw"]), n("Min", ["x1_raw", "Wm1"], ["x1"]),
+        n("Add", ["y0", "one"], ["y1_raw"]), n("Min", ["y1_raw", "Hm1"], ["y1"]),
+        n("Sub", ["one", "wx"], ["ux"]), n("Sub", ["one", "wy"], ["uy"]),
+        const("flat", np.array([1, c, h * w], np.int64)), const("flat1", np.array([1, 1, h * w], np.int64)),
+        const("full", np.array([1, c, h, w], np.int64)),
+        n("Reshape", ["img", "flat"], ["img_flat"]),
+    ]
+    terms = []
+    corners = (("y0", "x0", "uy", "ux"), ("y0", "x1", "uy", "wx"), ("y1", "x0", "wy", "ux"), ("y1", "x1", "wy", "wx"))
+    for yy, xx, wy, wx in corners:
+        k = f"{yy}{xx}"
+        nodes += [
+            n("Cast", [yy], [f"{k}_yi"], to=TensorProto.INT64), n("Cast", [xx], [f"{k}_xi"], to=TensorProto.INT64),
+            n("Mul", [f"{k}_yi", "W"], [f"{k}_yw"]), n("Add", [f"{k}_yw", f"{k}_xi"], [f"{k}_idx"]),
+            n("Reshape", [f"{k}_idx", "flat1"], [f"{k}_idx1"]), n("Expand", [f"{k}_idx1", "flat"], [f"{k}_idxc"]),
+            n("GatherElements", ["img_flat", f"{k}_idxc"], [f"{k}_v"], axis=2),
+            n("Reshape", [f"{k}_v", "full"], [f"{k}_vv"]),
+            n("Mul", [wy, wx], [f"{k}_w"]), n("Mul", [f"{k}_vv", f"{k}_w"], [f"{k}_t"]),
+        ]
+        terms.append(f"{k}_t")
+    nodes += [n("Add", terms[:2], ["s01"]), n("Add", terms[2:], ["s23"]), n("Add", ["s01", "s23"], ["warped"])]
+    graph = helper.make_graph(
+        nodes, "gather_warp",
+        [helper.make_tensor_value_info("img", FLOAT, [1, c, h, w]),
+         helper.make_tensor_value_info("flow", FLOAT, [1, 2, h, w])],
+        [helper.make_tensor_value_info("warped", FLOAT, [1, c, h, w])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def test_gather_warp_coordinates_stay_fp32_beyond_2048px():
+    # x = 3000.37 is 3000 in float16 (spacing 2 between 2048 and 4096): a float16 grid would
+    # lose the sub-pixel shift (and whole pixels above 2048). The coordinate closure keeps
+    # Floor, the weights and the index arithmetic float32; the gathers move float16 pixels.
+    h, w = 2, 4096
+    model = _gather_warp_graph(h, w)
+    rng = np.random.default_rng(1)
+    img = rng.random((1, 3, h, w), np.float32)
+    flow = np.zeros((1, 2, h, w), np.float32)
+    flow[:, 0] = 0.37
+    x = np.minimum(np.arange(w) + 0.37, w - 1)
+    x0 = np.floor(x).astype(int)
+    x1 = np.minimum(x0 + 1, w - 1)
+    ref = img[..., x0] * (1 - (x - x0)) + img[..., x1] * (x - x0)
+    got32 = _session(model).run(None, {"img": img, "flow": flow})[0]
+    assert np.abs(got32 - ref).max() < 5e-4  # a correct warp (float32 x spacing near 4096: 4.9e-4)
+    m16 = gpu.convert_fp16(model)
+    onnx.checker.check_model(m16, full_check=True)
+    types = _types(m16)
+    assert all(types[t] == FLOAT for t in ("x", "x0", "wx", "ux", "y0x1_w"))
+    assert all(types[t] == HALF for t in ("img", "img_flat", "y0x0_v", "y0x0_t", "warped"))
+    assert {"Floor", "Min", "Max", "CumSum"} <= gpu.fp32_islands(m16)
+    feed16 = {"img": img.astype(np.float16), "flow": flow.astype(np.float16)}
+    err = np.abs(_session(m16).run(None, feed16)[0].astype(np.float32) - ref)
+    assert err.max() < 2e-3  # float16 pixel values and weights only
+    # With the coordinates in float16 the clamp bound W - 1 = 4095 becomes 4096 and the
+    # last column's index points past the row: the warp does not even run.
+    naive = gpu.convert_fp16(model, coord_sources=())
+    with pytest.raises(ort.capi.onnxruntime_pybind11_state.Fail, match="Out of range value in index"):
+        _session(naive).run(None, feed16)
+
+
+def test_fp16_file_is_cached_and_remade_when_the_fp32_file_changes(in_model_dir, fp16_models):
+    path = gpu.fp16_onnx("rife46")  # made by the fixture: cached now
+    entry = read_manifest()["rife46.fp16"]
+    src_entry = read_manifest()["rife46"]
+    assert entry["sha256"] == sha256_of(path) and entry["source_sha256"] == src_entry["sha256"]
+    assert entry["converter"] == gpu.CONVERTER and entry["file"] == "rife46.fp16.onnx"
+    stat = path.stat()
+    assert gpu.fp16_onnx("rife46") == path
+    assert (path.stat().st_ino, path.stat().st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)  # not rewritten
+    # A re-export: new fp32 bytes and manifest sha256 -> the fp16 file is made again.
+    src = in_model_dir / "rife46.onnx"
+    model = onnx.load(str(src))
+    helper.set_model_props(model, {"re-exported": "yes"})
+    onnx.save(model, str(src))
+    write_manifest_entry("rife46", {**src_entry, "sha256": sha256_of(src)})
+    path2 = gpu.fp16_onnx("rife46")
+    entry2 = read_manifest()["rife46.fp16"]
+    assert entry2["source_sha256"] == sha256_of(src) != entry["source_sha256"]
+    assert entry2["sha256"] == sha256_of(path2) != entry["sha256"]
+    assert {p.key: p.value for p in onnx.load(str(path2)).metadata_props}.get("re-exported") == "yes"
+    # A damaged fp16 file does not match its entry: made again.
+    path2.write_bytes(b"broken")
+    assert sha256_of(gpu.fp16_onnx("rife46")) == entry2["sha256"]
+    assert not list(in_model_dir.glob("*.part"))
+
+
+@pytest.fixture(scope="module")
+def cpu_session(model_dir):
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.intra_op_num_threads = 1
+    return ort.InferenceSession(str(model_dir / "rife46.onnx"), so, providers=["CPUExecutionProvider"])
+
+
+def _feed(seed, h=64, w=96, n=1):
+    rng = np.random.default_rng(seed)
+    img = rng.random((n, 3, h // 4, w // 4), np.float32).repeat(4, 2).repeat(4, 3)
+    return {"img0": img, "img1": np.roll(img, seed % 5 + 1, axis=3), "scale": np.ones(1, np.float32),
+            "timestep": np.full((n, 1, 1, 1), 0.1 + 0.1 * (seed % 8), np.float32)}
+
+
+def test_bound_runner_matches_session_run_bit_for_bit(cpu_session):
+    runner = gpu.BoundRunner(cpu_session)
+    assert (runner.device, runner.device_id, runner.output_names) == ("cpu", 0, ["frame"])
+    feed = _feed(3, n=2)
+    ref = cpu_session.run(None, feed)
+    got = runner.run(feed)
+    assert len(got) == 1 and got[0].dtype == np.float32 and got[0].shape == (2, 3, 64, 96)
+    assert np.array_equal(got[0], ref[0])
+    # A frame uploaded once and bound as an OrtValue in two runs (img1 of one pair, img0 of the next).
+    shared = runner.upload(feed["img1"], "img1")
+    assert np.array_equal(runner.run({**feed, "img1": shared})[0], ref[0])
+    nxt = {**_feed(4, n=2), "img0": shared}
+    assert np.array_equal(runner.run(nxt)[0], cpu_session.run(None, {**nxt, "img0": feed["img1"]})[0])
+    with pytest.raises(TypeError):
+        runner.run({**feed, "img0": runner.upload(feed["img0"].astype(np.float64))})
+    with pytest.raises(KeyError):
+        runner.run({**feed, "img2": feed["img0"]})
+
+
+def test_bound_runner_from_four_threads(cpu_session):
+    runner = gpu.BoundRunner(cpu_session)
+    feeds = [_feed(s) for s in range(8)]
+    refs = [cpu_session.run(None, f)[0] for f in feeds]
+    barrier = threading.Barrier(4)
+
+    def job(i):
+        if i < 4:
+            barrier.wait()  # the first four start together
+        return runner.run(feeds[i])[0]
+
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(job, range(8)))
+    assert all(np.array_equal(o, r) for o, r in zip(outs, refs))
+    assert len({o.tobytes() for o in outs}) == 8  # eight different results, none swapped
+
+
+def test_bound_runner_casts_numpy_inputs_for_an_fp16_graph(fp16_models):
+    sess = _session(fp16_models["rife46"][0])
+    runner = gpu.BoundRunner(sess)
+    feed = _feed(5)
+    ref = sess.run(None, {k: (v if k == "scale" else v.astype(np.float16)) for k, v in feed.items()})
+    got = runner.run(feed)  # float32 arrays: converted to the graph's float16 once
+    assert got[0].dtype == np.float16 and np.array_equal(got[0], ref[0])
+
+
+def test_trt_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("VSVFI_TRT_CACHE", str(tmp_path / "trt"))
+    assert gpu.trt_cache_dir() == tmp_path / "trt"
+    monkeypatch.delenv("VSVFI_TRT_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert gpu.trt_cache_dir() == tmp_path / "xdg" / "vsvfi" / "tensorrt"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert gpu.trt_cache_dir() == tmp_path / "home" / ".cache" / "vsvfi" / "tensorrt"
+
+
+def test_tensorrt_options(monkeypatch, tmp_path):
+    monkeypatch.setenv("VSVFI_TRT_CACHE", str(tmp_path / "trt"))
+    lo, opt, hi = gpu.trt_profile(736, 1280, ensemble=True)
+    assert (lo, opt, hi) == ((1, 736, 1280), (2, 736, 1280), (2, 736, 1280))
+    assert gpu.trt_profile(736, 1280)[1] == (1, 736, 1280)
+    opts = gpu.tensorrt_provider_options(1, None, lo, opt, hi, engine_key="abc123")
+    assert opts == {
+        "device_id": "1",
+        "trt_engine_cache_enable": "True",
+        "trt_engine_cache_path": str(tmp_path / "trt" / "engines" / "abc123"),
+        "trt_timing_cache_enable": "True",
+        "trt_timing_cache_path": str(tmp_path / "trt" / "timing"),
+        "trt_builder_optimization_level": "3",
+        "trt_profile_min_shapes": "img0:1x3x736x1280,img1:1x3x736x1280,timestep:1x1x1x1,scale:1",
+        "trt_profile_opt_shapes": "img0:2x3x736x1280,img1:2x3x736x1280,timestep:2x1x1x1,scale:1",
+        "trt_profile_max_shapes": "img0:2x3x736x1280,img1:2x3x736x1280,timestep:2x1x1x1,scale:1",
+    }
+    assert (tmp_path / "trt" / "engines" / "abc123").is_dir() and (tmp_path / "trt" / "timing").is_dir()
+    assert "trt_fp16_enable" not in opts  # precision comes from the fp16 graph
+    assert gpu.tensorrt_provider_options(0, tmp_path / "c", fp16_flag=True)["trt_fp16_enable"] == "True"
+    with pytest.raises(ValueError):
+        gpu.tensorrt_provider_options(0, tmp_path, (2, 736, 1280), (1, 736, 1280), (2, 736, 1280))
+    with pytest.raises(ValueError):
+        gpu.tensorrt_provider_options(0, tmp_path, lo, None, hi)
+
+
+def test_cuda_options():
+    assert gpu.cuda_provider_options(2) == {
+        "device_id": "2", "cudnn_conv_algo_search": "EXHAUSTIVE", "arena_extend_strategy": "kSameAsRequested",
+        "do_copy_in_default_stream": "1", "use_tf32": "1"}
+    opts = gpu.cuda_provider_options(0, conv_algo_search="HEURISTIC", tf32=False, gpu_mem_limit=4 << 30, nhwc=True)
+    assert opts["cudnn_conv_algo_search"] == "HEURISTIC" and opts["use_tf32"] == "0"
+    assert opts["gpu_mem_limit"] == str(4 << 30) and opts["prefer_nhwc"] == "1"
+
+
+def test_option_names_exist_in_this_onnxruntime_build(tmp_path):
+    # ORT rejects an unknown CUDA option at session creation, which cannot happen here
+    # without a GPU: check every key against the names compiled into the provider libraries.
+    capi = Path(ort.__file__).parent / "capi"
+    cuda = set(gpu.cuda_provider_options(0, gpu_mem_limit=1, nhwc=True))
+    trt = set(gpu.tensorrt_provider_options(0, tmp_path, (1, 64, 64), (1, 64, 64), (2, 64, 64), workspace_bytes=1,
+                                            aux_streams=1, fp16_flag=True))
+    for lib, keys in (("libonnxruntime_providers_cuda.so", cuda), ("libonnxruntime_providers_tensorrt.so", trt)):
+        if not (capi / lib).exists():
+            pytest.skip(f"{lib} is not part of this onnxruntime build")
+        with open(capi / lib, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            missing = [k for k in keys if mm.find(k.encode() + b"\0") < 0]
+        assert not missing, (lib, missing)
+
+
+def test_filter_runs_the_fp16_graph_end_to_end_on_rgbh(in_model_dir, bikes):
+    """precision="fp16" through the filter on the CPU EP: an RGBH clip goes into the float16
+    graph without a float32 detour and the frame stays within 0.01 of the fp32 path."""
+    import vsvfi
+    from vsvfi.engine import get_engine
+
+    rgbh = core.resize.Bicubic(bikes[40:42], format=vs.RGBH, matrix_in_s="170m")
+    eng = get_engine("rife46", "cpu", precision="fp16")
+    assert eng.precision_used == "fp16" and eng.input_dtype == np.float16
+    assert get_engine("rife46", "cpu").precision_used == "fp32"  # auto = fp32 on the CPU
+    runs = eng.runs
+    half = frame_array(vsvfi.Interpolate(rgbh, provider="cpu", precision="fp16", scene_change=False).get_frame(1))
+    full = frame_array(vsvfi.Interpolate(rgbh, provider="cpu", precision="fp32", scene_change=False).get_frame(1))
+    assert eng.runs == runs + 1 and half.dtype == np.float16
+    diff = np.abs(half.astype(np.float32) - full.astype(np.float32))
+    assert diff.max() < 0.01 and diff.mean() < 1e-3
