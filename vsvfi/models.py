@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assets import PROJECT_DIR, RIFE39_WEIGHTS, RIFE46_WEIGHTS, Asset, sha256_of
+from .assets import (GMFSS_FEATURE_WEIGHTS, GMFSS_FLOW_WEIGHTS, GMFSS_FUSION_WEIGHTS, GMFSS_METRIC_WEIGHTS,
+                     PROJECT_DIR, RIFE39_WEIGHTS, RIFE46_WEIGHTS, Asset, sha256_of)
 
 
 #: Values accepted for ``scale``: the resolution of the optical-flow estimation relative to
@@ -33,6 +34,11 @@ class ModelSpec:
     #: Output names of the graph. ``large_motion`` (bool, (N,)) asks the engine to run
     #: that item again with half the ``scale`` (Practical-RIFE v3.9's large-motion rule).
     outputs: tuple[str, ...] = ("frame",)
+    #: A multi-graph model names its ONNX graphs here (each a file ``NAME.onnx`` with its own
+    #: manifest entry); empty for a single-graph model (one file named after the model).
+    graphs: tuple[str, ...] = ()
+    #: Further weight files of a model built from several pretrained sub-networks.
+    extra_weights: tuple[Asset, ...] = ()
 
     def pad_for(self, scale: float) -> int:
         """Padding multiple (pixels) for flow ``scale``: the coarsest level works at
@@ -55,6 +61,16 @@ MODELS: dict[str, ModelSpec] = {
         # 32 at 1/8 flow resolution, doubled because a large-motion rerun uses half the scale
         pad_multiple=64,
         outputs=("frame", "large_motion"),
+    ),
+    "gmfss": ModelSpec(
+        name="gmfss",
+        description=("GMFSS_Fortuna base (GMFlow optical flow, MetricNet, FeatureNet, softmax splatting, "
+                     "GridNet fusion; anime-trained), two graphs: per-pair flow + per-frame fusion, MIT"),
+        weights=GMFSS_FLOW_WEIGHTS,
+        # GMFlow on the 1/2 frame: 1/4 features in 8x8 attention windows (2 * 4 * 8)
+        pad_multiple=64,
+        graphs=("gmfss_flow", "gmfss_fusion"),
+        extra_weights=(GMFSS_FEATURE_WEIGHTS, GMFSS_METRIC_WEIGHTS, GMFSS_FUSION_WEIGHTS),
     ),
 }
 
@@ -97,20 +113,31 @@ class ModelFileError(RuntimeError):
 
 
 def verified_onnx(name: str) -> tuple[Path, dict]:
-    """Return (path, manifest entry) of model ``name`` after checking its sha256.
+    """Return (path, manifest entry) of the ONNX file ``name`` after checking its sha256:
+    a single-graph model's name, or one graph of a multi-graph model (``ModelSpec.graphs``,
+    e.g. "gmfss_flow").
 
     Raises KeyError for an unknown name, ModelFileError for a missing file, a missing
     manifest entry or a hash mismatch; each message names the command that fixes it.
     """
-    spec = MODELS[name]
-    path = onnx_path(spec.name)
-    fix = f"run 'python -m vsvfi.export {spec.name}' (scripts/setup.sh does this)"
+    owner = MODELS.get(name) or next((m for m in MODELS.values() if name in m.graphs), None)
+    if owner is None or (owner.graphs and name not in owner.graphs):
+        raise KeyError(name)
+    path = onnx_path(name)
+    fix = f"run 'python -m vsvfi.export {owner.name}' (scripts/setup.sh does this)"
     if not path.exists():
         raise ModelFileError(f"model file {path} is missing: {fix}")
-    entry = read_manifest().get(spec.name)
+    entry = read_manifest().get(name)
     if entry is None:
-        raise ModelFileError(f"{manifest_path()} has no entry for {spec.name}: {fix}")
+        raise ModelFileError(f"{manifest_path()} has no entry for {name}: {fix}")
     digest = sha256_of(path)
     if digest != entry.get("sha256"):
         raise ModelFileError(f"{path} has sha256 {digest[:16]}…, the manifest says {str(entry.get('sha256'))[:16]}…: {fix} --force")
     return path, entry
+
+
+def verified_model(name: str) -> list[tuple[Path, dict]]:
+    """(path, manifest entry) of every ONNX file of model ``name`` (one, or each of
+    ``ModelSpec.graphs``), each checked by :func:`verified_onnx`; same errors."""
+    spec = MODELS[name]
+    return [verified_onnx(g) for g in (spec.graphs or (name,))]

@@ -176,10 +176,16 @@ def export(name: str, force: bool = False) -> Path:
     """Export model ``name`` to ``models/NAME.onnx`` and record it in the manifest.
 
     Skips the work when the file exists and matches the manifest, unless ``force``.
+    A multi-graph model (``spec.graphs``, gmfss) writes one file per graph and returns the
+    first one's path.
     Raises RuntimeError (and keeps no file) when ONNX Runtime and torch differ by more
     than :data:`CHECK_LIMIT`.
     """
     spec: ModelSpec = MODELS[name]
+    if spec.graphs:  # a multi-graph model has its own exporter (gmfss: flow + fusion graphs)
+        from .gmfss import export as export_gmfss
+
+        return export_gmfss(force=force)[0]
     path = onnx_path(name)
     if not force:
         try:
