@@ -188,3 +188,65 @@ def test_manifest_describes_the_file(model, sha, max_mb):
     assert entry["weights"]["sha256"].startswith(sha) and "MIT" in entry["weights"]["licence"]
     # dynamic axes, an in-graph warp grid and resize factors: the file is the weights, not baked grids
     assert path.stat().st_size < max_mb * 1e6
+
+
+class _Warp(torch.nn.Module):
+    def forward(self, img, flow):
+        return backward_warp(img, flow)
+
+
+def _ort(module, inputs: dict, names_out=("out",)):
+    import io
+
+    import onnxruntime as ort
+
+    buf = io.BytesIO()
+    dyn = {k: {0: "n", 2: "h", 3: "w"} for k in inputs}
+    torch.onnx.export(module, tuple(torch.from_numpy(v) for v in inputs.values()), buf, opset_version=17,
+                      input_names=list(inputs), output_names=list(names_out), dynamic_axes=dyn, dynamo=False)
+    import onnx
+    model = onnx.load_from_string(buf.getvalue())
+    sess = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+    return model, sess
+
+
+@pytest.mark.parametrize("form", ["gridsample", "gridsample_fast", "gridsample_banded", "gather"])
+def test_every_warp_formulation_matches_torch_grid_sample(form):
+    """Each exported warp form computes torch's grid_sample (bilinear, border padding, aligned
+    corners) — flows pointing far outside the frame included, on sizes the graph never saw at
+    export (fewer rows than bands, odd sizes, batch 2)."""
+    from vsvfi.export.ops import export_warp
+
+    rng = np.random.default_rng(0)
+    with export_warp(form):
+        model, sess = _ort(_Warp(), {"img": rng.random((1, 3, 16, 24), np.float32),
+                                     "flow": rng.normal(0, 5, (1, 2, 16, 24)).astype(np.float32)})
+    assert ("GridSample" in {n.op_type for n in model.graph.node}) == form.startswith("gridsample")
+    for n, h, w in ((1, 37, 53), (2, 3, 7), (1, 1, 1), (1, 64, 96)):
+        img = rng.random((n, 3, h, w), np.float32)
+        flow = rng.normal(0, 0.4 * max(h, w), (n, 2, h, w)).astype(np.float32)
+        want = backward_warp(torch.from_numpy(img), torch.from_numpy(flow), "gridsample").numpy()
+        got = sess.run(None, {"img": img, "flow": flow})[0]
+        assert got.shape == want.shape and np.abs(got - want).max() < 1e-4, (form, n, h, w)
+
+
+def test_prelu_export_is_bit_identical_and_has_no_prelu_node():
+    """ops.PReLU exports as Relu + Min * slope (ORT's PRelu kernel is slow on the CPU EP):
+    in ONNX Runtime the same values, bit for bit, as the plain PRelu node of nn.PReLU."""
+    from vsvfi.export.ops import PReLU
+
+    torch.manual_seed(0)
+    ours = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 1, 1), PReLU(8)).eval()
+    plain = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 1, 1), torch.nn.PReLU(8)).eval()
+    with torch.no_grad():
+        ours[1].weight.copy_(torch.linspace(-0.5, 0.7, 8))
+    plain.load_state_dict(ours.state_dict())
+    x = np.random.default_rng(1).normal(size=(2, 3, 19, 23)).astype(np.float32)
+    model, sess = _ort(ours, {"x": x})
+    ref_model, ref_sess = _ort(plain, {"x": x})
+    assert "PRelu" not in {n.op_type for n in model.graph.node}
+    assert "PRelu" in {n.op_type for n in ref_model.graph.node}
+    got = sess.run(None, {"x": x})[0]
+    assert (got < 0).any() and np.array_equal(got, ref_sess.run(None, {"x": x})[0])
+    with torch.no_grad():
+        assert np.abs(got - ours(torch.from_numpy(x)).numpy()).max() < 1e-5

@@ -41,7 +41,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .ops import as_scale, backward_warp, resize_by
+from .ops import PReLU, as_scale, backward_warp, resize_by
 
 #: Height and width must be multiples of this at ``scale`` 1 (block0 works at 1/8 of the
 #: frame, then two stride-2 convolutions: 32), doubled so that the large-motion rerun at
@@ -56,12 +56,12 @@ LARGE_MOTION_PX = 32.0
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     """3x3 convolution (padding 1) + per-channel PReLU."""
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.PReLU(cout))
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), PReLU(cout))
 
 
 def _up(cin: int, cout: int) -> nn.Sequential:
     """x2 transposed convolution (kernel 4, stride 2, padding 1) + per-channel PReLU."""
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.PReLU(cout))
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1), PReLU(cout))
 
 
 class _Down(nn.Module):
