@@ -3,8 +3,10 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -88,3 +90,68 @@ def test_vpy_script_through_vspipe(sample, tmp_path):
     assert r.returncode == 0, r.stderr
     frames = y4m.read_bytes().count(b"FRAME")
     assert frames == 6
+
+
+# --- no data lost (issue 5): interrupts, failures and existing outputs ---------------------------
+
+def _partials(folder: Path) -> list[Path]:
+    return list(folder.glob(".*vsvfi-partial*"))
+
+
+@pytest.mark.parametrize("how", ["SIGINT to the process group (Ctrl-C)", "SIGINT to vsvfi only", "SIGTERM to vsvfi only"])
+def test_cli_interrupt_leaves_no_output(sample, tmp_path, how):
+    out = tmp_path / "out.mp4"
+    p = subprocess.Popen([*VSVFI, sample("carphone_pristine"), "-o", str(out), "--ratio", "8", "--no-progress"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while p.poll() is None and time.monotonic() < deadline:  # wait until ffmpeg has written something
+        if any(f.stat().st_size > 0 for f in _partials(tmp_path)):
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert p.poll() is None, "the encode finished before it could be interrupted"
+    if how.startswith("SIGINT to the process group"):
+        os.killpg(p.pid, signal.SIGINT)
+    else:
+        p.send_signal(signal.SIGTERM if how.startswith("SIGTERM") else signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "interrupted; no output written" in err, err
+    assert not out.exists() and not _partials(tmp_path) and list(tmp_path.iterdir()) == []
+
+
+FAIL_AFTER = """
+import sys
+from vsvfi.engine import Engine
+real, calls = Engine.synthesize, [0]
+def flaky(self, pair, t, ensemble=False):
+    calls[0] += 1
+    if calls[0] > 8:
+        raise MemoryError("simulated ONNX Runtime out of memory")
+    return real(self, pair, t, ensemble)
+Engine.synthesize = flaky
+from vsvfi.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_cli_error_mid_encode_keeps_the_old_output(clip_with_audio, tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"previous result")
+    r = subprocess.run([sys.executable, "-c", FAIL_AFTER, str(clip_with_audio), "-o", str(out), "--overwrite",
+                        "--no-progress"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vsvfi: error: interpolation failed: vsvfi.Interpolate: output frame")
+    assert "MemoryError: simulated ONNX Runtime out of memory" in lines[0]
+    assert out.read_bytes() == b"previous result" and not _partials(tmp_path)
+
+
+def test_cli_overwrite_replaces_only_with_the_flag(clip_with_audio, tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"previous result")
+    _fails([str(clip_with_audio), "-o", str(out)], f"output {out} exists; pass --overwrite to replace it")
+    assert out.read_bytes() == b"previous result"
+    r = subprocess.run([*VSVFI, str(clip_with_audio), "-o", str(out), "--overwrite", "--no-progress"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert int(probe(out)["video"]["nb_read_frames"]) == 60 and not _partials(tmp_path)

@@ -141,12 +141,27 @@ class Engine:
         self.input_dtype = np.float16 if self.sessions[0].get_inputs()[0].type == "tensor(float16)" else np.float32
         self.session = self.sessions[0]
         self._turn = itertools.count()
+        self._check_inputs(path)
         wanted = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
         if wanted not in self.session.get_providers():
             raise ProviderError(f"ONNX Runtime could not start {wanted} for {self.model} "
                                 f"(it runs on {self.session.get_providers()}); use provider='cpu'")
         self.active_provider = self.session.get_providers()[0]
         self._lock = threading.Lock()
+
+    def _check_inputs(self, path) -> None:
+        """The file itself (not only its manifest entry) must have the graph inputs
+        :data:`INPUT_NAMES` with img0/img1 of shape [batch, 3, height, width], batch, height
+        and width dynamic; else ModelFileError naming the fix (before any frame runs)."""
+        got = {i.name: i.shape for i in self.session.get_inputs()}
+        fix = f"export it again with 'python -m vsvfi.export {self.model} --force'"
+        if tuple(got) != INPUT_NAMES:
+            raise ModelFileError(f"{path} has inputs {list(got)}, expected {list(INPUT_NAMES)}: {fix}")
+        for name in ("img0", "img1"):
+            shape = got[name]
+            if len(shape) != 4 or shape[1] != 3 or any(isinstance(d, int) for d in (shape[0], shape[2], shape[3])):
+                raise ModelFileError(f"{path}: input {name} has shape {shape}, expected [batch, 3, height, width] "
+                                     f"with dynamic batch, height and width: {fix}")
 
     def _trt_options(self, path) -> dict:
         """TensorRT EP options: engine/timing caches keyed by the graph's sha256 and a shape

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import itertools
+import numbers
+import os
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import vapoursynth as vs
 
 from .cache import OnceCache
-from .engine import ProviderError, get_engine
+from .engine import PROVIDERS, ProviderError, get_engine
 from .models import MODELS, SCALES, ModelFileError
 from .timing import output_length, position, to_fraction
 
@@ -48,8 +51,37 @@ PROTECT_RADIUS = 6
 #: bytes per pixel; see vsvfi.gmfss for the two-stage model) are kept for
 #: core.num_threads + CACHE_PAIRS_EXTRA pairs and one more source frame; least recently
 #: used first out. At 1920x1080 with 8 threads that is about 0.3 GB of source frames and
-#: 0.6 GB of RIFE pairs.
+#: 0.6 GB of RIFE pairs. A model with a large per-pair state (gmfss: flows, metric and
+#: feature pyramids, ``vsvfi.gmfss.STATE_BYTES_PER_PIXEL`` ~ 230 bytes per pixel) keeps
+#: only as many pairs as fit in CACHE_PAIR_BUDGET bytes, at least 2 (:func:`cache_pairs`).
 CACHE_PAIRS_EXTRA = 2
+CACHE_PAIR_BUDGET = 2 * 2**30
+
+#: Early out-of-memory check (:func:`memory_needed`). Peak resident-memory growth of one
+#: network run on ONNX Runtime's CPU provider, in bytes per (padded) pixel at ``scale=1``,
+#: batch 1: the slope between runs at two sizes (512x512 -> 1024x1024, and 1024x1024 ->
+#: 2048x2048 for rife46: 253 and 239 B/px), each in a fresh process after a 64x64 warm-up
+#: run, from ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (docs/reliability.md). Models not
+#: measured yet use the largest value.
+NET_BYTES_PER_PIXEL = {"rife46": 250, "rife39": 530}
+#: The same growth relative to ``scale=1`` (measured on rife46: 104, 109, 246, 800 B/px).
+NET_SCALE_FACTOR = {0.25: 0.45, 0.5: 0.45, 1.0: 1.0, 2.0: 3.3}
+#: Bytes per source pixel of the per-clip caches: a converted source frame (float32 RGB)
+#: and a prepared pair (two padded frames plus masks); see CACHE_PAIRS_EXTRA.
+CACHE_SOURCE_BYTES, CACHE_PAIR_BYTES = 12, 28
+#: The network part of the estimate is multiplied by this (run-to-run and model-to-model spread).
+MEMORY_SAFETY = 1.5
+#: protect_static needs 3x3 morphology (std.Minimum/Maximum), which VapourSynth refuses on
+#: planes smaller than 4x4: smaller frames are interpolated without the protection.
+PROTECT_MIN_SIZE = 4
+#: VapourSynth's limits: frame counts are C ints, frame-rate numerators/denominators int64.
+MAX_FRAMES, MAX_FPS_TERM = 2**31 - 1, 2**63 - 1
+
+#: Output frames (all vsvfi clips of the process together) between two calls of glibc's
+#: ``malloc_trim(0)``. glibc keeps most of the frame buffers VapourSynth frees in its heap
+#: instead of returning them, so without this the resident memory of a long render grows
+#: by gigabytes while the memory in use stays flat (docs/reliability.md, "Memory").
+TRIM_EVERY = 100
 
 #: Frame props written on every output frame.
 PROP_SYNTHESIZED = "VsvfiSynthesized"  # int: 1 if the network made this frame, else 0
@@ -208,6 +240,28 @@ class _Pair:
     static: np.ndarray | None
 
 
+class _HeapTrimmer:
+    """Calls glibc's ``malloc_trim(0)`` once every ``every`` calls (thread-safe; ctypes
+    releases the GIL during the call); does nothing where libc is not glibc."""
+
+    def __init__(self, every: int):
+        import ctypes
+
+        self.every = every
+        self.calls = itertools.count(1)
+        try:
+            self.trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            self.trim = None
+
+    def __call__(self) -> None:
+        if self.trim is not None and next(self.calls) % self.every == 0:
+            self.trim(0)
+
+
+_trim_heap = _HeapTrimmer(TRIM_EVERY)
+
+
 class _Interpolator:
     def __init__(self, clip, ratio, engine, scene_change, sc_threshold, scale, ensemble, protect):
         self.clip, self.ratio, self.engine = clip, ratio, engine
@@ -224,8 +278,8 @@ class _Interpolator:
                                            fpsden=self.fps.denominator, keep=True)
         # Bounded caches (CACHE_PAIRS_EXTRA): source frames and prepared pairs in flight on
         # core.num_threads threads, plus the next ones in output order.
-        pairs = core.num_threads + CACHE_PAIRS_EXTRA
-        self.sources = OnceCache(pairs + 1)
+        pairs = cache_pairs(engine.spec.name, core.num_threads, clip.width, clip.height)
+        self.sources = OnceCache(core.num_threads + CACHE_PAIRS_EXTRA + 1)
         self.pairs = OnceCache(pairs)
 
     def _remap(self, clip: vs.VideoNode, offset: int) -> vs.VideoNode:
@@ -278,8 +332,9 @@ class _Interpolator:
         return core.std.SetFrameProps(out, _VsvfiMade=self.token)
 
     def _source(self, i: int, frame: vs.VideoFrame) -> np.ndarray:
-        """Source frame i in the network format as float32 (3, H, W), converted once."""
-        return self.sources.get(i, lambda: frame_array(frame).astype(np.float32, copy=False))
+        """Source frame i in the network format, (3, H, W) float32 (float16 for RGBH),
+        converted once."""
+        return self.sources.get(i, lambda: frame_array(frame))  # RGBS: float32, RGBH: float16
 
     def _prepare(self, i: int, f: list) -> _Pair:
         a, b = self._source(i, f[1]), self._source(i + 1, f[2])
@@ -288,8 +343,7 @@ class _Interpolator:
         if self.protect:
             mask = np.asarray(f[3][0])
             static = mask.astype(np.float32) if mask.any() else None
-            net_a = frame_array(f[4]).astype(np.float32, copy=False)
-            net_b = frame_array(f[5]).astype(np.float32, copy=False)
+            net_a, net_b = frame_array(f[4]), frame_array(f[5])
         return _Pair(self.engine.prepare(net_a, net_b, self.scale), a, b, static)
 
     def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None) -> vs.VideoFrame:
@@ -312,6 +366,7 @@ class _Interpolator:
         return fout
 
     def _finish(self, n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+        _trim_heap()
         i, t = position(n, self.ratio)
         fout = f.copy()
         p = fout.props
@@ -335,6 +390,71 @@ class _Interpolator:
         return fout
 
 
+def available_memory() -> int | None:
+    """Bytes of memory this process can still get: MemAvailable from /proc/meminfo (else
+    free pages from sysconf), capped by a cgroup v2 limit (memory.max - memory.current)
+    when there is one. None when nothing can be read."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+            avail = min(avail, max(0, int(limit) - used))
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+def memory_needed(width: int, height: int, model: str = "rife46", scale: float = 1.0, ensemble: bool = False,
+                  threads: int = 1, network_on_host: bool = True) -> int:
+    """Estimated peak host memory (bytes) of interpolating frames of ``width`` x ``height``
+    pixels: one network run (:data:`NET_BYTES_PER_PIXEL` x :data:`NET_SCALE_FACTOR` x the
+    pixels padded to the model's multiple, twice with ``ensemble``, times
+    :data:`MEMORY_SAFETY`; only when the network runs on the host, i.e. the CPU provider)
+    plus the full per-clip caches for ``threads`` VapourSynth threads
+    (:data:`CACHE_PAIRS_EXTRA`; an upper bound, no safety factor). Only one network run
+    is counted: with several threads several may run at once."""
+    spec = MODELS[model]
+    m = spec.pad_for(scale)
+    padded = (-(-height // m) * m) * (-(-width // m) * m)
+    total = 0.0
+    if network_on_host:
+        bpp = NET_BYTES_PER_PIXEL.get(model, max(NET_BYTES_PER_PIXEL.values()))
+        total += (MEMORY_SAFETY * bpp * NET_SCALE_FACTOR.get(float(scale), max(NET_SCALE_FACTOR.values()))
+                  * padded * (2 if ensemble else 1))
+    pairs = cache_pairs(model, threads, width, height)
+    total += width * height * ((threads + CACHE_PAIRS_EXTRA + 1) * CACHE_SOURCE_BYTES + pairs * pair_bytes(model))
+    return int(total)
+
+
+def pair_bytes(model: str) -> int:
+    """Bytes per source pixel of one prepared pair of ``model`` in the pair cache."""
+    if MODELS[model].graphs:  # two-stage: the flow graph's outputs are cached per pair
+        from .gmfss import STATE_BYTES_PER_PIXEL
+        return CACHE_PAIR_BYTES + int(STATE_BYTES_PER_PIXEL + 1)
+    return CACHE_PAIR_BYTES
+
+
+def cache_pairs(model: str, threads: int, width: int, height: int) -> int:
+    """Capacity (pairs) of a clip's prepared-pair cache: ``threads + CACHE_PAIRS_EXTRA``,
+    lowered to what fits in :data:`CACHE_PAIR_BUDGET` bytes, never below 2."""
+    fit = CACHE_PAIR_BUDGET // max(1, pair_bytes(model) * width * height)
+    return max(2, min(threads + CACHE_PAIRS_EXTRA, fit))
+
+
 def _parse(value, what: str, minimum: Fraction, strict: bool) -> Fraction:
     try:
         v = to_fraction(value, what)
@@ -348,7 +468,7 @@ def _parse(value, what: str, minimum: Fraction, strict: bool) -> Fraction:
 def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46", scene_change: bool = True,
                 sc_threshold: float = SC_THRESHOLD, provider: str = "auto", device_index: int = 0,
                 scale: float = 1.0, ensemble: bool = False, protect_static: bool = True, num_streams: int = 1,
-                ort_threads: int = 0) -> vs.VideoNode:
+                ort_threads: int = 0, precision: str = "auto") -> vs.VideoNode:
     """Raise a clip's frame rate by synthesizing intermediate frames with an optical-flow network.
 
     Output frame n sits at source position p = n / ratio (exact rational arithmetic);
@@ -394,13 +514,18 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
             output (soft mask), and static high-contrast overlays surrounded by motion are
             painted out of the network's inputs so it cannot drag them along (see
             :data:`PROTECT_LOW` and the constants after it). Default True; on the sample
-            clips it changes PSNR by less than 0.1 dB.
+            clips it changes PSNR by less than 0.1 dB. Frames smaller than 4x4
+            (:data:`PROTECT_MIN_SIZE`) are interpolated without it.
         num_streams: ONNX Runtime sessions used in turn by concurrently computed frames
             (1..16, default 1). On a GPU each session has its own CUDA stream; on the CPU one
             session already runs several frames at once (docs/benchmarks.md measures both).
             How many frames compute at once is VapourSynth's ``core.num_threads``.
         ort_threads: ONNX Runtime intra-op threads per session; 0 (default) = one per
             physical core.
+        precision: "auto" (default: fp16 on CUDA/TensorRT, fp32 on the CPU, where fp16 is
+            slower), "fp32" or "fp16". The fp16 graph is made from the exported one on first
+            use (:func:`vsvfi.gpu.fp16_onnx`); it keeps the warp's coordinates and GridSample
+            in float32 (docs/gpu.md). RGBH clips then go in as float16 without a cast.
 
     Returns:
         A clip of floor(N * ratio) frames in the input's format at fps = input fps * ratio
@@ -413,9 +538,11 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
     Raises:
         vapoursynth.Error: for a non-clip, fewer than 2 frames, variable format or size, a
             bad ratio/fps, fps on a variable-frame-rate clip, a scale not in 0.25/0.5/1/2, a
-            non-bool ensemble/protect_static, num_streams outside 1..16, a negative
-            ort_threads, an unknown model, a missing or
-            modified model file, or an unavailable provider.
+            non-bool ensemble/protect_static, num_streams outside 1..16, ort_threads outside
+            0..1024, device_index outside 0..1023, an unknown precision, an unknown model, a missing, modified or
+            unloadable model file, an unavailable provider, more than 2**31 - 1 output frames,
+            or frames too large for the available memory (:func:`memory_needed` against
+            :func:`available_memory`; the message gives both sizes).
     """
     if not isinstance(clip, vs.VideoNode):
         _fail(f"clip must be a vapoursynth.VideoNode, got {type(clip).__name__}")
@@ -425,16 +552,23 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
         _fail("the clip has a variable frame size; resize it to one size first")
     if clip.num_frames < 2:
         _fail(f"the clip needs at least 2 frames to interpolate between, it has {clip.num_frames}")
-    if isinstance(sc_threshold, bool) or not isinstance(sc_threshold, (int, float)) or not 0 <= sc_threshold <= 1:
+    if isinstance(sc_threshold, bool) or not isinstance(sc_threshold, numbers.Real) or not 0 <= sc_threshold <= 1:
         _fail(f"sc_threshold must be a number in [0, 1], got {sc_threshold!r}")
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or float(scale) not in SCALES:
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or float(scale) not in SCALES:
         _fail(f"scale must be one of {', '.join(map(str, SCALES))}, got {scale!r}")
     for name, value in (("ensemble", ensemble), ("protect_static", protect_static), ("scene_change", scene_change)):
         if not isinstance(value, (bool, int)) or value not in (0, 1):
             _fail(f"{name} must be True or False, got {value!r}")
-    for name, value, lo, hi in (("num_streams", num_streams, 1, 16), ("ort_threads", ort_threads, 0, 1024)):
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    for name, value, lo, hi in (("num_streams", num_streams, 1, 16), ("ort_threads", ort_threads, 0, 1024),
+                                ("device_index", device_index, 0, 1023)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
             _fail(f"{name} must be an int in [{lo}, {hi}], got {value!r}")
+    if not isinstance(precision, str) or precision not in ("auto", "fp32", "fp16"):
+        _fail(f"precision must be 'auto', 'fp32' or 'fp16', got {precision!r}")
+    if not isinstance(model, str) or model not in MODELS:
+        _fail(f"unknown model {model!r}; known models: {', '.join(MODELS)}")
+    if not isinstance(provider, str):
+        _fail(f"unknown provider {provider!r}; use one of: auto, {', '.join(PROVIDERS)}")
     if ratio is not None:
         if fps is not None:
             core.log_message(vs.MESSAGE_TYPE_WARNING,
@@ -451,11 +585,34 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
                   "(use core.std.SelectEvery or AssumeFPS to lower it)")
     else:
         r = Fraction(2)
-    if model not in MODELS:
-        _fail(f"unknown model {model!r}; known models: {', '.join(MODELS)}")
+    length = output_length(clip.num_frames, r)
+    if length > MAX_FRAMES:
+        _fail(f"ratio {r} gives {length} output frames, more than VapourSynth's limit of {MAX_FRAMES}; "
+              "use a smaller ratio or fps")
+    out_fps = Fraction(clip.fps.numerator, clip.fps.denominator) * r
+    if max(out_fps.numerator, out_fps.denominator) > MAX_FPS_TERM:
+        _fail(f"the output frame rate {clip.fps} x {r} = {out_fps} does not fit VapourSynth's 64-bit "
+              "fps; give ratio or fps as a simpler fraction (e.g. ratio='5/2')")
     try:
-        engine = get_engine(model, provider, int(device_index), ort_threads, num_streams)
+        engine = get_engine(model, provider, int(device_index), int(ort_threads), int(num_streams), precision,
+                            (clip.height, clip.width))
     except (ModelFileError, ProviderError) as e:
         _fail(str(e))
+    except Exception as e:  # e.g. ONNX Runtime refusing a corrupt file: still a clear vs.Error
+        raise vs.Error(f"vsvfi.Interpolate: could not load model {model!r} with provider {provider!r}: "
+                       f"{type(e).__name__}: {e}; re-export it with 'python -m vsvfi.export {model} --force'") from e
+    on_host = getattr(engine, "active_provider", PROVIDERS["cpu"]) == PROVIDERS["cpu"]
+    need = memory_needed(clip.width, clip.height, model, float(scale), bool(ensemble), core.num_threads, on_host)
+    avail = available_memory()
+    if avail is not None and need > avail:
+        hints = ["downscale the clip (half the width and height needs about 1/4)"]
+        if on_host and float(scale) >= 1:
+            hints.insert(0, "use scale=0.5")
+        if ensemble:
+            hints.insert(0, "turn ensemble off")
+        _fail(f"frames of {clip.width}x{clip.height} need about {need / 2**30:.1f} GiB of memory "
+              f"({'one network run on the CPU plus ' if on_host else ''}the frame caches for {core.num_threads} "
+              f"threads), but only {avail / 2**30:.1f} GiB is available; {', or '.join(hints)}")
+    protect = bool(protect_static) and min(clip.width, clip.height) >= PROTECT_MIN_SIZE
     return _Interpolator(clip, r, engine, bool(scene_change), float(sc_threshold), float(scale), bool(ensemble),
-                         bool(protect_static)).build()
+                         protect).build()
