@@ -189,7 +189,7 @@ def test_middle_of_a_real_triplet_beats_the_blend(triplet, engine):
     out = engine.synthesize(state, 0.5)
     assert out.shape == (3, 272, 640) and out.dtype == np.float32
     assert 0 <= out.min() and out.max() <= 1
-    # measured: 29.6 dB vs 22.2 dB for the 50/50 blend (frames 200-202: 28.0 vs 24.1)
+    # measured: 30.0 dB (29.6 with replicate padding) vs 22.2 dB for the 50/50 blend
     assert psnr(out, mid) > psnr((a + b) / 2, mid) + 4.0
 
 
@@ -205,6 +205,11 @@ def test_prepare_once_synthesize_many(triplet, engine):
     assert err0[0.25] < err0[0.75] and err1[0.75] < err1[0.25]  # moves from img0 towards img1
 
 
+def assert_close(x, y):
+    d = np.abs(x - y)
+    assert d.mean() < 1e-5 and d.max() < 5e-2, (d.mean(), d.max())
+
+
 def test_ensemble_averages_the_time_reversed_fusion(carphone, engine):
     from vsvfi.gmfss import GMFSSState
 
@@ -214,7 +219,9 @@ def test_ensemble_averages_the_time_reversed_fusion(carphone, engine):
     plain = engine(a, b, 0.3)
     assert (engine.runs - runs, engine.flow_runs - flow_runs) == (1, 1)
     state = engine.prepare(a, b)
-    np.testing.assert_array_equal(plain, engine.synthesize(state, 0.3))
+    # ORT's multi-threaded ScatterND(add) sums in varying order: runs differ by float rounding,
+    # up to ~1e-2 at the edges of splatting holes (measured 8e-3 max, 2e-7 typical)
+    assert_close(plain, engine.synthesize(state, 0.3))
     # the state with frame 0 and frame 1 exchanged: every tensor's two channel halves swapped
     half = {k: v.shape[1] // 2 for k, v in state.tensors.items()}
     swapped = GMFSSState({k: np.concatenate((v[:, half[k]:], v[:, :half[k]]), 1) for k, v in state.tensors.items()},
@@ -222,8 +229,36 @@ def test_ensemble_averages_the_time_reversed_fusion(carphone, engine):
     reverse = engine.synthesize(swapped, 0.7)
     both = engine(a, b, 0.3, ensemble=True)
     assert both.shape == (3, 144, 176)
-    np.testing.assert_allclose(both, (plain + reverse) / 2, atol=1e-5)
+    assert_close(both, (plain + reverse) / 2)
     assert np.abs(both - plain).mean() > 1e-4  # the reversed pass is not a no-op
+
+
+def test_small_frames_mirror_padding_and_scale_2(carphone, engine):
+    """176x144 pads to 192x192 (a quarter of the rows): GMFlow then works on 96x96 with 12x12
+    features at 1/8 and 3x3-pixel attention windows at 1/4."""
+    torch = pytest.importorskip("torch")  # noqa: F841  (compare() runs the torch modules)
+    from vsvfi.export.gmfss import build, compare
+    from vsvfi.gmfss import PAD_MODE
+
+    assert PAD_MODE == "reflect"
+    rgb = core.resize.Bicubic(carphone, format=vs.RGBS, matrix_in_s="170m")
+    pad = ((0, 0), (0, 48), (0, 16))
+    for k in (10, 30):
+        a, mid, b = (frame_array(rgb.get_frame(i)) for i in (k, k + 1, k + 2))
+        if k == 10:  # ORT == torch at these tiny feature sizes (shifted-window masks, partition)
+            pa, pb = (np.pad(x, pad, mode="reflect")[None] for x in (a, b))
+            d = compare(*build(), engine.flow_session, engine.fusion_session, pa, pb, (0.5,), 1.0)
+            assert d["frame_mean"] < 1e-4 and d["frame"] < 5e-2, d
+        out = engine(a, b, 0.5)
+        assert out.shape == (3, 144, 176)
+        edge = engine(np.pad(a, pad, mode="edge"), np.pad(b, pad, mode="edge"), 0.5)[:, :144, :176]
+        fine = engine(a, b, 0.5, scale=2.0)
+        blend = psnr((a + b) / 2, mid)
+        # measured (k=10, 30): replicate padding 22.1, 19.3 dB; mirror 28.6, 26.1; scale 2
+        # 31.4, 28.2; blend 32.4, 29.0 (the model at scale 1 is poor on frames this small)
+        assert psnr(out, mid) > psnr(edge, mid) + 4.0, k
+        assert psnr(fine, mid) > psnr(out, mid) + 1.5, k
+        assert psnr(fine, mid) > blend - 1.5, k
 
 
 def test_missing_graphs_name_the_fix(tmp_path, monkeypatch):

@@ -37,6 +37,13 @@ _HALF = {"src1": 67, "flow1": 2, "metric1": 1, "src2": 128, "flow2": 2, "metric2
 #: (47 MB at 640x272, padded to 640x320; 477 MB at 1920x1080, padded to 1920x1088).
 STATE_BYTES_PER_PIXEL = 4 * (140 / 4 + 262 / 16 + 390 / 64)
 
+#: ``numpy.pad`` mode for the padding to ``pad_for(scale)``: mirror without repeating the
+#: edge. Replicate ("edge") padding fills up to a quarter of a small frame with streaks
+#: (176x144 -> 192x192) that derail GMFlow's global matching: on carphone (21 triplets,
+#: scale 1) the middle frame scored 20.4 dB with "edge", 25.2 with "reflect" (bikes: 30.7
+#: vs 30.8); see docs/gmfss.md.
+PAD_MODE = "reflect"
+
 
 @dataclass(frozen=True)
 class GMFSSState:
@@ -103,8 +110,9 @@ class GMFSSEngine:
     def prepare(self, img0: np.ndarray, img1: np.ndarray, scale: float = 1.0) -> GMFSSState:
         """Run the flow graph on a source pair; the result is what a caller caches per pair.
 
-        img0, img1: float32 (3, H, W) RGB in [0, 1], any H, W >= 1; replicate-padded inside
-            to a multiple of ``spec.pad_for(scale)`` (64 at scale 1, 128 at 0.5).
+        img0, img1: float32 (3, H, W) RGB in [0, 1], any H, W >= 1; mirror-padded
+            (:data:`PAD_MODE`) at the bottom and right to a multiple of
+            ``spec.pad_for(scale)`` (64 at scale 1, 128 at 0.5).
         scale: resolution at which GMFlow estimates the optical flow, relative to the
             frame's 1/2-resolution copy (GMFSS always works at 1/2): 1.0 is the reference's
             default, 0.5 suits very large motion and 4K; one of :data:`vsvfi.models.SCALES`.
@@ -119,8 +127,8 @@ class GMFSSEngine:
         m = self.spec.pad_for(scale)
         ph, pw = -h % m, -w % m
         pad = ((0, 0), (0, 0), (0, ph), (0, pw))
-        a = np.pad(img0[None], pad, mode="edge") if ph or pw else img0[None]
-        b = np.pad(img1[None], pad, mode="edge") if ph or pw else img1[None]
+        a = np.pad(img0[None], pad, mode=PAD_MODE) if ph or pw else img0[None]
+        b = np.pad(img1[None], pad, mode=PAD_MODE) if ph or pw else img1[None]
         feed = {"img0": np.ascontiguousarray(a, np.float32), "img1": np.ascontiguousarray(b, np.float32),
                 "scale": np.array([scale], np.float32)}
         out = self.flow_session.run(list(STATE_NAMES), feed)
