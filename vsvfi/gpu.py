@@ -24,7 +24,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .assets import sha256_of
-from .models import MODELS, model_dir, read_manifest, verified_onnx, write_manifest_entry
+from .models import MODELS, file_entry, model_dir, read_manifest, verified_onnx, write_manifest_entry
 
 #: Version of the conversion rules; a manifest entry made by other rules is made again.
 CONVERTER = "vsvfi.gpu.convert_fp16/1"
@@ -488,21 +488,13 @@ def fp16_onnx(name: str, *, force: bool = False) -> Path:
         finally:
             tmp.unlink(missing_ok=True)
 
-        def io_desc(values):
-            return [{"name": v.name, "elem_type": onnx.TensorProto.DataType.Name(v.type.tensor_type.elem_type).lower(),
-                     "shape": [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]} for v in values]
-
         write_manifest_entry(key, {
-            "file": path.name,
-            "sha256": sha256_of(path),
-            "bytes": path.stat().st_size,
+            **file_entry(path, model),
             "source": src.name,
             "source_sha256": src_entry["sha256"],
             "converter": CONVERTER,
             "keep_io_types": False,
             "fp32_ops": sorted(fp32_islands(model)),
-            "inputs": io_desc(model.graph.input),
-            "outputs": io_desc(model.graph.output),
         })
     return path
 

@@ -98,6 +98,27 @@ def read_manifest() -> dict:
         return {}
 
 
+def file_entry(path: Path, model) -> dict:
+    """The manifest fields of every ONNX file: name, sha256, size, opset, IR version and the
+    graph's inputs/outputs (name, element type, shape with symbolic dimensions by name).
+    ``model``: the onnx.ModelProto saved at ``path``."""
+    import onnx
+
+    def io_desc(values):
+        return [{"name": v.name, "elem_type": onnx.TensorProto.DataType.Name(v.type.tensor_type.elem_type).lower(),
+                 "shape": [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]} for v in values]
+
+    return {
+        "file": path.name,
+        "sha256": sha256_of(path),
+        "bytes": path.stat().st_size,
+        "opset": max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
+        "ir_version": model.ir_version,
+        "inputs": io_desc(model.graph.input),
+        "outputs": io_desc(model.graph.output),
+    }
+
+
 def write_manifest_entry(name: str, entry: dict) -> None:
     data = read_manifest()
     data[name] = entry

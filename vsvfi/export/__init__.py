@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import assets
-from ..models import (INPUT_NAMES, MODELS, SCALES, ModelFileError, ModelSpec, onnx_path, sha256_of,
+from ..models import (INPUT_NAMES, MODELS, SCALES, ModelFileError, ModelSpec, file_entry, onnx_path,
                       verified_onnx, write_manifest_entry)
 from .rife39 import IFNet39
 from .rife46 import IFNet46
@@ -207,20 +207,10 @@ def export(name: str, force: bool = False) -> Path:
         raise RuntimeError(f"exported {name} differs from torch by {err:.2e} (limit {CHECK_LIMIT:g}): {check}")
     tmp.replace(path)
 
-    def io_desc(values):
-        return [{"name": v.name, "elem_type": onnx.TensorProto.DataType.Name(v.type.tensor_type.elem_type).lower(),
-                 "shape": [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]} for v in values]
-
     write_manifest_entry(name, {
-        "file": path.name,
-        "sha256": sha256_of(path),
-        "bytes": path.stat().st_size,
-        "opset": max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
-        "ir_version": model.ir_version,
+        **file_entry(path, model),
         "exporter": "torch.onnx TorchScript (dynamo=False)",
         "torch": torch.__version__,
-        "inputs": io_desc(model.graph.input),
-        "outputs": io_desc(model.graph.output),
         "pad_multiple": spec.pad_multiple,
         "scales": list(SCALES),
         "description": spec.description,

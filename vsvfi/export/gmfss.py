@@ -55,7 +55,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import assets
-from ..models import MODELS, SCALES, ModelFileError, onnx_path, sha256_of, verified_onnx, write_manifest_entry
+from ..models import MODELS, SCALES, ModelFileError, file_entry, onnx_path, verified_onnx, write_manifest_entry
 from .ops import as_scale, resize_by
 from .softsplat import softmax_splat
 
@@ -795,10 +795,6 @@ def export(force: bool = False) -> tuple[Path, Path]:
         raise RuntimeError(f"exported gmfss differs from torch by {err:.2e} max, {mean:.2e} mean (limits "
                            f"{CHECK_LIMIT:g}, {CHECK_MEAN_LIMIT:g}): {check}")
 
-    def io_desc(values):
-        return [{"name": v.name, "elem_type": onnx.TensorProto.DataType.Name(v.type.tensor_type.elem_type).lower(),
-                 "shape": [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]} for v in values]
-
     weights = [{"package": w.package, "member": w.member, "sha256": w.sha256, "licence": w.licence}
                for w in (spec.weights, *spec.extra_weights)]
     for graph, model, path in zip(spec.graphs, models, paths):
@@ -807,16 +803,10 @@ def export(force: bool = False) -> tuple[Path, Path]:
         onnx.save(model, str(tmp))
         tmp.replace(path)
         write_manifest_entry(graph, {
-            "file": path.name,
-            "sha256": sha256_of(path),
-            "bytes": path.stat().st_size,
+            **file_entry(path, model),
             "model": spec.name,
-            "opset": max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
-            "ir_version": model.ir_version,
             "exporter": "torch.onnx TorchScript (dynamo=False)",
             "torch": torch.__version__,
-            "inputs": io_desc(model.graph.input),
-            "outputs": io_desc(model.graph.output),
             "pad_multiple": spec.pad_multiple,
             "scales": list(SCALES),
             "description": spec.description,
