@@ -76,6 +76,15 @@ def resolve_providers(provider: str, device_index: int = 0, trt_options: dict | 
     return chain
 
 
+def pad_batch(img: np.ndarray, multiple: int, mode: str = "edge", dtype=np.float32) -> np.ndarray:
+    """``img`` (C, H, W) as a contiguous (1, C, H', W') array of ``dtype``, padded at the
+    bottom and right (numpy pad ``mode``) to H', W' multiples of ``multiple`` pixels."""
+    _, h, w = img.shape
+    ph, pw = -h % multiple, -w % multiple
+    out = np.pad(img[None], ((0, 0), (0, 0), (0, ph), (0, pw)), mode=mode) if ph or pw else img[None]
+    return np.ascontiguousarray(out, dtype)
+
+
 @dataclass
 class Engine:
     """A model loaded into ONNX Runtime.
@@ -197,10 +206,7 @@ class Engine:
         [0, 1]."""
         _, h, w = img0.shape
         m = self.spec.pad_for(scale)
-        ph, pw = -h % m, -w % m
-        pad = ((0, 0), (0, 0), (0, ph), (0, pw))
-        a, b = (np.ascontiguousarray(np.pad(x[None], pad, mode="edge") if ph or pw else x[None], self.input_dtype)
-                for x in (img0, img1))
+        a, b = (pad_batch(x, m, "edge", self.input_dtype) for x in (img0, img1))
         dev = None
         if self.runners:
             dev = (self.runners[0].upload(a), self.runners[0].upload(b))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import ProviderError, resolve_providers
+from .engine import ProviderError, pad_batch, resolve_providers
 from .models import MODELS, SCALES, ModelFileError, verified_onnx
 
 #: Output names of the flow graph = inputs of the fusion graph (before ``timestep``).
@@ -125,11 +125,7 @@ class GMFSSEngine:
             raise ValueError(f"img0 and img1 must both be (3, H, W); got {img0.shape} and {img1.shape}")
         _, h, w = img0.shape
         m = self.spec.pad_for(scale)
-        ph, pw = -h % m, -w % m
-        pad = ((0, 0), (0, 0), (0, ph), (0, pw))
-        a = np.pad(img0[None], pad, mode=PAD_MODE) if ph or pw else img0[None]
-        b = np.pad(img1[None], pad, mode=PAD_MODE) if ph or pw else img1[None]
-        feed = {"img0": np.ascontiguousarray(a, np.float32), "img1": np.ascontiguousarray(b, np.float32),
+        feed = {"img0": pad_batch(img0, m, PAD_MODE), "img1": pad_batch(img1, m, PAD_MODE),
                 "scale": np.array([scale], np.float32)}
         out = self.flow_session.run(list(STATE_NAMES), feed)
         with self._lock:

@@ -92,9 +92,14 @@ def to_onnx(net: torch.nn.Module, name: str) -> onnx.ModelProto:
         torch.onnx.export(net, args, buf, input_names=list(INPUT_NAMES), output_names=outputs,
                           dynamic_axes=dyn, opset_version=OPSET, dynamo=False, do_constant_folding=True)
     model = onnx.load_from_string(buf.getvalue())
-    model.ir_version = IR_VERSION
     # A Resize with computed scales hides the channel count from shape inference; declare it.
-    declared = {"frame": ["batch", 3, "height", "width"], "large_motion": ["batch"]}
+    return declare_outputs(model, {"frame": ["batch", 3, "height", "width"], "large_motion": ["batch"]})
+
+
+def declare_outputs(model: onnx.ModelProto, declared: dict) -> onnx.ModelProto:
+    """Set the IR version to :data:`IR_VERSION` and each graph output's shape to
+    ``declared[name]`` (ints fixed, strings symbolic), then run the ONNX checker."""
+    model.ir_version = IR_VERSION
     for out in model.graph.output:
         dims = out.type.tensor_type.shape.dim
         assert len(dims) == len(declared[out.name]), (out.name, dims)

@@ -672,24 +672,6 @@ def smooth_pair(h: int, w: int, seed: int = 0, shift: int = 4) -> tuple[torch.Te
     return img[..., shift:].contiguous(), img[..., :w].contiguous()
 
 
-def _finish(model: onnx.ModelProto, declared: dict) -> onnx.ModelProto:
-    from . import IR_VERSION
-
-    model.ir_version = IR_VERSION
-    for out in model.graph.output:
-        dims = out.type.tensor_type.shape.dim
-        want = declared[out.name]
-        assert len(dims) == len(want), (out.name, dims)
-        for d, v in zip(dims, want):
-            d.Clear()
-            if isinstance(v, int):
-                d.dim_value = v
-            else:
-                d.dim_param = v
-    onnx.checker.check_model(model)
-    return model
-
-
 def _state_dims(name: str) -> list:
     lvl = name[-1]
     return ["batch", STATE_CHANNELS[name], f"height_{lvl}", f"width_{lvl}"]
@@ -721,8 +703,10 @@ def to_onnx(flow: GMFSSFlow, fusion: GMFSSFusion) -> tuple[onnx.ModelProto, onnx
                           output_names=list(FUSION_OUTPUTS), dynamic_axes=dyn, opset_version=OPSET,
                           dynamo=False, do_constant_folding=True)
         fusion_model = onnx.load_from_string(buf.getvalue())
-    flow_model = _finish(flow_model, {k: _state_dims(k) for k in STATE_NAMES})
-    fusion_model = _finish(fusion_model, {"frame": ["batch", 3, "height", "width"]})
+    from . import declare_outputs
+
+    flow_model = declare_outputs(flow_model, {k: _state_dims(k) for k in STATE_NAMES})
+    fusion_model = declare_outputs(fusion_model, {"frame": ["batch", 3, "height", "width"]})
     return flow_model, fusion_model
 
 
