@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import vapoursynth as vs
 
+from . import protect
 from .cache import OnceCache
 from .engine import PROVIDERS, ProviderError, get_engine
 from .models import MODELS, SCALES, ModelFileError
@@ -71,9 +72,6 @@ NET_SCALE_FACTOR = {0.25: 0.45, 0.5: 0.45, 1.0: 1.0, 2.0: 3.3}
 CACHE_SOURCE_BYTES, CACHE_PAIR_BYTES = 12, 28
 #: The network part of the estimate is multiplied by this (run-to-run and model-to-model spread).
 MEMORY_SAFETY = 1.5
-#: protect_static needs 3x3 morphology (std.Minimum/Maximum), which VapourSynth refuses on
-#: planes smaller than 4x4: smaller frames are interpolated without the protection.
-PROTECT_MIN_SIZE = 4
 #: VapourSynth's limits: frame counts are C ints, frame-rate numerators/denominators int64.
 MAX_FRAMES, MAX_FPS_TERM = 2**31 - 1, 2**63 - 1
 
@@ -187,46 +185,6 @@ def _is_static(props, fmt: vs.VideoFormat) -> bool:
     return all(props[f"VsvfiStaticP{p}Max"] <= STATIC_TOLERANCE * top + 1e-9 for p in range(fmt.num_planes))
 
 
-def _smoothstep(clip: vs.VideoNode, lo: float, hi: float) -> vs.VideoNode:
-    """0 at or below ``lo``, 1 at or above ``hi`` (lo > hi flips it), smooth in between."""
-    return core.std.Expr(clip, f"x {lo} - {hi - lo} / 0 max 1 min dup dup * swap 2 * 3 swap - *")
-
-
-def _max_planes(clip: vs.VideoNode) -> vs.VideoNode:
-    return core.std.Expr([core.std.ShufflePlanes(clip, p, vs.GRAY) for p in range(3)], "x y max z max")
-
-
-def _opened(mask: vs.VideoNode) -> vs.VideoNode:
-    return core.std.Maximum(core.std.Minimum(mask))
-
-
-def _static_masks(a: vs.VideoNode, b: vs.VideoNode) -> tuple[vs.VideoNode, vs.VideoNode]:
-    """(static, overlay): GRAY float masks in [0, 1] between two RGB float frames; see
-    PROTECT_LOW and the constants after it."""
-    d = _max_planes(core.std.Expr([a, b], "x y - abs"))
-    static = _opened(_smoothstep(d, PROTECT_HIGH, PROTECT_LOW))
-    exact = _opened(_smoothstep(d, PROTECT_EXACT[1], PROTECT_EXACT[0]))
-    r = PROTECT_RADIUS
-    moving = core.std.BoxBlur(core.std.Expr(exact, "1 x -"), hradius=r, vradius=r)
-    contrast = core.std.Maximum(core.std.Maximum(_max_planes(core.std.Expr([core.std.Maximum(a), core.std.Minimum(a)], "x y -"))))
-    overlay = core.std.Expr([exact, _smoothstep(moving, *PROTECT_MOVING), _smoothstep(contrast, *PROTECT_CONTRAST)], "x y * z *")
-    return static, overlay
-
-
-def _fill(img: vs.VideoNode, mask: vs.VideoNode) -> vs.VideoNode:
-    """``img`` with its masked pixels replaced by the average of the unmasked pixels around
-    them (normalised box filter, PROTECT_RADIUS): the overlay is painted out so the
-    network never sees it and cannot drag it along with the motion around it."""
-    r = PROTECT_RADIUS
-    mask3 = core.std.ShufflePlanes([mask] * 3, [0, 0, 0], vs.RGB)
-    keep = core.std.Expr(mask3, "1 x -")
-    num = core.std.BoxBlur(core.std.Expr([img, keep], "x y *"), hradius=r, vradius=r)
-    den = core.std.BoxBlur(keep, hradius=r, vradius=r)
-    blur = core.std.BoxBlur(img, hradius=r, vradius=r)
-    # fill = num / den where enough unmasked pixels are near, else a plain blur
-    return core.std.Expr([img, num, den, blur, mask3], "z 0.01 > y z / a ? b * x 1 b - * +")
-
-
 @dataclass(frozen=True)
 class _Pair:
     """What every output frame between source frames i and i + 1 re-uses: the engine's
@@ -291,10 +249,6 @@ class _Interpolator:
     def build(self) -> vs.VideoNode:
         clip = self.clip
         self.rgb = _network_clip(clip)
-        if self.protect:
-            nxt = self.rgb[1:] + self.rgb[-1]
-            self.static, overlay = _static_masks(self.rgb, nxt)
-            self.filled = (_fill(self.rgb, overlay), _fill(nxt, overlay))
         prop_src = [self._remap(clip, 0), self._remap(clip, 1), self._remap(_static_stats(clip), 0)]
         if self.scene_change:
             prop_src.append(self._remap(_scene_stats(clip), 0))
@@ -323,8 +277,6 @@ class _Interpolator:
         inputs = [self.net_template]
         if pair is None:
             inputs += [self.rgb[i], self.rgb[i + 1]]
-            if self.protect:
-                inputs += [self.static[i], self.filled[0][i], self.filled[1][i]]
         syn = core.std.ModifyFrame(self.net_template, inputs,
                                    functools.partial(self._synthesize, out_n=n, i=i, t=t, pair=pair))
         # Synthesized frames carry source frame i's props (_finish drops the stale ones).
@@ -341,9 +293,12 @@ class _Interpolator:
         static = None
         net_a, net_b = a, b
         if self.protect:
-            mask = np.asarray(f[3][0])
-            static = mask.astype(np.float32) if mask.any() else None
-            net_a, net_b = frame_array(f[4]), frame_array(f[5])
+            a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
+            mask, overlay = protect.static_masks(a32, b32, PROTECT_LOW, PROTECT_HIGH, PROTECT_EXACT,
+                                                 PROTECT_CONTRAST, PROTECT_MOVING, PROTECT_RADIUS)
+            static = mask if mask.any() else None
+            if overlay.any():
+                net_a, net_b = protect.fill(a, overlay, PROTECT_RADIUS), protect.fill(b, overlay, PROTECT_RADIUS)
         return _Pair(self.engine.prepare(net_a, net_b, self.scale), a, b, static)
 
     def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None) -> vs.VideoFrame:
@@ -514,8 +469,8 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
             output (soft mask), and static high-contrast overlays surrounded by motion are
             painted out of the network's inputs so it cannot drag them along (see
             :data:`PROTECT_LOW` and the constants after it). Default True; on the sample
-            clips it changes PSNR by less than 0.1 dB. Frames smaller than 4x4
-            (:data:`PROTECT_MIN_SIZE`) are interpolated without it.
+            clips it changes PSNR by less than 0.1 dB. The masks are computed once per pair
+            of source frames (:mod:`vsvfi.protect`).
         num_streams: ONNX Runtime sessions used in turn by concurrently computed frames
             (1..16, default 1). On a GPU each session has its own CUDA stream; on the CPU one
             session already runs several frames at once (docs/benchmarks.md measures both).
@@ -613,6 +568,5 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
         _fail(f"frames of {clip.width}x{clip.height} need about {need / 2**30:.1f} GiB of memory "
               f"({'one network run on the CPU plus ' if on_host else ''}the frame caches for {core.num_threads} "
               f"threads), but only {avail / 2**30:.1f} GiB is available; {', or '.join(hints)}")
-    protect = bool(protect_static) and min(clip.width, clip.height) >= PROTECT_MIN_SIZE
     return _Interpolator(clip, r, engine, bool(scene_change), float(sc_threshold), float(scale), bool(ensemble),
-                         protect).build()
+                         bool(protect_static)).build()

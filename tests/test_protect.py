@@ -1,0 +1,64 @@
+"""vsvfi.protect: the static-overlay masks and fill, against scipy.ndimage and by construction."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from vsvfi import protect
+from vsvfi.filter import (PROTECT_CONTRAST, PROTECT_EXACT, PROTECT_HIGH, PROTECT_LOW, PROTECT_MOVING,
+                          PROTECT_RADIUS)
+
+
+def masks(a, b):
+    return protect.static_masks(a, b, PROTECT_LOW, PROTECT_HIGH, PROTECT_EXACT, PROTECT_CONTRAST, PROTECT_MOVING,
+                                PROTECT_RADIUS)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (6, 1), (2, 2), (3, 40, 9), (2, 37, 64)])
+@pytest.mark.parametrize("op,reference", [(np.minimum, ndimage.minimum_filter), (np.maximum, ndimage.maximum_filter)])
+def test_3x3_extremes_equal_scipy_rank_filters(shape, op, reference):
+    x = np.random.default_rng(sum(shape)).random(shape, dtype=np.float32)
+    size = (1,) * (x.ndim - 2) + (3, 3)
+    got = protect._extreme3(x, op)
+    assert got.dtype == x.dtype and np.array_equal(got, reference(x, size=size, mode="nearest"))
+
+
+def test_smoothstep_ends_and_flip():
+    x = np.array([0.0, 0.1, 0.2, 0.3, 0.4], np.float32)
+    np.testing.assert_array_equal(protect.smoothstep(x, 0.1, 0.3)[[0, 1, 3, 4]], [0, 0, 1, 1])
+    assert protect.smoothstep(x, 0.1, 0.3)[2] == pytest.approx(0.5)
+    np.testing.assert_allclose(protect.smoothstep(x, 0.3, 0.1), 1 - protect.smoothstep(x, 0.1, 0.3), atol=1e-6)
+
+
+def test_a_static_high_contrast_block_over_motion_is_an_overlay():
+    rng = np.random.default_rng(1)
+    a = rng.random((3, 64, 96), dtype=np.float32)  # everything moves ...
+    b = rng.random((3, 64, 96), dtype=np.float32)
+    text = np.zeros((64, 96), bool)
+    text[28:32, 36:60] = True  # 4 px high: mostly moving pixels around each of its pixels
+    pattern = np.indices((4, 24)).sum(0) % 2  # ... except a black-and-white checker "subtitle"
+    a[:, text] = b[:, text] = np.tile(pattern.ravel().astype(np.float32), (3, 1))
+    static, overlay = masks(a, b)
+    assert static.dtype == overlay.dtype == np.float32 and static.shape == overlay.shape == (64, 96)
+    assert static[text].min() == 1 and overlay[28:32, 38:58].min() == 1
+    assert static[~text].max() == 0 and overlay[~text].max() == 0
+    # identical frames: all static, nothing moves around anything, so no overlay
+    static, overlay = masks(a, a)
+    assert static.min() == 1 and overlay.max() == 0
+
+
+def test_fill_replaces_only_masked_pixels_by_their_unmasked_neighbourhood():
+    rng = np.random.default_rng(2)
+    img = rng.random((3, 40, 50), dtype=np.float32)
+    mask = np.zeros((40, 50), np.float32)
+    mask[20, 25] = 1
+    out = protect.fill(img, mask, PROTECT_RADIUS)
+    keep = mask == 0
+    assert out.dtype == img.dtype and np.array_equal(out[:, keep], img[:, keep])
+    r = PROTECT_RADIUS
+    window = img[:, 20 - r:21 + r, 25 - r:26 + r].reshape(3, -1)
+    expected = (window.sum(1) - img[:, 20, 25]) / (window.shape[1] - 1)
+    np.testing.assert_allclose(out[:, 20, 25], expected, rtol=1e-5)
+    half = protect.fill(img.astype(np.float16), mask, r)
+    assert half.dtype == np.float16
+    np.testing.assert_allclose(half[:, 20, 25], expected, atol=2e-3)
