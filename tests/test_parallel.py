@@ -148,7 +148,8 @@ def test_same_frame_requested_twice_is_identical(small_clip):
 
 def test_gmfss_runs_its_flow_graph_once_per_pair(small_clip):
     """The two-stage model through the filter at 4x on 2 threads: one flow-graph run per
-    source pair (cached), one fusion run per synthesized frame, finite RGB in range."""
+    source pair (cached), one fusion run per synthesized frame, finite RGB in range, and
+    the same bytes when rendered again on 1 thread in reverse order."""
     from vsvfi.engine import get_engine
 
     eng = get_engine("gmfss", "cpu")
@@ -163,5 +164,14 @@ def test_gmfss_runs_its_flow_graph_once_per_pair(small_clip):
         core.num_threads = old
     assert len(frames) == 12
     assert eng.flow_runs - flows == 2 and eng.runs - fusions == 6
+    # a fresh clip (pairs prepared again) on 1 thread in reverse order: the same bytes
+    core.num_threads = 1
+    try:
+        again = _render(vsvfi.Interpolate(clip, ratio=4, model="gmfss", provider="cpu", scene_change=False),
+                        range(11, -1, -1))
+    finally:
+        core.num_threads = old
+    for n in frames:
+        assert all(np.array_equal(x, y) for x, y in zip(frames[n], again[n])), f"frame {n} differs"
     mid = frames[2][0].astype(np.float64)  # luma between source frames 0 and 1
     assert 16 <= mid.mean() <= 235 and not np.array_equal(frames[2][0], frames[0][0])

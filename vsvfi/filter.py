@@ -476,7 +476,8 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
             session already runs several frames at once (docs/benchmarks.md measures both).
             How many frames compute at once is VapourSynth's ``core.num_threads``.
         ort_threads: ONNX Runtime intra-op threads per session; 0 (default) = one per
-            physical core.
+            physical core. gmfss's fusion graph always runs on one thread on the CPU
+            (:data:`vsvfi.gmfss.FUSION_CPU_THREADS`: ORT's threaded scatter-add loses updates).
         precision: "auto" (default: fp16 on CUDA/TensorRT, fp32 on the CPU, where fp16 is
             slower), "fp32" or "fp16". The fp16 graph is made from the exported one on first
             use (:func:`vsvfi.gpu.fp16_onnx`); it keeps the warp's coordinates and GridSample

@@ -43,6 +43,15 @@ STATE_BYTES_PER_PIXEL = 4 * (140 / 4 + 262 / 16 + 390 / 64)
 #: scale 1) the middle frame scored 20.4 dB with "edge", 25.2 with "reflect" (bikes: 30.7
 #: vs 30.8); see docs/gmfss.md.
 PAD_MODE = "reflect"
+#: Intra-op threads of the fusion graph on ONNX Runtime's CPU provider. Its softmax
+#: splatting is ``ScatterND(reduction="add")``, and ORT 1.31's CPU kernel splits the
+#: indices over its threads without synchronising the additions: with two or more threads
+#: concurrent adds to one target pixel get lost (measured: hundreds of lost updates per run
+#: of a 800k-index scatter; frames differ run to run by up to 8e-3). With one thread the
+#: sums are exact and bit-identical. VapourSynth computes several frames at once, so
+#: throughput is unchanged at ``core.num_threads`` >= 2 (docs/gmfss.md). The flow graph has
+#: no scatter and keeps all threads; on the CUDA provider the scatter uses atomic adds.
+FUSION_CPU_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,8 @@ class GMFSSEngine:
     output frame; ``engine(img0, img1, t)`` does both.
 
     provider: "auto", "cpu", "cuda" or "tensorrt" (see :func:`vsvfi.engine.resolve_providers`);
-    device_index: CUDA device; threads: ORT intra-op threads (0 = ORT's default).
+    device_index: CUDA device; threads: ORT intra-op threads (0 = ORT's default) of the flow
+    graph, and of the fusion graph on a GPU (on the CPU it gets :data:`FUSION_CPU_THREADS`).
 
     Raises ModelFileError (with the command that fixes it) when a graph file is missing or
     does not match its sha256 in the manifest, ProviderError when the provider asked for
@@ -97,9 +107,11 @@ class GMFSSEngine:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
         providers = resolve_providers(provider, device_index)
-        self.flow_session = ort.InferenceSession(str(flow_path), sess_options=opts, providers=providers)
-        self.fusion_session = ort.InferenceSession(str(fusion_path), sess_options=opts, providers=providers)
         wanted = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
+        self.flow_session = ort.InferenceSession(str(flow_path), sess_options=opts, providers=providers)
+        if wanted == "CPUExecutionProvider":
+            opts.intra_op_num_threads = FUSION_CPU_THREADS
+        self.fusion_session = ort.InferenceSession(str(fusion_path), sess_options=opts, providers=providers)
         for sess in (self.flow_session, self.fusion_session):
             if wanted not in sess.get_providers():
                 raise ProviderError(f"ONNX Runtime could not start {wanted} for gmfss "
