@@ -2,14 +2,15 @@
 """Soak test: render many output frames of a small synthetic clip through vsvfi.Interpolate
 in this process and watch resident memory (issue 5: memory stays flat on long clips).
 
-The clip is a 64x48 YUV420P8 window moving over a real frame (frame 0 of the carphone
-sample; uniform noise when the sample is not in the cache), bouncing between its edges at 2
+The clip is a YUV420P8 window (64x48 unless --size says otherwise) moving over a real frame
+(frame 0 of the carphone sample, or of bigbuckbunny for windows that do not fit in 176x144
+with room to move; uniform noise when the sample is not in the cache), bouncing between its edges at 2
 pixels per frame across and 2 down, so nearly every pair is interpolated by the network
 (no static pairs; a pair the scene-change detector flags is duplicated instead). Frames are requested in order with VapourSynth's prefetching (as vspipe does), on
 the CPU provider. VmRSS (/proc/self/status) is sampled every 1k output frames; the per-clip caches are instrumented to report their peak size against
 their capacity.
 
-    .venv/bin/python scripts/soak.py [--frames 10000] [--ratio 4] [--out docs/soak.md]
+    .venv/bin/python scripts/soak.py [--frames 10000] [--ratio 4] [--size 64x48] [--out docs/soak.md]
 
 Prints a Markdown table (and writes it to --out). Exit status 1 when RSS grew by more than
 --max-growth MiB between the 1k sample and the last one.
@@ -51,17 +52,20 @@ def rss_mib() -> tuple[float, float]:
 
 
 def _image() -> tuple[list[np.ndarray], str]:
-    """Planes (Y, U, V) of a 4:2:0 8-bit image to cut windows from, and where it came from."""
+    """Planes (Y, U, V) of a 4:2:0 8-bit image to cut W x H windows from (at least 32 luma
+    pixels larger each way), and where it came from."""
     from vsvfi import assets
 
-    path = assets.SAMPLES["carphone_pristine"].path
-    if path.exists():
-        f = core.bs.VideoSource(str(path)).get_frame(0)
-        if f.format.id == vs.YUV420P8:
-            return [np.array(f[p], copy=True) for p in range(3)], f"frame 0 of {path.name}"
+    for stem, (iw, ih) in (("carphone_pristine", (176, 144)), ("bigbuckbunny", (1280, 720))):
+        path = assets.SAMPLES[stem].path
+        if iw >= W + 32 and ih >= H + 32 and path.exists():
+            f = core.bs.VideoSource(str(path)).get_frame(0)
+            if f.format.id == vs.YUV420P8:
+                return [np.array(f[p], copy=True) for p in range(3)], f"frame 0 of {path.name}"
     rng = np.random.default_rng(0)
-    return [rng.integers(16, 236, (144, 176), dtype=np.uint8)] + \
-        [rng.integers(16, 240, (72, 88), dtype=np.uint8) for _ in range(2)], "uniform noise (sample not cached)"
+    ih, iw = max(144, H + 32), max(176, W + 32)
+    return [rng.integers(16, 236, (ih, iw), dtype=np.uint8)] + \
+        [rng.integers(16, 240, (ih // 2, iw // 2), dtype=np.uint8) for _ in range(2)], "uniform noise (sample not cached)"
 
 
 def moving_clip(length: int) -> tuple[vs.VideoNode, str]:
@@ -110,6 +114,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=10_000, help="output frames to render (default 10000)")
     ap.add_argument("--ratio", default="4", help="interpolation ratio (default 4)")
+    ap.add_argument("--size", default="64x48", help="window WxH, even numbers up to 1248x688 (default 64x48)")
     ap.add_argument("--threads", type=int, default=0, help="core.num_threads (default: VapourSynth's)")
     ap.add_argument("--out", help="also write the Markdown table here")
     ap.add_argument("--max-cache", type=int, metavar="MIB", help="core.max_cache_size (default: VapourSynth's)")
@@ -125,6 +130,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.frames < 1000:
         ap.error("--frames must be at least 1000 (the first sample is at 1k)")
+    global W, H
+    try:
+        W, H = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        ap.error(f"--size must be WxH, e.g. 64x48, not {args.size!r}")
+    if W < 2 or H < 2 or W % 2 or H % 2 or W > 1248 or H > 688:
+        ap.error(f"--size must be even numbers from 2x2 to 1248x688, not {args.size}")
     if args.max_cache:
         core.max_cache_size = args.max_cache
     if args.threads:
@@ -163,6 +175,7 @@ def main(argv=None) -> int:
     lines = [
         f"Command: `.venv/bin/python scripts/soak.py --frames {args.frames} --ratio {args.ratio}"
         f"{'' if args.mmap_threshold is None else f' --mmap-threshold {args.mmap_threshold}'}"
+        f"{'' if args.size == '64x48' else f' --size {args.size}'}"
         f"{' --no-protect-static' if args.no_protect_static else ''}"
         f"{f' --trim-every {args.trim_every}' if args.trim_every else ''}`"
         f"{'' if 'MALLOC_MMAP_THRESHOLD_' not in os.environ else ' with MALLOC_MMAP_THRESHOLD_=' + os.environ['MALLOC_MMAP_THRESHOLD_']}; "
