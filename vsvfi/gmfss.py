@@ -109,7 +109,7 @@ class GMFSSEngine:
         providers = resolve_providers(provider, device_index)
         wanted = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
         self.flow_session = ort.InferenceSession(str(flow_path), sess_options=opts, providers=providers)
-        if wanted == "CPUExecutionProvider":
+        if wanted == "CPUExecutionProvider":  # a session keeps a copy of the options it was made with
             opts.intra_op_num_threads = FUSION_CPU_THREADS
         self.fusion_session = ort.InferenceSession(str(fusion_path), sess_options=opts, providers=providers)
         for sess in (self.flow_session, self.fusion_session):
