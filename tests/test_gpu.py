@@ -472,3 +472,45 @@ def test_filter_runs_the_fp16_graph_end_to_end_on_rgbh(in_model_dir, bikes):
     assert eng.runs == runs + 1 and half.dtype == np.float16
     diff = np.abs(half.astype(np.float32) - full.astype(np.float32))
     assert diff.max() < 0.01 and diff.mean() < 1e-3
+
+
+@pytest.mark.parametrize("src, dst", [("float32", "float32"), ("float32", "float16"), ("float16", "float16")])
+def test_pad_model_equals_host_padding(src, dst):
+    from vsvfi.engine import pad_batch
+
+    sess = _session(gpu.pad_model(src, dst))
+    runner = gpu.BoundRunner(sess, cpu_inputs=("pads",))
+    rng = np.random.default_rng(1)
+    img = rng.random((3, 37, 50), np.float32).astype(src)
+    pads = np.array([0, 0, 0, 0, 0, 0, -37 % 32, -50 % 32], np.int64)
+    got = runner.run({"x": img[None], "pads": pads})[0]
+    want = pad_batch(img, 32, "edge", dst)
+    assert got.dtype == np.dtype(dst) and got.shape == (1, 3, 64, 64)
+    assert np.array_equal(got, want)
+    # to_host=False keeps the result as an OrtValue (on the GPU: left on the device)
+    val = runner.run({"x": img[None], "pads": pads}, to_host=False)[0]
+    assert isinstance(val, ort.OrtValue) and np.array_equal(val.numpy(), want)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_engine_device_pad_equals_host_pad(in_model_dir, fp16_models, frames, precision):
+    """The GPU path's pad + cast on the device (here the CPU EP stands in) gives the same
+    frames as padding on the host, for both graphs; an ensemble and the pair's host copies
+    (made on first use from the frames as given) too."""
+    from vsvfi.engine import Engine
+
+    a, b = (x[0, :, :281, :627] for x in frames(288))  # odd size: both axes padded
+    host = Engine("rife46", "cpu", threads=2, precision=precision, device_pad=False)
+    dev = Engine("rife46", "cpu", threads=2, precision=precision, device_pad=True)
+    assert dev.runners is not None and host.runners is None
+    ph, pd = host.prepare(a, b), dev.prepare(a, b)
+    assert pd.device is not None and pd.host is None and pd.nbytes == a.nbytes + b.nbytes
+    ref = host.synthesize(ph, 0.3)
+    got = dev.synthesize(pd, 0.3)
+    assert ref.dtype == got.dtype == np.float32 and got.shape == (3, 281, 627)
+    assert np.array_equal(got, ref)
+    raw = dev.synthesize(pd, 0.3, dtype=None)
+    assert raw.dtype == (np.float16 if precision == "fp16" else np.float32)
+    assert np.array_equal(raw.astype(np.float32), ref)
+    assert np.array_equal(dev.synthesize(pd, 0.3, ensemble=True), host.synthesize(ph, 0.3, ensemble=True))
+    assert np.array_equal(pd.img0, ph.img0) and pd.host is not None

@@ -105,6 +105,10 @@ class Engine:
     precision: str = "auto"
     #: Frame height and width (pixels) for TensorRT's shape profiles; ignored otherwise.
     size: tuple[int, int] | None = None
+    #: Pad and cast the frames of a pair on the session's device (a small Pad + Cast graph,
+    #: :func:`vsvfi.gpu.pad_model`) after uploading them as they are, instead of on the host
+    #: before the upload. None: on a GPU yes, on the CPU no (docs/gpu.md).
+    device_pad: bool | None = None
     runs: int = field(default=0, init=False)  # network runs so far (for tests and stats)
 
     def __post_init__(self):
@@ -144,9 +148,12 @@ class Engine:
         # On a GPU, IO binding: inputs go to the device once per run (a prepared pair's
         # frames once per pair), outputs come back once.
         self.runners = None
-        if on_gpu:
+        self.device_pad = on_gpu if self.device_pad is None else bool(self.device_pad)
+        if on_gpu or self.device_pad:
             from .gpu import BoundRunner
-            self.runners = [BoundRunner(s) for s in self.sessions]
+            self.runners = [BoundRunner(s, cpu_inputs=("scale",)) for s in self.sessions]
+        self._pad_runners: dict = {}
+        self._pad_opts, self._pad_providers = opts, providers
         self.input_dtype = np.float16 if self.sessions[0].get_inputs()[0].type == "tensor(float16)" else np.float32
         self.session = self.sessions[0]
         self._turn = itertools.count()
@@ -187,47 +194,83 @@ class Engine:
         return tensorrt_provider_options(self.device_index, None, (1, *lo), (1, *padded(self.spec.pad_for(1.0))),
                                          (2, *hi), engine_key=sha256_of(path)[:16])
 
+    def _pad_runner(self, dtype):
+        """The runner of the device-side Pad + Cast graph from ``dtype`` frames to the
+        graph's input type, made on first use."""
+        key = np.dtype(dtype).name
+        with self._lock:
+            runner = self._pad_runners.get(key)
+            if runner is None:
+                import onnxruntime as ort
+
+                from .gpu import BoundRunner, pad_model
+                model = pad_model(key, np.dtype(self.input_dtype).name)
+                sess = ort.InferenceSession(model.SerializeToString(), sess_options=self._pad_opts,
+                                            providers=self._pad_providers)
+                runner = self._pad_runners[key] = BoundRunner(sess, cpu_inputs=("pads",))
+            return runner
+
+    def _pad_on_device(self, img: np.ndarray, multiple: int):
+        """``img`` (3, H, W) float32 or float16 uploaded as it is, then padded (edge) and
+        cast on the device: an OrtValue (1, 3, H', W') of the graph's input type, equal to
+        what :func:`pad_batch` makes on the host."""
+        x = np.ascontiguousarray(img)
+        if x.dtype not in (np.float32, np.float16):
+            x = x.astype(np.float32)
+        _, h, w = x.shape
+        pads = np.array([0, 0, 0, 0, 0, 0, -h % multiple, -w % multiple], np.int64)
+        return self._pad_runner(x.dtype).run({"x": x[None], "pads": pads}, to_host=False)[0]
+
     def _run(self, a, b, t: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
         """One session run on a padded batch (numpy arrays, or OrtValues on the device);
-        returns (frames float32, large-motion flags)."""
+        returns (frames in the graph's output type, large-motion flags)."""
         feed = {"img0": a, "img1": b, "timestep": t.astype(self.input_dtype), "scale": np.array([scale], np.float32)}
         k = next(self._turn) % len(self.sessions)
         res = self.runners[k].run(feed) if self.runners else self.sessions[k].run(None, feed)
         with self._lock:
             self.runs += 1
         flags = res[1].astype(bool) if len(res) > 1 else np.zeros(len(res[0]), bool)
-        return res[0].astype(np.float32, copy=False), flags
+        return res[0], flags
 
     def prepare(self, img0: np.ndarray, img1: np.ndarray, scale: float = 1.0) -> "RifePair":
         """The per-pair part of the work, for callers that cache it (several output frames
         between the same two source frames share it): replicate-padding both frames to
-        ``spec.pad_for(scale)``, conversion to the graph's input type (float16 for an fp16
-        graph) and, on a GPU, the upload. img0, img1: float32 or float16 (3, H, W) RGB in
-        [0, 1]."""
+        ``spec.pad_for(scale)`` and conversion to the graph's input type (float16 for an
+        fp16 graph), on the host, or with :attr:`device_pad` on the device after an upload
+        of the frames as they are. img0, img1: float32 or float16 (3, H, W) RGB in [0, 1]."""
         _, h, w = img0.shape
         m = self.spec.pad_for(scale)
+        if self.device_pad:
+            dev = (self._pad_on_device(img0, m), self._pad_on_device(img1, m))
+            return RifePair(h, w, scale, m, self.input_dtype, (img0, img1), dev)
         a, b = (pad_batch(x, m, "edge", self.input_dtype) for x in (img0, img1))
         dev = None
         if self.runners:
             dev = (self.runners[0].upload(a), self.runners[0].upload(b))
-        return RifePair(a, b, h, w, scale, dev)
+        return RifePair(h, w, scale, m, self.input_dtype, None, dev, (a, b))
 
-    def synthesize(self, pair: "RifePair", timestep: float, ensemble: bool = False) -> np.ndarray:
+    def synthesize(self, pair: "RifePair", timestep: float, ensemble: bool = False,
+                   dtype=np.float32) -> np.ndarray:
         """The frame at ``timestep`` (float in (0, 1)) of a pair from :meth:`prepare`:
-        float32 (3, H, W). See :meth:`__call__`."""
-        a, b = pair.img0, pair.img1
+        (3, H, W) of ``dtype`` (float32), or with ``dtype=None`` of the graph's output type
+        (float16 for an fp16 graph; saves a pass over the frame when the caller converts
+        anyway). See :meth:`__call__`."""
         t = np.full((1, 1, 1, 1), timestep, np.float32)
         if ensemble:
+            a, b = pair.img0, pair.img1
             a, b, t = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((t, 1 - t))
         elif pair.device is not None:
             a, b = pair.device
+        else:
+            a, b = pair.img0, pair.img1
         out, again = self._run(a, b, t, pair.scale)
-        a, b = (pair.img0, pair.img1) if not ensemble else (a, b)
         if again.any():
+            a, b = (pair.img0, pair.img1) if not ensemble else (a, b)
             out = out.copy()
             out[again] = self._run(a[again], b[again], t[again], pair.scale / 2)[0]
-        frame = out.mean(0) if ensemble else out[0]
-        return frame[:, :pair.height, :pair.width]
+        frame = out.mean(0, dtype=np.float32) if ensemble else out[0]
+        frame = frame[:, :pair.height, :pair.width]
+        return frame if dtype is None else frame.astype(dtype, copy=False)
 
     def __call__(self, img0: np.ndarray, img1: np.ndarray, timestep: float, scale: float = 1.0,
                  ensemble: bool = False) -> np.ndarray:
@@ -248,22 +291,43 @@ class Engine:
         return self.synthesize(self.prepare(img0, img1, scale), timestep, ensemble)
 
 
-@dataclass(frozen=True)
+@dataclass
 class RifePair:
-    """Two replicate-padded frames (1, 3, H', W') in the graph's input type, the size
-    (pixels) to crop the result back to, the flow scale and, on a GPU, the two frames'
-    device copies (OrtValues)."""
+    """A prepared pair: the size (pixels) to crop the result back to, the flow scale, the
+    padding multiple and input type, and the two frames replicate-padded to (1, 3, H', W'):
+    on the device (``device``, OrtValues) and/or on the host (``img0``/``img1``). Host copies
+    of a device-padded pair are made from ``sources`` (the frames as given) on first use
+    (ensemble, rife39's large-motion rerun)."""
 
-    img0: np.ndarray
-    img1: np.ndarray
     height: int
     width: int
     scale: float
+    multiple: int
+    dtype: type
+    sources: tuple | None = None
     device: tuple | None = None
+    host: tuple | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def _host_pair(self) -> tuple:
+        with self._lock:
+            if self.host is None:
+                self.host = tuple(pad_batch(x, self.multiple, "edge", self.dtype) for x in self.sources)
+            return self.host
+
+    @property
+    def img0(self) -> np.ndarray:
+        return self._host_pair()[0]
+
+    @property
+    def img1(self) -> np.ndarray:
+        return self._host_pair()[1]
 
     @property
     def nbytes(self) -> int:
-        return self.img0.nbytes + self.img1.nbytes
+        """Host bytes held by the pair."""
+        held = (self.host or ()) + (self.sources or ())
+        return sum(x.nbytes for x in held)
 
 
 _engines: dict[tuple, Engine] = {}
@@ -271,12 +335,13 @@ _engines_lock = threading.Lock()
 
 
 def get_engine(model: str, provider: str = "auto", device_index: int = 0, threads: int = 0,
-               streams: int = 1, precision: str = "auto", size: tuple[int, int] | None = None):
+               streams: int = 1, precision: str = "auto", size: tuple[int, int] | None = None,
+               device_pad: bool | None = None):
     """The shared engine for these settings, created on first use: an :class:`Engine`, or a
     :class:`vsvfi.gmfss.GMFSSEngine` for a two-stage model. Both have ``prepare(img0, img1,
     scale)``, ``synthesize(prepared, timestep, ensemble)`` and ``__call__``."""
     size = size if provider == "tensorrt" else None  # only TensorRT's profiles depend on it
-    key = (model, provider, device_index, threads, streams, precision, size)
+    key = (model, provider, device_index, threads, streams, precision, size, device_pad)
     with _engines_lock:
         eng = _engines.get(key)
         if eng is None:
@@ -284,6 +349,6 @@ def get_engine(model: str, provider: str = "auto", device_index: int = 0, thread
                 from .gmfss import GMFSSEngine
                 eng = GMFSSEngine(provider, device_index, threads)
             else:
-                eng = Engine(model, provider, device_index, threads, streams, precision, size)
+                eng = Engine(model, provider, device_index, threads, streams, precision, size, device_pad)
             _engines[key] = eng
         return eng

@@ -307,7 +307,8 @@ class _Interpolator:
         try:
             if pair is None:
                 pair = self.pairs.get(i, lambda: self._prepare(i, f))
-            res = self.engine.synthesize(pair.net, float(t), self.ensemble)
+            # dtype=None: an fp16 graph's output is converted once, by the copy into the frame
+            res = self.engine.synthesize(pair.net, float(t), self.ensemble, dtype=None)
             if pair.static is not None:
                 # static pixels: the inputs agree there, so their linear blend is the answer
                 blend = pair.img0 * np.float32(1 - t) + pair.img1 * np.float32(t)

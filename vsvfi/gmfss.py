@@ -144,12 +144,15 @@ class GMFSSEngine:
             self.flow_runs += 1
         return GMFSSState(dict(zip(STATE_NAMES, out)), h, w)
 
-    def synthesize(self, state: GMFSSState, timestep: float, ensemble: bool = False) -> np.ndarray:
+    def synthesize(self, state: GMFSSState, timestep: float, ensemble: bool = False,
+                   dtype=np.float32) -> np.ndarray:
         """Run the fusion graph: the frame at ``timestep`` between the pair of ``state``.
 
         timestep: float in [0, 1]; 0 is img0, 1 is img1.
         ensemble: also run the time-reversed pass (the pair swapped, 1 - timestep) in the same
             batch and average the two frames (about 2x the fusion cost, no extra flow run).
+        dtype: accepted for the interface of :meth:`vsvfi.engine.Engine.synthesize`; the
+            fusion graph computes in float32, which is returned whatever it says.
         Returns float32 (3, H, W) RGB in [0, 1], H, W the unpadded size.
         """
         t = np.full((1, 1, 1, 1), timestep, np.float32)

@@ -524,8 +524,12 @@ class BoundRunner:
     ``session.run``; OrtValues from :meth:`upload` are read-only and may be shared.
     """
 
-    def __init__(self, session, device: str | None = None, device_id: int | None = None):
+    def __init__(self, session, device: str | None = None, device_id: int | None = None,
+                 cpu_inputs: tuple[str, ...] = ()):
         self.session = session
+        # Inputs that stay in host memory: values the provider reads on the host anyway (the
+        # pads of Pad, the scale that sizes Resize), so no upload and no copy back.
+        self.cpu_inputs = frozenset(cpu_inputs)
         providers = session.get_providers()
         first = providers[0] if providers else "CPUExecutionProvider"
         self.device = device or ("cuda" if first in _GPU_EPS else "cpu")
@@ -553,10 +557,12 @@ class BoundRunner:
         a = self._host(name, arr) if name else np.ascontiguousarray(arr)
         return ort.OrtValue.ortvalue_from_numpy(a, self.device, self.device_id)
 
-    def run(self, feed: dict) -> list:
+    def run(self, feed: dict, to_host: bool = True) -> list:
         """Run once. feed: {input name: numpy array or OrtValue}. Returns a list of numpy
-        arrays in the session's output order. Raises KeyError for an unknown input name,
-        TypeError for an OrtValue of the wrong element type, and what ORT raises."""
+        arrays in the session's output order, or with ``to_host=False`` the outputs as
+        ``OrtValue``s left on the session's device (inputs for another run). Raises KeyError
+        for an unknown input name, TypeError for an OrtValue of the wrong element type, and
+        what ORT raises."""
         import onnxruntime as ort
 
         binding = self.session.io_binding()
@@ -572,7 +578,7 @@ class BoundRunner:
                 binding.bind_ortvalue_input(name, value)
                 continue
             arr = self._host(name, value)
-            if self.device == "cpu":
+            if self.device == "cpu" or name in self.cpu_inputs:
                 keep.append(arr)
                 binding.bind_cpu_input(name, arr)
             else:
@@ -582,7 +588,28 @@ class BoundRunner:
         for name in self.output_names:
             binding.bind_output(name, self.device, self.device_id)
         self.session.run_with_iobinding(binding)
-        return binding.copy_outputs_to_cpu()
+        return binding.copy_outputs_to_cpu() if to_host else binding.get_outputs()
+
+
+def pad_model(in_dtype: str, out_dtype: str):
+    """A one-node-pair ONNX graph that pads and casts a frame batch where it already is (on the
+    GPU: no host pass over the pixels): input ``x`` (N, C, H, W) of ``in_dtype`` ("float32"
+    or "float16"), input ``pads`` int64 (8,) in ONNX Pad order (begin of each axis, then
+    end); output ``y`` = Cast(Pad(x, pads, mode="edge"), out_dtype), what
+    :func:`vsvfi.engine.pad_batch` computes on the host."""
+    from onnx import TensorProto, helper
+
+    types = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}
+    src, dst = types[in_dtype], types[out_dtype]
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["padded" if src != dst else "y"], mode="edge")]
+    if src != dst:
+        nodes.append(helper.make_node("Cast", ["padded"], ["y"], to=dst))
+    graph = helper.make_graph(
+        nodes, "vsvfi_pad",
+        [helper.make_tensor_value_info("x", src, ["n", "c", "h", "w"]),
+         helper.make_tensor_value_info("pads", TensorProto.INT64, [8])],
+        [helper.make_tensor_value_info("y", dst, ["n", "c", "h2", "w2"])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
 # --------------------------------------------------------------------------- providers
