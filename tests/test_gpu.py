@@ -514,3 +514,14 @@ def test_engine_device_pad_equals_host_pad(in_model_dir, fp16_models, frames, pr
     assert np.array_equal(raw.astype(np.float32), ref)
     assert np.array_equal(dev.synthesize(pd, 0.3, ensemble=True), host.synthesize(ph, 0.3, ensemble=True))
     assert np.array_equal(pd.img0, ph.img0) and pd.host is not None
+
+
+def test_cuda_library_preload_keeps_stdout_clean(monkeypatch, capfd):
+    """onnxruntime.preload_dlls prints what it cannot load; with vspipe writing video to
+    stdout that text would corrupt the stream, so it must land on stderr."""
+    from vsvfi.engine import preload_cuda_libraries
+
+    monkeypatch.setattr(ort, "preload_dlls", lambda: print("Failed to load libcublasLt.so.13"), raising=False)
+    preload_cuda_libraries()
+    out, err = capfd.readouterr()
+    assert out == "" and "libcublasLt.so.13" in err

@@ -7,8 +7,10 @@ GIL while it runs, so concurrent frame requests are served without extra locking
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
+import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -42,6 +44,18 @@ def cuda_device_count() -> int:
     return count.value
 
 
+def preload_cuda_libraries() -> None:
+    """Load CUDA and cuDNN from the nvidia-* wheels beside onnxruntime-gpu, where there are
+    any (``onnxruntime.preload_dlls``). That function reports what it could not find with
+    ``print``: it goes to stderr here, since stdout may be the video stream (``vspipe -c y4m
+    script.vpy -``)."""
+    import onnxruntime as ort
+
+    if hasattr(ort, "preload_dlls"):
+        with contextlib.redirect_stdout(sys.stderr):
+            ort.preload_dlls()
+
+
 def resolve_providers(provider: str, device_index: int = 0, trt_options: dict | None = None) -> list:
     """Map ``provider`` ("auto", "cpu", "cuda", "tensorrt") to an ORT provider list: the CPU
     EP alone, or CUDA (options from :func:`vsvfi.gpu.cuda_provider_options`) then CPU, with
@@ -66,8 +80,7 @@ def resolve_providers(provider: str, device_index: int = 0, trt_options: dict | 
                             f"available here: cpu{', cuda' if has_gpu else ''}. Use provider='auto' or 'cpu'.")
     if provider == "cpu":
         return [PROVIDERS["cpu"]]
-    if hasattr(ort, "preload_dlls"):
-        ort.preload_dlls()  # CUDA / cuDNN from the nvidia-* wheels, when installed
+    preload_cuda_libraries()
     from .gpu import cuda_provider_options, tensorrt_provider_options
 
     chain = [(PROVIDERS["cuda"], cuda_provider_options(device_index)), PROVIDERS["cpu"]]
