@@ -123,11 +123,11 @@ FAIL_AFTER = """
 import sys
 from vsvfi.engine import Engine
 real, calls = Engine.synthesize, [0]
-def flaky(self, pair, t, ensemble=False):
+def flaky(self, pair, t, ensemble=False, **kw):
     calls[0] += 1
     if calls[0] > 8:
         raise MemoryError("simulated ONNX Runtime out of memory")
-    return real(self, pair, t, ensemble)
+    return real(self, pair, t, ensemble, **kw)
 Engine.synthesize = flaky
 from vsvfi.cli import main
 sys.exit(main(sys.argv[1:]))

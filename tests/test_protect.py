@@ -62,3 +62,36 @@ def test_fill_replaces_only_masked_pixels_by_their_unmasked_neighbourhood():
     half = protect.fill(img.astype(np.float16), mask, r)
     assert half.dtype == np.float16
     np.testing.assert_allclose(half[:, 20, 25], expected, atol=2e-3)
+
+
+def _overlay_scene(h, w, seed=0):
+    """A noise frame moving 5 px right (no pixel static by chance), with static checkered
+    blocks (overlays) at places that straddle strip and tile borders, the frame edges included."""
+    rng = np.random.default_rng(seed)
+    big = rng.random((3, h, w + 5), np.float32)
+    a, b = big[:, :, 5:].copy(), big[:, :, :w].copy()
+    check = (np.indices((12, 20)).sum(0) % 2).astype(np.float32)
+    for y, x in ((0, 0), (protect.STRIP_ROWS - 6, protect.TILE - 10), (h - 12, w - 20), (2 * protect.STRIP_ROWS - 3, 7)):
+        a[:, y:y + 12, x:x + 20] = check
+        b[:, y:y + 12, x:x + 20] = check
+    return a, b
+
+
+def test_strips_and_tiles_equal_one_pass_over_the_frame():
+    """static_masks in strips and fill in tiles give what one pass over the whole frame gives."""
+    h, w = 3 * protect.STRIP_ROWS + 17, 5 * protect.TILE + 9
+    a, b = _overlay_scene(h, w)
+    static, overlay = masks(a, b)
+    s1, o1 = protect._static_masks(a, b, PROTECT_LOW, PROTECT_HIGH, PROTECT_EXACT, PROTECT_CONTRAST,
+                                   PROTECT_MOVING, PROTECT_RADIUS)
+    np.testing.assert_allclose(static, s1, atol=1e-6)
+    np.testing.assert_allclose(overlay, o1, atol=1e-6)
+    assert (overlay > 0.5).sum() > 100 and (overlay > 0).mean() < 0.25  # overlays found, tiles used
+    for img in (a, a.astype(np.float16)):
+        got, want = protect.fill(img, overlay, PROTECT_RADIUS), protect._fill(img, overlay, PROTECT_RADIUS)
+        assert got.dtype == img.dtype
+        np.testing.assert_allclose(got.astype(np.float32), want.astype(np.float32), atol=1e-6)
+    # a mostly masked frame takes the one-pass route: the same result
+    dense = np.ones((h, w), np.float32)
+    dense[::7, ::5] = 0
+    np.testing.assert_array_equal(protect.fill(a, dense, PROTECT_RADIUS), protect._fill(a, dense, PROTECT_RADIUS))

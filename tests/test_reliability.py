@@ -466,10 +466,10 @@ def test_inference_error_becomes_a_frame_error_and_the_host_survives(monkeypatch
     real = eng.synthesize
     armed = [True]
 
-    def flaky(pair, t, ensemble=False):
+    def flaky(pair, t, ensemble=False, **kw):
         if armed[0]:
             raise MemoryError("simulated ONNX Runtime out of memory")
-        return real(pair, t, ensemble)
+        return real(pair, t, ensemble, **kw)
 
     monkeypatch.setattr(eng, "synthesize", flaky)
     src = textured(64, 48, 4, vs.YUV420P8)
@@ -497,7 +497,7 @@ def test_vspipe_exits_non_zero_when_inference_fails(tmp_path):
         "import vapoursynth as vs\n"
         "import vsvfi\n"
         "from vsvfi.engine import Engine\n"
-        "def boom(self, pair, t, ensemble=False):\n"
+        "def boom(self, pair, t, ensemble=False, **kw):\n"
         "    raise MemoryError('simulated ONNX Runtime out of memory')\n"
         "Engine.synthesize = boom\n"
         "a = vs.core.std.BlankClip(width=64, height=48, format=vs.YUV444P8, color=[0, 128, 128], length=1)\n"

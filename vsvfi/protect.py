@@ -50,6 +50,13 @@ def _box(x: np.ndarray, radius: int) -> np.ndarray:
     return ndimage.uniform_filter(x, size=size, mode="nearest", output=np.float32)
 
 
+#: Rows per strip of :func:`static_masks` and side of the tiles of :func:`fill`: a strip's
+#: intermediate arrays stay in the CPU caches, and only tiles with overlay pixels are filled
+#: (measured in docs/gpu.md, "The whole filter").
+STRIP_ROWS = 64
+TILE = 32
+
+
 def static_masks(img0: np.ndarray, img1: np.ndarray, low: float, high: float, exact: tuple[float, float],
                  contrast: tuple[float, float], moving: tuple[float, float],
                  radius: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +75,26 @@ def static_masks(img0: np.ndarray, img1: np.ndarray, low: float, high: float, ex
         (static, overlay): float32 (H, W) in [0, 1]. ``static``: where the output is the
         linear blend of the inputs (3x3-opened). ``overlay``: exactly static,
         high-contrast pixels surrounded by motion, to be painted out before the network.
+
+    Computed in strips of :data:`STRIP_ROWS` rows, each with ``radius + 2`` rows of context
+    above and below (the reach of the whole chain of filters), so every pixel sees the
+    neighbourhood it has in one pass over the frame (the box filter's running sums start at
+    another row: float rounding at most).
     """
+    h = img0.shape[1]
+    static = np.empty(img0.shape[1:], np.float32)
+    overlay = np.empty(img0.shape[1:], np.float32)
+    reach = radius + 2
+    for y0 in range(0, h, STRIP_ROWS):
+        y1 = min(h, y0 + STRIP_ROWS)
+        a0, a1 = max(0, y0 - reach), min(h, y1 + reach)
+        s, o = _static_masks(img0[:, a0:a1], img1[:, a0:a1], low, high, exact, contrast, moving, radius)
+        static[y0:y1], overlay[y0:y1] = s[y0 - a0:y1 - a0], o[y0 - a0:y1 - a0]
+    return static, overlay
+
+
+def _static_masks(img0, img1, low, high, exact, contrast, moving, radius):
+    """:func:`static_masks` on one piece of the frame, in one pass."""
     d = np.abs(img0 - img1).max(axis=0)
     static = _opened(smoothstep(d, high, low))
     still = _opened(smoothstep(d, exact[1], exact[0]))
@@ -83,7 +109,29 @@ def fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
     """``img`` (float (3, H, W)) with its masked pixels (``mask``: float32 (H, W) in [0, 1])
     replaced by the average of the unmasked pixels in the (2 radius + 1)² square around
     them (a plain box blur where fewer than 1% of them are unmasked); soft in between.
-    Returns a new array of ``img``'s dtype."""
+    Returns a new array of ``img``'s dtype.
+
+    Only the :data:`TILE`-pixel tiles holding masked pixels are computed (each with
+    ``radius`` pixels of context); the rest is copied."""
+    h, w = mask.shape
+    ty, tx = -(-h // TILE), -(-w // TILE)
+    padded = np.zeros((ty * TILE, tx * TILE), bool)
+    padded[:h, :w] = mask > 0
+    active = np.argwhere(padded.reshape(ty, TILE, tx, TILE).any(axis=(1, 3)))
+    if len(active) * 2 > ty * tx:  # mostly masked: one pass over the frame is cheaper
+        return _fill(img, mask, radius)
+    out = img.copy()
+    for y, x in active:
+        y0, x0 = y * TILE, x * TILE
+        y1, x1 = min(h, y0 + TILE), min(w, x0 + TILE)
+        a0, b0, a1, b1 = max(0, y0 - radius), max(0, x0 - radius), min(h, y1 + radius), min(w, x1 + radius)
+        piece = _fill(img[:, a0:a1, b0:b1], mask[a0:a1, b0:b1], radius)
+        out[:, y0:y1, x0:x1] = piece[:, y0 - a0:y1 - a0, x0 - b0:x1 - b0]
+    return out
+
+
+def _fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
+    """:func:`fill` on one piece of the frame, in one pass."""
     src = img.astype(np.float32, copy=False)
     keep = 1 - mask
     num = _box(src * keep, radius)

@@ -1,0 +1,82 @@
+"""Cost of the static-overlay protection per source pair (vsvfi.protect): the strip-wise
+masks and tile-wise fill the filter uses against the same code in one pass over the frame
+(``protect._static_masks`` / ``protect._fill``), on real frame pairs resized to 1920x1080,
+from 1 and from ``--threads`` threads at once (the filter prepares pairs on every
+VapourSynth thread). Prints a markdown table (docs/gpu.md, "The whole filter").
+
+    .venv/bin/python scripts/bench_protect.py [--threads 2] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vsvfi import protect  # noqa: E402
+from vsvfi.filter import (PROTECT_CONTRAST, PROTECT_EXACT, PROTECT_HIGH, PROTECT_LOW,  # noqa: E402
+                          PROTECT_MOVING, PROTECT_RADIUS)
+
+ARGS = (PROTECT_LOW, PROTECT_HIGH, PROTECT_EXACT, PROTECT_CONTRAST, PROTECT_MOVING, PROTECT_RADIUS)
+
+
+def pair_work(masks, fill, a, b):
+    """What the filter does for one pair: the masks, then the fill of both frames."""
+    static, overlay = masks(a, b, *ARGS)
+    if overlay.any():
+        fill(a, overlay, PROTECT_RADIUS)
+        fill(b, overlay, PROTECT_RADIUS)
+    return static, overlay
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    import vapoursynth as vs
+
+    from vsvfi import assets
+    from vsvfi.filter import frame_array
+
+    pairs = {}
+    for clip, (n, matrix) in {"bigbuckbunny": (60, "709"), "bikes": (40, "170m")}.items():
+        src = vs.core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[clip])))
+        rgb = vs.core.resize.Bicubic(src, 1920, 1080, format=vs.RGBS, matrix_in_s=matrix)
+        pairs[clip] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (n, n + 1)]
+    ways = {"one pass over the frame": (protect._static_masks, protect._fill),
+            f"strips of {protect.STRIP_ROWS} rows, {protect.TILE}-px fill tiles": (protect.static_masks,
+                                                                                 protect.fill)}
+    print(f"| pair (1920x1080) | computation | ms per pair, 1 thread | ms per pair, {args.threads} threads at once "
+          "| overlay pixels | same masks |")
+    print("|---|---|---|---|---|---|")
+    for clip, (a, b) in pairs.items():
+        ref = pair_work(*ways["one pass over the frame"], a, b)
+        for label, (masks, fill) in ways.items():
+            one, many = [], []
+            for _ in range(args.rounds):  # interleaved: 1 thread, then N threads
+                t0 = time.perf_counter()
+                got = pair_work(masks, fill, a, b)
+                one.append(time.perf_counter() - t0)
+                with ThreadPoolExecutor(args.threads) as pool:
+                    t0 = time.perf_counter()
+                    list(pool.map(lambda _: pair_work(masks, fill, a, b), range(args.threads * 2)))
+                    many.append((time.perf_counter() - t0) / (args.threads * 2))
+            same = max(float(np.abs(x - y).max()) for x, y in zip(got, ref))
+            print(f"| {clip} | {label} | {1e3 * statistics.median(one):.0f} | {1e3 * statistics.median(many):.0f} "
+                  f"| {100 * float((got[1] > 0).mean()):.3f} % | max diff {same:.1e} |")
+    print(f"\nmedian of {args.rounds} interleaved rounds; 'N threads at once': wall time of 2N pairs on N "
+          "threads, per pair.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
