@@ -16,6 +16,7 @@ Ratios are what to read: absolute times on shared machines are noisy.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -195,6 +196,32 @@ def bench_vspipe(stem: str, frames: int, ort_time: float) -> dict:
             "per_synth": total / synth, "ort": ort_time}
 
 
+def recorded_gpu_run() -> list[str]:
+    """Markdown lines summarising the newest recorded run of scripts/gpu_check.py
+    (docs/gpu-runs/<date>-<device>/rife46.json): this script does not measure GPUs."""
+    runs = sorted((ROOT / "docs" / "gpu-runs").glob("*/rife46.json"))
+    if not runs:
+        return ["No run of `scripts/gpu_check.py` is recorded in docs/gpu-runs/."]
+    data = json.loads(runs[-1].read_text())
+    f = data["facts"]
+    rel = runs[-1].parent.relative_to(ROOT / "docs")
+    out = [f"Not measured by this script: the newest recorded run of `scripts/gpu_check.py` ({rel}/, "
+           f"{f['gpu']}, driver {f['driver']}, onnxruntime {f['onnxruntime']}), rife46, synthesized frames "
+           "per second (median of 30 calls); the code as of that run, discussion in docs/gpu.md.", "",
+           "| variant | 1280x720 | 1920x1080 |", "|---|---|---|"]
+    rows: dict[str, dict[str, str]] = {}
+    for r in data["sections"].get("engine/rife46", []) + [
+            {**r, "variant": "torch " + r["variant"]} for r in data["sections"].get("torch", [])]:
+        rows.setdefault(r["variant"], {})[r["size"]] = r["frames/s"]
+    out += [f"| {v} | {sizes.get('1280x720', '-')} | {sizes.get('1920x1080', '-')} |" for v, sizes in rows.items()]
+    filt = data["sections"].get("filter", [])
+    if filt:
+        out += ["", "Whole filter at 1920x1080, 2x (synthesized frames/s): " + "; ".join(
+            f"{next(iter(r.values()))} {r['synthesized frames/s']}" for r in filt
+            if r.get("synthesized frames/s") not in (None, "-"))]
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=5)
@@ -288,13 +315,10 @@ def main() -> int:
             f"| 2x | {t2 / gm['pairs']:.3f} | 1.00 |",
             f"| 4x | {t4 / gm['pairs']:.3f} | **{t4 / t2:.2f}** |",
         ]
-    lines += ["", "## GPU (CUDA EP fp32/fp16, TensorRT)", ""]
+    lines += ["", "## GPU (CUDA EP fp32/fp16)", ""]
     if gpus:
-        lines.append(f"{gpus} CUDA device(s) found: run `scripts/gpu_check.py` for the GPU table (docs/gpu.md).")
-    else:
-        lines.append("No CUDA device on this machine, and none was lent to the work that produced this file "
-                     "(device status: no GPU machine for this task). CUDA EP fp32/fp16 and TensorRT fp16 numbers "
-                     "at 720p and 1080p are still to be measured with `scripts/gpu_check.py` (docs/gpu.md).")
+        lines.append(f"{gpus} CUDA device(s) found: run `scripts/gpu_check.py` for the GPU tables (docs/gpu.md).")
+    lines += recorded_gpu_run()
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
