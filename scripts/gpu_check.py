@@ -7,7 +7,8 @@ Sections (``--sections``, in this order by default):
   EP: fp32 ``session.run``, fp32 IO binding, fp16 IO binding with host inputs, with inputs
   already on the GPU, GPU only (output left there), 2 sessions from 2 threads, the filter's
   per-pair path (vsvfi Engine: pad + cast on the host or on the GPU, upload, run, copy back),
-  ``prefer_nhwc`` and CUDA graphs where they start; frames per second (median of ``--runs``
+  static-shape sessions (``vsvfi.gpu.static_model``) alone and with a CUDA graph,
+  ``prefer_nhwc``, and a CUDA graph of the dynamic graph where it starts; frames per second (median of ``--runs``
   timed calls after warm-up) and max / mean |difference| against CUDA fp32 and CPU fp32.
   Node placement: ``session.disable_cpu_ep_fallback`` and ORT's profile (which nodes ran on
   which provider).
@@ -17,7 +18,8 @@ Sections (``--sections``, in this order by default):
 - ``psnr``: frame-dropping run at the largest size (bigbuckbunny: frames k and k+2 in, k+1
   expected): PSNR of CUDA fp16 and fp32 through the vsvfi Engine.
 - ``filter``: the whole filter through VapourSynth at the largest size, 2x: source chain alone,
-  default settings, without protect_static, host-side padding, 2 streams, then vspipe;
+  default settings, without protect_static, host-side padding, dynamic shapes, 2 streams,
+  then vspipe;
   synthesized frames per second, CPU cores busy, GPU utilisation, and where the time goes
   inside the filter (seconds per synthesized frame summed over threads).
 
@@ -345,6 +347,51 @@ class Check:
                     return (lambda: r.run(d, to_host=False)), None, r.session.get_providers()[0]
                 self.try_row(rows, size, "fp16, GPU only (output stays on GPU)", fp16_gpu_only, ref32, refcpu, runs)
 
+                def static_runner(**cuda_extra):
+                    import onnx
+
+                    so = self.ort.SessionOptions()
+                    so.log_severity_level = 3
+                    self.gpu.fix_dimensions(so, *f16["img0"].shape[:1], *f16["img0"].shape[2:])
+                    data = self.gpu.static_model(onnx.load(str(path16)), 1.0).SerializeToString()
+                    prov = ["CPUExecutionProvider"] if self.dry else [
+                        ("CUDAExecutionProvider", dict(self.cuda_opts, **{k: str(v) for k, v in cuda_extra.items()})),
+                        "CPUExecutionProvider"]
+                    return self.gpu.BoundRunner(self.ort.InferenceSession(data, so, providers=prov))
+
+                def fp16_static():
+                    r = static_runner()
+                    d = {k: v for k, v in dev_feed(r).items() if k != "scale"}
+                    return (lambda: r.run(d)), (lambda: r.run(d)[0]), r.session.get_providers()[0]
+                self.try_row(rows, size, "fp16, static shapes, inputs on GPU, output to host", fp16_static, ref32,
+                             refcpu, runs)
+
+                def fp16_static_gpu():
+                    r = static_runner()
+                    d = {k: v for k, v in dev_feed(r).items() if k != "scale"}
+                    return (lambda: r.run(d, to_host=False)), None, r.session.get_providers()[0]
+                self.try_row(rows, size, "fp16, static shapes, GPU only", fp16_static_gpu, ref32, refcpu, runs)
+
+                if not self.dry:
+                    def static_graph():
+                        r = static_runner(enable_cuda_graph=1)
+                        s = r.session
+                        ins = {k: self.ort.OrtValue.ortvalue_from_numpy(v, "cuda", self.args.device)
+                               for k, v in f16.items() if k != "scale"}
+                        outv = self.ort.OrtValue.ortvalue_from_shape_and_type(f16["img0"].shape, np.float16, "cuda",
+                                                                              self.args.device)
+                        bind = s.io_binding()
+                        for k, v in ins.items():
+                            bind.bind_ortvalue_input(k, v)
+                        bind.bind_ortvalue_output("frame", outv)
+
+                        def go():
+                            s.run_with_iobinding(bind)
+                        go()
+                        return go, (lambda: (go(), outv.numpy())[1]), s.get_providers()[0]
+                    self.try_row(rows, size, "fp16, static shapes, CUDA graph, all on GPU", static_graph, ref32,
+                                 refcpu, runs)
+
                 def fp16_two():
                     r1 = s16["r"]
                     r2 = self.gpu.BoundRunner(self.session(path16), cpu_inputs=("scale",))
@@ -355,16 +402,18 @@ class Check:
                              runs, threads=True)
                 s16.clear()
 
-                for device_pad in (False, True):
-                    def engine_path(device_pad=device_pad):
-                        eng = Engine(name, self.provider, self.args.device, precision="fp16", device_pad=device_pad)
+                for device_pad, static in ((False, False), (True, False), (True, None)):
+                    def engine_path(device_pad=device_pad, static=static):
+                        eng = Engine(name, self.provider, self.args.device, precision="fp16", device_pad=device_pad,
+                                     static_shapes=static)
 
                         def step():
                             return eng.synthesize(eng.prepare(a, b), 0.5)
                         return step, (lambda: step()[None]), eng.active_provider
                     where = "GPU" if device_pad else "host"
+                    shapes = "static shapes (default)" if static is None else "dynamic shapes"
                     self.try_row(rows, size, f"fp16 Engine per pair: float32 frames in, pad+cast on {where}, "
-                                 "float32 out", engine_path, ref32, refcpu, runs)
+                                 f"{shapes}, float32 out", engine_path, ref32, refcpu, runs)
 
                 def engine_threads():
                     eng = Engine(name, self.provider, self.args.device, precision="fp16", streams=2)
@@ -631,7 +680,8 @@ class Check:
                     ("source -> RGBS -> YUV (zimg both ways)", "rgb", {}),
                     ("Interpolate 2x, defaults", "vfi", {}),
                     ("Interpolate 2x, protect_static=False", "vfi", {"protect_static": False}),
-                    ("Interpolate 2x, pad+cast on the host (before this issue)", "vfi-hostpad", {}),
+                    ("Interpolate 2x, pad+cast on the host, dynamic shapes", "vfi-hostpad", {}),
+                    ("Interpolate 2x, dynamic shapes", "vfi-dynamic", {}),
                     ("Interpolate 2x, num_streams=2", "vfi", {"num_streams": 2}),
                     ("Interpolate 2x, num_streams=2, protect_static=False", "vfi",
                      {"num_streams": 2, "protect_static": False})]
@@ -639,8 +689,10 @@ class Check:
         try:
             for label, kind, extra in variants:
                 try:
-                    vfilter.get_engine = (functools.partial(real_get_engine, device_pad=False)
-                                          if kind == "vfi-hostpad" else real_get_engine)
+                    vfilter.get_engine = {
+                        "vfi-hostpad": functools.partial(real_get_engine, device_pad=False, static_shapes=False),
+                        "vfi-dynamic": functools.partial(real_get_engine, static_shapes=False),
+                    }.get(kind, real_get_engine)
                     if kind is None:
                         out = clip
                     elif kind == "rgb":

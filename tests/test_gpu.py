@@ -525,3 +525,50 @@ def test_cuda_library_preload_keeps_stdout_clean(monkeypatch, capfd):
     preload_cuda_libraries()
     out, err = capfd.readouterr()
     assert out == "" and "libcublasLt.so.13" in err
+
+
+@pytest.mark.parametrize("name", ["rife46", "rife39"])
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_static_shape_sessions_give_the_same_frames(in_model_dir, fp16_models, frames, name, precision):
+    """Sessions with the padded size, batch and scale fixed (one per shape, made on first
+    use) give the frames of the one dynamic session, ensemble (batch 2) and scale 0.5
+    included: exactly in fp32; in fp16 rife39's folded constants round differently in a few
+    % of the pixels, by a float16 step or two (<= 2e-3)."""
+    from vsvfi.engine import Engine
+
+    a, b = (x[0, :, :281, :627] for x in frames(288))
+    dyn = Engine(name, "cpu", threads=2, precision=precision, static_shapes=False)
+    fix = Engine(name, "cpu", threads=2, precision=precision, static_shapes=True, streams=2)
+    assert not dyn._static and len(fix.sessions) == 1
+    for scale, ensemble in ((1.0, False), (1.0, True), (0.5, False)):
+        pd, pf = dyn.prepare(a, b, scale), fix.prepare(a, b, scale)
+        got, want = fix.synthesize(pf, 0.3, ensemble), dyn.synthesize(pd, 0.3, ensemble)
+        if precision == "fp32" or name == "rife46":
+            assert np.array_equal(got, want)
+        else:
+            d = np.abs(got - want)
+            assert d.max() <= 2e-3 and d.mean() < 2e-5
+    m1, m05 = (fix.spec.pad_for(s) for s in (1.0, 0.5))
+    want = {(1, -281 % m1 + 281, -627 % m1 + 627, 1.0), (2, -281 % m1 + 281, -627 % m1 + 627, 1.0),
+            (1, -281 % m05 + 281, -627 % m05 + 627, 0.5)}
+    assert want <= set(fix._static)  # rife39 may add its large-motion reruns at half scale
+    assert all(len(v) == 2 for v in fix._static.values())  # one session per stream
+    key = (1, -281 % m1 + 281, -627 % m1 + 627, 1.0)
+    assert all("scale" not in {i.name for i in s.get_inputs()} for s in fix._static[key])
+
+
+def test_static_model_folds_every_shape_node(tmp_path, in_model_dir):
+    """With the dimensions and scale fixed, ONNX Runtime's constant folding leaves none of the
+    shape arithmetic that the CUDA provider runs on the CPU (seen on an H200: 112 such nodes,
+    which also stop CUDA graph capture)."""
+    path, _ = verified_onnx("rife46")
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    so.optimized_model_filepath = str(tmp_path / "opt.onnx")
+    gpu.fix_dimensions(so, 1, 288, 640)
+    ort.InferenceSession(gpu.static_model(onnx.load(str(path)), 1.0).SerializeToString(), so,
+                         providers=["CPUExecutionProvider"])
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "opt.onnx")).graph.node]
+    shape_ops = {"Shape", "Gather", "Unsqueeze", "ConstantOfShape", "CumSum", "Reshape", "Range"}
+    assert not shape_ops & set(ops)
+    assert 300 < len(ops) < 400 and ops.count("GridSample") == 32 and ops.count("Conv") == 40

@@ -122,6 +122,11 @@ class Engine:
     #: :func:`vsvfi.gpu.pad_model`) after uploading them as they are, instead of on the host
     #: before the upload. None: on a GPU yes, on the CPU no (docs/gpu.md).
     device_pad: bool | None = None
+    #: One session per padded frame size, batch and flow scale, with these fixed in the graph
+    #: (:func:`vsvfi.gpu.static_model`): ONNX Runtime folds the shape arithmetic away, so
+    #: about half the nodes run and none is left on the CPU between GPU kernels. None: on
+    #: the CUDA provider yes, elsewhere no (sessions are made on first use of a size).
+    static_shapes: bool | None = None
     runs: int = field(default=0, init=False)  # network runs so far (for tests and stats)
 
     def __post_init__(self):
@@ -135,17 +140,7 @@ class Engine:
             raise ModelFileError(f"{path} has inputs {names} and outputs {outputs}, expected {list(INPUT_NAMES)} "
                                  f"and {list(self.spec.outputs)}: export it again with "
                                  f"'python -m vsvfi.export {self.model} --force'")
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3  # errors only: keep stdout/stderr clean for vspipe
-        opts.intra_op_num_threads = self.threads
-        # Idle spinning threads would steal the cores VapourSynth and the decoder need.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        # Measured in docs/cpu-profile.md: all graph optimisations (with the NCHWc layout) and
-        # sequential execution are fastest; the parallel executor, fewer threads, DAZ,
-        # no arena / memory pattern and a pre-optimised model file gain nothing.
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts = self._options()
         providers = resolve_providers(self.provider, self.device_index)
         on_gpu = isinstance(providers[0], tuple)
         if self.precision not in ("auto", "fp32", "fp16"):
@@ -156,8 +151,17 @@ class Engine:
             path = fp16_onnx(self.model)
         if providers[0][0] == PROVIDERS["tensorrt"]:
             providers = resolve_providers(self.provider, self.device_index, self._trt_options(path))
+        on_cuda = providers[0][0] == PROVIDERS["cuda"]
+        self.static_shapes = on_cuda if self.static_shapes is None else bool(self.static_shapes)
+        if self.static_shapes and providers[0][0] == PROVIDERS["tensorrt"]:
+            self.static_shapes = False  # TensorRT has its own shape profiles
+        self._path, self._providers, self._proto = path, providers, None
+        self._static: dict = {}
+        self._static_lock = threading.Lock()
+        # With static shapes the sessions made here only check the file and the provider.
+        count = 1 if self.static_shapes else max(1, self.streams)
         self.sessions = [ort.InferenceSession(str(path), sess_options=opts, providers=providers)
-                         for _ in range(max(1, self.streams))]
+                         for _ in range(count)]
         # On a GPU, IO binding: inputs go to the device once per run (a prepared pair's
         # frames once per pair), outputs come back once.
         self.runners = None
@@ -177,6 +181,45 @@ class Engine:
                                 f"(it runs on {self.session.get_providers()}); use provider='cpu'")
         self.active_provider = self.session.get_providers()[0]
         self._lock = threading.Lock()
+
+    def _options(self):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3  # errors only: keep stdout/stderr clean for vspipe
+        opts.intra_op_num_threads = self.threads
+        # Idle spinning threads would steal the cores VapourSynth and the decoder need.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        # Measured in docs/cpu-profile.md: all graph optimisations (with the NCHWc layout) and
+        # sequential execution are fastest; the parallel executor, fewer threads, DAZ,
+        # no arena / memory pattern and a pre-optimised model file gain nothing.
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        return opts
+
+    def _static_runners(self, batch: int, height: int, width: int, scale: float) -> list:
+        """The ``streams`` sessions (runners on a GPU) for one padded shape and flow scale,
+        made on first use (:attr:`static_shapes`)."""
+        key = (batch, height, width, float(scale))
+        with self._static_lock:
+            got = self._static.get(key)
+            if got is None:
+                import onnx
+                import onnxruntime as ort
+
+                from .gpu import BoundRunner, fix_dimensions, static_model
+                if self._proto is None:
+                    self._proto = onnx.load(str(self._path))
+                data = static_model(self._proto, scale).SerializeToString()
+                got = []
+                for _ in range(max(1, self.streams)):
+                    opts = self._options()
+                    fix_dimensions(opts, batch, height, width)
+                    sess = ort.InferenceSession(data, sess_options=opts, providers=self._providers)
+                    got.append(BoundRunner(sess) if self.runners else sess)
+                self._static[key] = got
+            return got
 
     def _check_inputs(self, path) -> None:
         """The file itself (not only its manifest entry) must have the graph inputs
@@ -238,8 +281,15 @@ class Engine:
         """One session run on a padded batch (numpy arrays, or OrtValues on the device);
         returns (frames in the graph's output type, large-motion flags)."""
         feed = {"img0": a, "img1": b, "timestep": t.astype(self.input_dtype), "scale": np.array([scale], np.float32)}
-        k = next(self._turn) % len(self.sessions)
-        res = self.runners[k].run(feed) if self.runners else self.sessions[k].run(None, feed)
+        if self.static_shapes:
+            shape = a.shape() if callable(a.shape) else a.shape  # OrtValue.shape is a method
+            targets = self._static_runners(shape[0], shape[2], shape[3], scale)
+            del feed["scale"]
+        else:
+            targets = self.runners or self.sessions
+        k = next(self._turn) % len(targets)
+        target = targets[k]
+        res = target.run(None, feed) if hasattr(target, "get_providers") else target.run(feed)
         with self._lock:
             self.runs += 1
         flags = res[1].astype(bool) if len(res) > 1 else np.zeros(len(res[0]), bool)
@@ -349,12 +399,12 @@ _engines_lock = threading.Lock()
 
 def get_engine(model: str, provider: str = "auto", device_index: int = 0, threads: int = 0,
                streams: int = 1, precision: str = "auto", size: tuple[int, int] | None = None,
-               device_pad: bool | None = None):
+               device_pad: bool | None = None, static_shapes: bool | None = None):
     """The shared engine for these settings, created on first use: an :class:`Engine`, or a
     :class:`vsvfi.gmfss.GMFSSEngine` for a two-stage model. Both have ``prepare(img0, img1,
     scale)``, ``synthesize(prepared, timestep, ensemble)`` and ``__call__``."""
     size = size if provider == "tensorrt" else None  # only TensorRT's profiles depend on it
-    key = (model, provider, device_index, threads, streams, precision, size, device_pad)
+    key = (model, provider, device_index, threads, streams, precision, size, device_pad, static_shapes)
     with _engines_lock:
         eng = _engines.get(key)
         if eng is None:
@@ -362,6 +412,7 @@ def get_engine(model: str, provider: str = "auto", device_index: int = 0, thread
                 from .gmfss import GMFSSEngine
                 eng = GMFSSEngine(provider, device_index, threads)
             else:
-                eng = Engine(model, provider, device_index, threads, streams, precision, size, device_pad)
+                eng = Engine(model, provider, device_index, threads, streams, precision, size, device_pad,
+                             static_shapes)
             _engines[key] = eng
         return eng
