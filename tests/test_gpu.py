@@ -572,3 +572,32 @@ def test_static_model_folds_every_shape_node(tmp_path, in_model_dir):
     shape_ops = {"Shape", "Gather", "Unsqueeze", "ConstantOfShape", "CumSum", "Reshape", "Range"}
     assert not shape_ops & set(ops)
     assert 300 < len(ops) < 400 and ops.count("GridSample") == 32 and ops.count("Conv") == 40
+
+
+@pytest.mark.parametrize("protect", [True, False])
+def test_filter_uploads_each_source_frame_once(monkeypatch, bikes, protect):
+    """With an engine that pads on the device (the GPU path; the CPU EP stands in), the
+    filter uploads each source frame once although two pairs use it (pairs whose frames get
+    overlays painted out upload their own), and the clip is the same as with host padding."""
+    import functools
+
+    import vsvfi
+    from vsvfi import engine as eng_mod
+    from vsvfi import filter as vfilter
+
+    src = bikes[40:46]  # 6 source frames, 5 pairs, no scene change
+    def planes(clip):
+        return [[np.array(f[p]) for p in range(3)] for f in clip.frames()]
+    want = planes(vsvfi.Interpolate(src, provider="cpu", protect_static=protect))
+    monkeypatch.setattr(vfilter, "get_engine", functools.partial(eng_mod.get_engine, device_pad=True))
+    calls = []
+    real = eng_mod.Engine.upload
+    monkeypatch.setattr(eng_mod.Engine, "upload", lambda self, img, scale=1.0: calls.append(1) or real(self, img, scale))
+    clip = vsvfi.Interpolate(src, provider="cpu", protect_static=protect)
+    got = planes(clip)
+    assert len(got) == len(want) == 12
+    assert all(np.array_equal(x, y) for g, w in zip(got, want) for x, y in zip(g, w))
+    if not protect:
+        assert len(calls) == 6  # one upload per source frame, not two per pair
+    else:  # every pair of these bikes frames has overlay pixels to paint out: its own uploads
+        assert len(calls) == 10

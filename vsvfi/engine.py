@@ -304,13 +304,25 @@ class Engine:
         _, h, w = img0.shape
         m = self.spec.pad_for(scale)
         if self.device_pad:
-            dev = (self._pad_on_device(img0, m), self._pad_on_device(img1, m))
-            return RifePair(h, w, scale, m, self.input_dtype, (img0, img1), dev)
+            return self.pair(self.upload(img0, scale), self.upload(img1, scale), img0, img1, scale)
         a, b = (pad_batch(x, m, "edge", self.input_dtype) for x in (img0, img1))
         dev = None
         if self.runners:
             dev = (self.runners[0].upload(a), self.runners[0].upload(b))
         return RifePair(h, w, scale, m, self.input_dtype, None, dev, (a, b))
+
+    def upload(self, img: np.ndarray, scale: float = 1.0):
+        """One frame (float32 or float16 (3, H, W) RGB in [0, 1]) on the device, padded to
+        ``spec.pad_for(scale)`` and in the graph's input type: an OrtValue for :meth:`pair`.
+        A caller that keeps these per source frame uploads each frame once, not once for
+        each of its two pairs. Only for engines with :attr:`device_pad`."""
+        return self._pad_on_device(img, self.spec.pad_for(scale))
+
+    def pair(self, dev0, dev1, img0: np.ndarray, img1: np.ndarray, scale: float = 1.0) -> "RifePair":
+        """A prepared pair from two :meth:`upload` results and the frames they came from
+        (kept for the host copies that ensemble and rife39's rerun need)."""
+        _, h, w = img0.shape
+        return RifePair(h, w, scale, self.spec.pad_for(scale), self.input_dtype, (img0, img1), (dev0, dev1))
 
     def synthesize(self, pair: "RifePair", timestep: float, ensemble: bool = False,
                    dtype=np.float32) -> np.ndarray:

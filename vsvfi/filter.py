@@ -239,6 +239,10 @@ class _Interpolator:
         pairs = cache_pairs(engine.spec.name, core.num_threads, clip.width, clip.height)
         self.sources = OnceCache(core.num_threads + CACHE_PAIRS_EXTRA + 1)
         self.pairs = OnceCache(pairs)
+        # Engines that pad on the GPU: source frames already there, so a frame shared by two
+        # pairs is uploaded once.
+        self.uploads = OnceCache(core.num_threads + CACHE_PAIRS_EXTRA + 1) \
+            if getattr(engine, "device_pad", False) else None
 
     def _remap(self, clip: vs.VideoNode, offset: int) -> vs.VideoNode:
         """Output-length clip whose frame n is ``clip[min(i(n) + offset, N - 1)]``."""
@@ -299,6 +303,9 @@ class _Interpolator:
             static = mask if mask.any() else None
             if overlay.any():
                 net_a, net_b = protect.fill(a, overlay, PROTECT_RADIUS), protect.fill(b, overlay, PROTECT_RADIUS)
+        if self.uploads is not None and net_a is a:  # the network sees the source frames as they are
+            dev = [self.uploads.get(k, lambda x=x: self.engine.upload(x, self.scale)) for k, x in ((i, a), (i + 1, b))]
+            return _Pair(self.engine.pair(*dev, a, b, self.scale), a, b, static)
         return _Pair(self.engine.prepare(net_a, net_b, self.scale), a, b, static)
 
     def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None) -> vs.VideoFrame:
