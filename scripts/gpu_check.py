@@ -254,6 +254,25 @@ class Check:
                          f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}", "-"])
             return None
 
+    def graph_replay(self, s, feed: dict):
+        """A session made with ``enable_cuda_graph=1``, its inputs and output bound once to
+        fixed device buffers (what a CUDA graph needs); the first run captures the graph.
+        Returns (replay, output fetcher, provider) for :meth:`try_row`."""
+        names = {i.name for i in s.get_inputs()}
+        ins = {k: self.ort.OrtValue.ortvalue_from_numpy(v, "cuda", self.args.device)
+               for k, v in feed.items() if k in names}
+        outv = self.ort.OrtValue.ortvalue_from_shape_and_type(feed["img0"].shape, np.float16, "cuda",
+                                                              self.args.device)
+        bind = s.io_binding()
+        for k, v in ins.items():
+            bind.bind_ortvalue_input(k, v)
+        bind.bind_ortvalue_output("frame", outv)
+
+        def go():
+            s.run_with_iobinding(bind)
+        go()
+        return go, (lambda: (go(), outv.numpy())[1]), s.get_providers()[0]
+
     # ----------------------------------------------------------------- engine
     def placement(self, name: str, path, label: str, feed) -> str:
         if self.dry:
@@ -374,21 +393,7 @@ class Check:
 
                 if not self.dry:
                     def static_graph():
-                        r = static_runner(enable_cuda_graph=1)
-                        s = r.session
-                        ins = {k: self.ort.OrtValue.ortvalue_from_numpy(v, "cuda", self.args.device)
-                               for k, v in f16.items() if k != "scale"}
-                        outv = self.ort.OrtValue.ortvalue_from_shape_and_type(f16["img0"].shape, np.float16, "cuda",
-                                                                              self.args.device)
-                        bind = s.io_binding()
-                        for k, v in ins.items():
-                            bind.bind_ortvalue_input(k, v)
-                        bind.bind_ortvalue_output("frame", outv)
-
-                        def go():
-                            s.run_with_iobinding(bind)
-                        go()
-                        return go, (lambda: (go(), outv.numpy())[1]), s.get_providers()[0]
+                        return self.graph_replay(static_runner(enable_cuda_graph=1).session, f16)
                     self.try_row(rows, size, "fp16, static shapes, CUDA graph, all on GPU", static_graph, ref32,
                                  refcpu, runs)
 
@@ -432,20 +437,7 @@ class Check:
                     self.try_row(rows, size, "fp16, prefer_nhwc, inputs on GPU", nhwc, ref32, refcpu, runs)
 
                     def cuda_graph():
-                        s = self.session(path16, enable_cuda_graph=1)
-                        ins = {k: self.ort.OrtValue.ortvalue_from_numpy(v, "cuda", self.args.device)
-                               for k, v in f16.items()}
-                        outv = self.ort.OrtValue.ortvalue_from_shape_and_type(f16["img0"].shape, np.float16, "cuda",
-                                                                              self.args.device)
-                        bind = s.io_binding()
-                        for k, v in ins.items():
-                            bind.bind_ortvalue_input(k, v)
-                        bind.bind_ortvalue_output("frame", outv)
-
-                        def go():
-                            s.run_with_iobinding(bind)
-                        go()
-                        return go, (lambda: (go(), outv.numpy())[1]), s.get_providers()[0]
+                        return self.graph_replay(self.session(path16, enable_cuda_graph=1), f16)
                     self.try_row(rows, size, "fp16, CUDA graph (enable_cuda_graph), all on GPU", cuda_graph,
                                  ref32, refcpu, runs)
                 if size == self.sizes[-1]:

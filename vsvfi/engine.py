@@ -301,10 +301,10 @@ class Engine:
         ``spec.pad_for(scale)`` and conversion to the graph's input type (float16 for an
         fp16 graph), on the host, or with :attr:`device_pad` on the device after an upload
         of the frames as they are. img0, img1: float32 or float16 (3, H, W) RGB in [0, 1]."""
-        _, h, w = img0.shape
-        m = self.spec.pad_for(scale)
         if self.device_pad:
             return self.pair(self.upload(img0, scale), self.upload(img1, scale), img0, img1, scale)
+        _, h, w = img0.shape
+        m = self.spec.pad_for(scale)
         a, b = (pad_batch(x, m, "edge", self.input_dtype) for x in (img0, img1))
         dev = None
         if self.runners:
