@@ -601,3 +601,14 @@ def test_filter_uploads_each_source_frame_once(monkeypatch, bikes, protect):
         assert len(calls) == 6  # one upload per source frame, not two per pair
     else:  # every pair of these bikes frames has overlay pixels to paint out: its own uploads
         assert len(calls) == 10
+
+
+@pytest.mark.parametrize("script", ["gpu_payload.sh", "gpu_remote.sh"])
+def test_gpu_machine_scripts_parse(script):
+    """The scripts that carry the check to a GPU machine without network (run there, never in
+    CI) are at least valid bash."""
+    import subprocess
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / script
+    res = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
