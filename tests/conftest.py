@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import vapoursynth as vs
@@ -6,6 +8,10 @@ from hypothesis import settings
 from vsvfi import assets
 
 core = vs.core
+
+# The suite asserts the CPU provider's behaviour: on a host with a GPU, provider="auto" would
+# otherwise pick CUDA fp16 (here and in the CLI subprocesses, which inherit this).
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
 # Shared CI machines are noisy: no per-example deadline.
 settings.register_profile("vsvfi", deadline=None)
 settings.load_profile("vsvfi")
