@@ -12,6 +12,27 @@ core = vs.core
 # The suite asserts the CPU provider's behaviour: on a host with a GPU, provider="auto" would
 # otherwise pick CUDA fp16 (here and in the CLI subprocesses, which inherit this).
 os.environ["CUDA_VISIBLE_DEVICES"] = ""
+# CI sets VSVFI_REQUIRE_ALL=1: a test or module that skips (no torch, a missing graph or
+# wheel) fails instead, so a broken set-up cannot pass as a shorter suite.
+REQUIRE_ALL = os.environ.get("VSVFI_REQUIRE_ALL") == "1"
+
+
+def _no_skips(rep):
+    if REQUIRE_ALL and rep.skipped and not hasattr(rep, "wasxfail"):
+        rep.outcome = "failed"
+        rep.longrepr = f"skipped, but VSVFI_REQUIRE_ALL=1 allows no skip: {rep.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    _no_skips((yield).get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    _no_skips((yield).get_result())
+
+
 # Shared CI machines are noisy: no per-example deadline.
 settings.register_profile("vsvfi", deadline=None)
 settings.load_profile("vsvfi")
