@@ -270,7 +270,8 @@ def test_small_frames_mirror_padding_and_scale_2(carphone, engine):
         # 31.4, 28.2; blend 32.4, 29.0 (the model at scale 1 is poor on frames this small)
         assert psnr(out, mid) > psnr(edge, mid) + 4.0, k
         assert psnr(fine, mid) > psnr(out, mid) + 1.5, k
-        assert psnr(fine, mid) > blend - 1.5, k
+        # docs/gmfss.md: within about 1 dB of the blend at scale 2 (measured -1.0 and -0.8 dB)
+        assert abs(psnr(fine, mid) - blend - {10: -1.0, 30: -0.8}[k]) <= 0.3, (k, psnr(fine, mid), blend)
 
 
 def test_missing_graphs_name_the_fix(tmp_path, monkeypatch):
