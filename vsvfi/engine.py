@@ -157,7 +157,7 @@ class Engine:
             self.static_shapes = False  # TensorRT has its own shape profiles
         self._path, self._providers, self._proto = path, providers, None
         self._static: dict = {}
-        self._static_lock = threading.Lock()
+        self._make_lock = threading.Lock()  # sessions made on first use (static shapes, padding)
         # With static shapes the sessions made here only check the file and the provider.
         count = 1 if self.static_shapes else max(1, self.streams)
         self.sessions = [ort.InferenceSession(str(path), sess_options=opts, providers=providers)
@@ -170,7 +170,6 @@ class Engine:
             from .gpu import BoundRunner
             self.runners = [BoundRunner(s, cpu_inputs=("scale",)) for s in self.sessions]
         self._pad_runners: dict = {}
-        self._pad_opts, self._pad_providers = opts, providers
         self.input_dtype = np.float16 if self.sessions[0].get_inputs()[0].type == "tensor(float16)" else np.float32
         self.session = self.sessions[0]
         self._turn = itertools.count()
@@ -202,7 +201,7 @@ class Engine:
         """The ``streams`` sessions (runners on a GPU) for one padded shape and flow scale,
         made on first use (:attr:`static_shapes`)."""
         key = (batch, height, width, float(scale))
-        with self._static_lock:
+        with self._make_lock:
             got = self._static.get(key)
             if got is None:
                 import onnx
@@ -254,15 +253,15 @@ class Engine:
         """The runner of the device-side Pad + Cast graph from ``dtype`` frames to the
         graph's input type, made on first use."""
         key = np.dtype(dtype).name
-        with self._lock:
+        with self._make_lock:
             runner = self._pad_runners.get(key)
             if runner is None:
                 import onnxruntime as ort
 
                 from .gpu import BoundRunner, pad_model
                 model = pad_model(key, np.dtype(self.input_dtype).name)
-                sess = ort.InferenceSession(model.SerializeToString(), sess_options=self._pad_opts,
-                                            providers=self._pad_providers)
+                sess = ort.InferenceSession(model.SerializeToString(), sess_options=self._options(),
+                                            providers=self._providers)
                 runner = self._pad_runners[key] = BoundRunner(sess, cpu_inputs=("pads",))
             return runner
 

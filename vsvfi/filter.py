@@ -237,12 +237,12 @@ class _Interpolator:
         # Bounded caches (CACHE_PAIRS_EXTRA): source frames and prepared pairs in flight on
         # core.num_threads threads, plus the next ones in output order.
         pairs = cache_pairs(engine.spec.name, core.num_threads, clip.width, clip.height)
-        self.sources = OnceCache(core.num_threads + CACHE_PAIRS_EXTRA + 1)
+        frames = core.num_threads + CACHE_PAIRS_EXTRA + 1
+        self.sources = OnceCache(frames)
         self.pairs = OnceCache(pairs)
         # Engines that pad on the GPU: source frames already there, so a frame shared by two
         # pairs is uploaded once.
-        self.uploads = OnceCache(core.num_threads + CACHE_PAIRS_EXTRA + 1) \
-            if getattr(engine, "device_pad", False) else None
+        self.uploads = OnceCache(frames) if getattr(engine, "device_pad", False) else None
 
     def _remap(self, clip: vs.VideoNode, offset: int) -> vs.VideoNode:
         """Output-length clip whose frame n is ``clip[min(i(n) + offset, N - 1)]``."""
