@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vsvfi import protect  # noqa: E402
-from vsvfi.filter import (PROTECT_CONTRAST, PROTECT_EXACT, PROTECT_HIGH, PROTECT_LOW,  # noqa: E402
-                          PROTECT_MOVING, PROTECT_RADIUS)
 
-ARGS = (PROTECT_LOW, PROTECT_HIGH, PROTECT_EXACT, PROTECT_CONTRAST, PROTECT_MOVING, PROTECT_RADIUS)
+P = protect.DEFAULT
+ARGS = (P.low, P.high, P.exact, P.contrast, P.moving, P.radius)
+PROTECT_RADIUS = P.radius
 
 
 def pair_work(masks, fill, a, b):
@@ -45,7 +45,7 @@ def main() -> int:
     import vapoursynth as vs
 
     from vsvfi import assets
-    from vsvfi.filter import frame_array
+    from vsvfi.frames import frame_array
 
     pairs = {}
     for clip, (n, matrix) in {"bigbuckbunny": (60, "709"), "bikes": (40, "170m")}.items():

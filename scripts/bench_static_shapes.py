@@ -1,4 +1,4 @@
-"""Static-shape sessions (vsvfi.gpu.static_model + fix_dimensions) against the dynamic graph
+"""Static-shape sessions (vsvfi.runtime.graphs.static_model + fix_dimensions) against the dynamic graph
 on ONNX Runtime's CPU EP: node count after ORT's optimisations, output difference and time
 per frame (median of interleaved runs). Prints a markdown table (docs/gpu.md, "Static-shape
 sessions"); GPU numbers come from scripts/gpu_check.py.
@@ -33,13 +33,13 @@ def main() -> int:
     import onnx
     import onnxruntime as ort
 
-    from vsvfi import gpu
-    from vsvfi.engine import pad_batch
+    from vsvfi.runtime import fp16, graphs
+    from vsvfi.runtime import pad_batch
     from vsvfi.models import MODELS, verified_onnx
     sys.path.insert(0, str(ROOT / "scripts"))
     from gpu_check import real_frames
 
-    path = verified_onnx(args.model)[0] if args.precision == "fp32" else gpu.fp16_onnx(args.model)
+    path = verified_onnx(args.model)[0] if args.precision == "fp32" else fp16.fp16_onnx(args.model)
     w, h = (int(v) for v in args.size.split("x"))
     (a, b), origin = real_frames(w, h, (60, 61))
     dtype = np.float32 if args.precision == "fp32" else np.float16
@@ -58,8 +58,8 @@ def main() -> int:
             so.optimized_model_filepath = out
         data = proto
         if static:
-            gpu.fix_dimensions(so, n, ph, pw)
-            data = gpu.static_model(proto, 1.0)
+            graphs.fix_dimensions(so, n, ph, pw)
+            data = graphs.static_model(proto, 1.0)
         return ort.InferenceSession(data.SerializeToString(), so, providers=["CPUExecutionProvider"])
 
     variants = {"dynamic (one session for every size)": False, "static shapes and scale": True}

@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vsvfi import assets  # noqa: E402
-from vsvfi.engine import Engine, cuda_device_count, get_engine, resolve_providers  # noqa: E402
+from vsvfi.runtime import RifeEngine, cuda_device_count, get_engine, resolve_providers  # noqa: E402
 from vsvfi.models import MODELS  # noqa: E402
 from vsvfi.export import build  # noqa: E402
-from vsvfi.filter import frame_array  # noqa: E402
+from vsvfi.frames import frame_array  # noqa: E402
 
 core = vs.core
 
@@ -80,9 +80,9 @@ def _interleaved(fns: dict, reps: int) -> dict[str, float]:
 
 def bench_ort_vs_torch(model: str, stem: str, reps: int) -> dict:
     a, b, w, h = pair(stem, 40)
-    engines = {"ORT CPU EP": Engine(model, provider="cpu")}
+    engines = {"ORT CPU EP": RifeEngine(model, provider="cpu")}
     for extra in cpu_backends():
-        engines[f"ORT {extra}"] = Engine(model, provider=extra)
+        engines[f"ORT {extra}"] = RifeEngine(model, provider=extra)
     net = build(model)
     torch.set_num_threads(os.cpu_count() or 1)
     m = MODELS[model].pad_for(1.0)
@@ -108,7 +108,7 @@ def bench_ort_vs_torch(model: str, stem: str, reps: int) -> dict:
 
 def cpu_backends() -> list[str]:
     """Optional CPU providers installed here besides the CPU EP (e.g. OpenVINO)."""
-    from vsvfi.engine import PROVIDERS
+    from vsvfi.runtime import PROVIDERS
     found = []
     for name in PROVIDERS:
         if name in ("cpu", "cuda", "tensorrt", "auto"):

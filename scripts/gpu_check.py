@@ -7,7 +7,7 @@ Sections (``--sections``, in this order by default):
   EP: fp32 ``session.run``, fp32 IO binding, fp16 IO binding with host inputs, with inputs
   already on the GPU, GPU only (output left there), 2 sessions from 2 threads, the filter's
   per-pair path (vsvfi Engine: pad + cast on the host or on the GPU, upload, run, copy back),
-  static-shape sessions (``vsvfi.gpu.static_model``) alone and with a CUDA graph,
+  static-shape sessions (``vsvfi.runtime.graphs.static_model``) alone and with a CUDA graph,
   ``prefer_nhwc``, and a CUDA graph of the dynamic graph where it starts; frames per second (median of ``--runs``
   timed calls after warm-up) and max / mean |difference| against CUDA fp32 and CPU fp32.
   Node placement: ``session.disable_cpu_ep_fallback`` and ORT's profile (which nodes ran on
@@ -167,7 +167,7 @@ def real_frames(width: int, height: int, indices) -> tuple[list[np.ndarray], str
         import vapoursynth as vs
 
         from vsvfi import assets
-        from vsvfi.filter import frame_array
+        from vsvfi.frames import frame_array
 
         clip = vs.core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bigbuckbunny"])))
         rgb = vs.core.resize.Bicubic(clip, width, height, format=vs.RGBS, matrix_in_s="709")
@@ -199,11 +199,11 @@ class Check:
     def __init__(self, args, report: Report):
         import onnxruntime as ort
 
-        from vsvfi import gpu
-
-        self.args, self.rep, self.ort, self.gpu = args, report, ort, gpu
+        from vsvfi.runtime import binding, fp16, graphs, providers
+        self.args, self.rep, self.ort = args, report, ort
+        self.binding, self.fp16, self.graphs, self.providers = binding, fp16, graphs, providers
         self.dry = args.dry_run_on_cpu
-        self.cuda_opts = gpu.cuda_provider_options(args.device)
+        self.cuda_opts = providers.cuda_provider_options(args.device)
         self.cuda = "CPUExecutionProvider" if self.dry else ("CUDAExecutionProvider", self.cuda_opts)
         self.provider = "cpu" if self.dry else "cuda"
         self.sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes]
@@ -228,7 +228,7 @@ class Check:
 
     @staticmethod
     def feed(a, b, pad: int, dtype=np.float32, t: float = 0.5) -> dict:
-        from vsvfi.engine import pad_batch
+        from vsvfi.runtime import pad_batch
 
         return {"img0": pad_batch(a, pad, "edge", dtype), "img1": pad_batch(b, pad, "edge", dtype),
                 "timestep": np.full((1, 1, 1, 1), t, dtype), "scale": np.ones(1, np.float32)}
@@ -306,7 +306,7 @@ class Check:
         return "; ".join(parts)
 
     def engine_section(self) -> None:
-        from vsvfi.engine import Engine
+        from vsvfi.runtime import RifeEngine
         from vsvfi.models import MODELS, verified_onnx
 
         rep, runs = self.rep, self.args.runs
@@ -316,7 +316,7 @@ class Check:
         for name in self.args.models:
             spec = MODELS[name]
             path32, _ = verified_onnx(name)
-            path16 = self.gpu.fp16_onnx(name)
+            path16 = self.fp16.fp16_onnx(name)
             rows, places = [], []
             for size in self.sizes:
                 w, h = size
@@ -339,14 +339,14 @@ class Check:
                 ref32 = out
 
                 def fp32_bound():
-                    r = self.gpu.BoundRunner(self.session(path32), cpu_inputs=("scale",))
+                    r = self.binding.BoundRunner(self.session(path32), cpu_inputs=("scale",))
                     return (lambda: r.run(f32)), (lambda: r.run(f32)[0]), r.session.get_providers()[0]
                 self.try_row(rows, size, "fp32, IO binding (host in/out)", fp32_bound, ref32, refcpu, runs)
 
                 s16 = {}
 
                 def fp16_host():
-                    r = s16["r"] = self.gpu.BoundRunner(self.session(path16), cpu_inputs=("scale",))
+                    r = s16["r"] = self.binding.BoundRunner(self.session(path16), cpu_inputs=("scale",))
                     return (lambda: r.run(f16)), (lambda: r.run(f16)[0]), r.session.get_providers()[0]
                 self.try_row(rows, size, "fp16, IO binding (host fp16 in/out)", fp16_host, ref32, refcpu, runs)
 
@@ -371,12 +371,12 @@ class Check:
 
                     so = self.ort.SessionOptions()
                     so.log_severity_level = 3
-                    self.gpu.fix_dimensions(so, *f16["img0"].shape[:1], *f16["img0"].shape[2:])
-                    data = self.gpu.static_model(onnx.load(str(path16)), 1.0).SerializeToString()
+                    self.graphs.fix_dimensions(so, *f16["img0"].shape[:1], *f16["img0"].shape[2:])
+                    data = self.graphs.static_model(onnx.load(str(path16)), 1.0).SerializeToString()
                     prov = ["CPUExecutionProvider"] if self.dry else [
                         ("CUDAExecutionProvider", dict(self.cuda_opts, **{k: str(v) for k, v in cuda_extra.items()})),
                         "CPUExecutionProvider"]
-                    return self.gpu.BoundRunner(self.ort.InferenceSession(data, so, providers=prov))
+                    return self.binding.BoundRunner(self.ort.InferenceSession(data, so, providers=prov))
 
                 def fp16_static():
                     r = static_runner()
@@ -399,7 +399,7 @@ class Check:
 
                 def fp16_two():
                     r1 = s16["r"]
-                    r2 = self.gpu.BoundRunner(self.session(path16), cpu_inputs=("scale",))
+                    r2 = self.binding.BoundRunner(self.session(path16), cpu_inputs=("scale",))
                     d1, d2 = dev_feed(r1), dev_feed(r2)
                     return [lambda: r1.run(d1), lambda: r2.run(d2)], (lambda: r2.run(d2)[0]), \
                         r2.session.get_providers()[0]
@@ -409,7 +409,7 @@ class Check:
 
                 for device_pad, static in ((False, False), (True, False), (True, None)):
                     def engine_path(device_pad=device_pad, static=static):
-                        eng = Engine(name, self.provider, self.args.device, precision="fp16", device_pad=device_pad,
+                        eng = RifeEngine(name, self.provider, self.args.device, precision="fp16", device_pad=device_pad,
                                      static_shapes=static)
 
                         def step():
@@ -421,7 +421,7 @@ class Check:
                                  f"{shapes}, float32 out", engine_path, ref32, refcpu, runs)
 
                 def engine_threads():
-                    eng = Engine(name, self.provider, self.args.device, precision="fp16", streams=2)
+                    eng = RifeEngine(name, self.provider, self.args.device, precision="fp16", streams=2)
 
                     def step():
                         return eng.synthesize(eng.prepare(a, b), 0.5, dtype=None)
@@ -431,7 +431,7 @@ class Check:
 
                 if not self.dry:
                     def nhwc():
-                        r = self.gpu.BoundRunner(self.session(path16, prefer_nhwc=1), cpu_inputs=("scale",))
+                        r = self.binding.BoundRunner(self.session(path16, prefer_nhwc=1), cpu_inputs=("scale",))
                         d = dev_feed(r)
                         return (lambda: r.run(d)), (lambda: r.run(d)[0]), r.session.get_providers()[0]
                     self.try_row(rows, size, "fp16, prefer_nhwc, inputs on GPU", nhwc, ref32, refcpu, runs)
@@ -588,7 +588,7 @@ class Check:
 
     # ----------------------------------------------------------------- psnr
     def psnr_section(self) -> None:
-        from vsvfi.engine import Engine
+        from vsvfi.runtime import RifeEngine
 
         rep = self.rep
         w, h = self.sizes[-1]
@@ -601,7 +601,7 @@ class Check:
         for model in self.args.models:
             for precision in ("fp32", "fp16"):
                 try:
-                    eng = Engine(model, self.provider, self.args.device, precision=precision)
+                    eng = RifeEngine(model, self.provider, self.args.device, precision=precision)
                     preds = [eng(frames[2 * k], frames[2 * k + 2], 0.5) for k in range(n)]
                     outs[(model, precision)] = preds
                     ps = []
@@ -627,7 +627,8 @@ class Check:
     def filter_section(self) -> None:
         import vapoursynth as vs
 
-        from vsvfi import assets, engine, filter as vfilter, protect
+        from vsvfi import assets, filter as vfilter, protect
+        from vsvfi.runtime import RifeEngine
         from vsvfi.timing import output_length
 
         rep, core = self.rep, vs.core
@@ -660,8 +661,8 @@ class Check:
         patches = [(vfilter, "frame_array", "frame_array (VS frame -> numpy)"),
                    (protect, "static_masks", "protect.static_masks"),
                    (protect, "fill", "protect.fill"),
-                   (engine.Engine, "prepare", "Engine.prepare (pad, cast, upload)"),
-                   (engine.Engine, "_run", "Engine._run (network run incl. copies)"),
+                   (RifeEngine, "prepare", "RifeEngine.prepare (pad, cast, upload)"),
+                   (RifeEngine, "_run", "RifeEngine._run (network run incl. copies)"),
                    (vfilter._Interpolator, "_synthesize", "_synthesize (all of the above + copy into frame)")]
         originals = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in patches]
         for obj, attr, label in patches:
@@ -775,7 +776,7 @@ def main() -> int:
             args.sections.remove("torch")
     import onnxruntime as ort
 
-    from vsvfi.engine import cuda_device_count
+    from vsvfi.runtime import cuda_device_count
 
     rep = Report(args.out)
     if not args.dry_run_on_cpu:
@@ -784,7 +785,7 @@ def main() -> int:
                   f"providers: {', '.join(ort.get_available_providers())}). Nothing to check; run it on a machine "
                   "with an NVIDIA GPU and onnxruntime-gpu.")
             return 0
-        from vsvfi.engine import preload_cuda_libraries
+        from vsvfi.runtime import preload_cuda_libraries
         preload_cuda_libraries()
     facts = gpu_facts(args.device) if not args.dry_run_on_cpu else {"gpu": "none (dry run on the CPU)"}
     try:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import vsvfi  # noqa: E402
 from vsvfi import assets, synthetic  # noqa: E402
-from vsvfi.filter import frame_array  # noqa: E402
+from vsvfi.frames import frame_array  # noqa: E402
 
 core = vs.core
 

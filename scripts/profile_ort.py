@@ -72,7 +72,7 @@ THREADS = 0
 
 def session_options(spec: dict) -> ort.SessionOptions:
     """SessionOptions for an option set (keys: see :data:`OPTION_SETS`); spinning is off
-    unless the set says otherwise, as in vsvfi.engine."""
+    unless the set says otherwise, as in vsvfi.runtime."""
     o = ort.SessionOptions()
     o.log_severity_level = 3
     levels = {"all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -102,7 +102,7 @@ def load_pair(stem: str) -> tuple[np.ndarray, np.ndarray]:
     import vapoursynth as vs
 
     from vsvfi import assets
-    from vsvfi.filter import frame_array
+    from vsvfi.frames import frame_array
 
     n, matrix = CLIPS[stem]
     clip = vs.core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem])))

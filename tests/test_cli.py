@@ -121,14 +121,14 @@ def test_cli_interrupt_leaves_no_output(sample, tmp_path, how):
 
 FAIL_AFTER = """
 import sys
-from vsvfi.engine import Engine
-real, calls = Engine.synthesize, [0]
+from vsvfi.runtime import RifeEngine
+real, calls = RifeEngine.synthesize, [0]
 def flaky(self, pair, t, ensemble=False, **kw):
     calls[0] += 1
     if calls[0] > 8:
         raise MemoryError("simulated ONNX Runtime out of memory")
     return real(self, pair, t, ensemble, **kw)
-Engine.synthesize = flaky
+RifeEngine.synthesize = flaky
 from vsvfi.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -1,4 +1,4 @@
-"""vsvfi.engine.Engine itself (CPU provider pinned): ensemble, rife39's large-motion rerun,
+"""vsvfi.runtime.Engine itself (CPU provider pinned): ensemble, rife39's large-motion rerun,
 output types, and renders that must not depend on streams or ORT threads."""
 
 import numpy as np
@@ -7,8 +7,8 @@ import pytest
 import vapoursynth as vs
 
 import vsvfi
-from vsvfi.engine import Engine, pad_batch
-from vsvfi.filter import frame_array
+from vsvfi.runtime import RifeEngine, pad_batch
+from vsvfi.frames import frame_array
 from vsvfi.models import verified_onnx
 
 core = vs.core
@@ -31,7 +31,7 @@ def big_move(bikes):
 
 
 def test_ensemble_is_the_mean_of_the_forward_and_time_reversed_runs(pair):
-    eng = Engine("rife46", "cpu", threads=2)
+    eng = RifeEngine("rife46", "cpu", threads=2)
     a, b = pair
     runs = eng.runs
     ens = eng.synthesize(eng.prepare(a, b), 0.3, ensemble=True)
@@ -46,7 +46,7 @@ def test_ensemble_is_the_mean_of_the_forward_and_time_reversed_runs(pair):
 def test_rife39_reruns_large_motion_at_half_scale(pair, big_move):
     """The engine reruns an item whose graph run reports large motion at scale / 2, and only
     then: its frame is exactly the half-scale run's frame."""
-    eng = Engine("rife39", "cpu", threads=2)
+    eng = RifeEngine("rife39", "cpu", threads=2)
     path, _ = verified_onnx("rife39")
     so = ort.SessionOptions()
     so.log_severity_level = 3
@@ -71,7 +71,7 @@ def test_rife39_reruns_large_motion_at_half_scale(pair, big_move):
 def test_fp16_graph_output_stays_float16_when_asked(pair):
     """dtype=None returns what the graph made: float16 for the fp16 graph (RGBH clips are
     copied into their frames without a float32 detour), float32 by default."""
-    eng = Engine("rife46", "cpu", threads=2, precision="fp16")
+    eng = RifeEngine("rife46", "cpu", threads=2, precision="fp16")
     p = eng.prepare(*pair)
     raw, default = eng.synthesize(p, 0.5, dtype=None), eng.synthesize(p, 0.5)
     assert raw.dtype == np.float16 and default.dtype == np.float32
@@ -80,14 +80,14 @@ def test_fp16_graph_output_stays_float16_when_asked(pair):
 
 def test_rgbh_clip_gets_the_float16_frame_without_float32_detour(monkeypatch, bikes):
     seen = []
-    real = Engine.synthesize
+    real = RifeEngine.synthesize
 
     def spy(self, pair, t, ensemble=False, dtype=np.float32):
         out = real(self, pair, t, ensemble, dtype)
         seen.append(out.dtype)
         return out
 
-    monkeypatch.setattr(Engine, "synthesize", spy)
+    monkeypatch.setattr(RifeEngine, "synthesize", spy)
     rgbh = core.resize.Bicubic(bikes[40:42], 320, 136, format=vs.RGBH, matrix_in_s="170m")
     f = vsvfi.Interpolate(rgbh, provider="cpu", precision="fp16", scene_change=False,
                           protect_static=False).get_frame(1)

@@ -96,7 +96,7 @@ def test_misaligned_method_is_reported_with_offset(sample, monkeypatch):
         out = real(method, kept, k, colour, provider)
         return ev._VSOutput(out.rgb[0] + out.rgb)  # one frame late
 
-    monkeypatch.setattr(ev, "build_output", shifted)
+    monkeypatch.setattr(ev.scoring, "build_output", shifted)  # where the runner looks it up
     rep = ev.run([sample("carphone_pristine")], ks=[2], methods=["blend"], frames=15, ssim=False)
     got = rep.results[0].methods["blend"]
     assert not got.ok and got.mean_psnr is None

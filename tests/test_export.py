@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 from vsvfi import assets  # noqa: E402
 from vsvfi.export import build, load_weights, max_abs_diff_vs_torch, run_onnx, run_torch, session  # noqa: E402
 from vsvfi.export.ops import backward_warp  # noqa: E402
-from vsvfi.filter import frame_array  # noqa: E402
+from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.models import INPUT_NAMES, MODELS, read_manifest, verified_onnx  # noqa: E402
 
 core = vs.core

@@ -8,7 +8,7 @@ import pytest
 import vapoursynth as vs
 
 import vsvfi
-from vsvfi.engine import get_engine
+from vsvfi.runtime import get_engine
 
 from .conftest import counting, planes, same_frame
 
@@ -226,15 +226,15 @@ def test_bad_clips(carphone):
 
 
 def test_missing_model_file_names_the_fix(carphone, tmp_path, monkeypatch):
-    import vsvfi.engine
+    import vsvfi.runtime
 
     monkeypatch.setenv("VSVFI_MODEL_DIR", str(tmp_path))
-    monkeypatch.setattr(vsvfi.engine, "_engines", {})
+    monkeypatch.setattr(vsvfi.runtime, "_engines", {})
     with pytest.raises(vs.Error, match=r"rife46.onnx is missing: run 'python -m vsvfi.export rife46'"):
         vsvfi.Interpolate(carphone)
 
 
-@pytest.mark.skipif(vsvfi.engine.cuda_device_count() > 0, reason="a CUDA device is present")
+@pytest.mark.skipif(vsvfi.runtime.cuda_device_count() > 0, reason="a CUDA device is present")
 @pytest.mark.parametrize("provider", ["cuda", "tensorrt"])
 def test_absent_provider(carphone, provider):
     with pytest.raises(vs.Error, match=f"provider '{provider}' was asked for but is not available"):

@@ -14,7 +14,7 @@ import pytest
 import vapoursynth as vs
 
 from vsvfi import assets
-from vsvfi.filter import frame_array
+from vsvfi.frames import frame_array
 from vsvfi.models import ModelFileError
 
 core = vs.core
@@ -89,7 +89,7 @@ def rgb(bikes):
 
 @pytest.fixture(scope="module")
 def engine():
-    from vsvfi.gmfss import GMFSSEngine
+    from vsvfi.runtime.gmfss import GMFSSEngine
 
     try:
         return GMFSSEngine(provider="cpu")
@@ -194,7 +194,8 @@ def test_middle_of_a_real_triplet_beats_the_blend(triplet, engine):
 
 
 def test_prepare_once_synthesize_many(triplet, engine):
-    from vsvfi.gmfss import STATE_BYTES_PER_PIXEL
+    from vsvfi.models import MODELS
+    STATE_BYTES_PER_PIXEL = MODELS["gmfss"].state_bytes_per_pixel
 
     a, _, b, state, (runs, flow_runs) = triplet
     frames = {t: engine.synthesize(state, t) for t in (0.25, 0.75)}
@@ -209,7 +210,7 @@ def test_fusion_is_bit_identical_run_to_run(triplet, engine):
     """The fusion graph's splatting (ScatterND add) loses concurrent additions on ORT's
     multi-threaded CPU kernel, so its frames changed from run to run at this size; the
     engine runs it on FUSION_CPU_THREADS (1) thread: exact sums, the same bytes every run."""
-    from vsvfi.gmfss import FUSION_CPU_THREADS
+    from vsvfi.runtime.gmfss import FUSION_CPU_THREADS
 
     assert FUSION_CPU_THREADS == 1
     assert engine.fusion_session.get_session_options().intra_op_num_threads == 1
@@ -225,7 +226,7 @@ def assert_close(x, y):
 
 
 def test_ensemble_averages_the_time_reversed_fusion(carphone, engine):
-    from vsvfi.gmfss import GMFSSState
+    from vsvfi.runtime.gmfss import GMFSSState
 
     small = core.resize.Bicubic(carphone, format=vs.RGBS, matrix_in_s="170m")
     a, b = frame_array(small.get_frame(10)), frame_array(small.get_frame(11))
@@ -250,7 +251,8 @@ def test_small_frames_mirror_padding_and_scale_2(carphone, engine):
     features at 1/8 and 3x3-pixel attention windows at 1/4."""
     torch = pytest.importorskip("torch")  # noqa: F841  (compare() runs the torch modules)
     from vsvfi.export.gmfss import build, compare
-    from vsvfi.gmfss import PAD_MODE
+    from vsvfi.models import MODELS
+    PAD_MODE = MODELS["gmfss"].pad_mode
 
     assert PAD_MODE == "reflect"
     rgb = core.resize.Bicubic(carphone, format=vs.RGBS, matrix_in_s="170m")
@@ -275,7 +277,7 @@ def test_small_frames_mirror_padding_and_scale_2(carphone, engine):
 
 
 def test_missing_graphs_name_the_fix(tmp_path, monkeypatch):
-    from vsvfi.gmfss import GMFSSEngine
+    from vsvfi.runtime.gmfss import GMFSSEngine
 
     monkeypatch.setenv("VSVFI_MODEL_DIR", str(tmp_path))
     with pytest.raises(ModelFileError, match="python -m vsvfi.export gmfss"):
@@ -283,6 +285,6 @@ def test_missing_graphs_name_the_fix(tmp_path, monkeypatch):
 
 
 def test_runtime_imports_no_torch():
-    code = "import sys, vsvfi.gmfss; print('torch' in sys.modules)"
+    code = "import sys, vsvfi.runtime.gmfss; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -16,8 +16,8 @@ import pytest
 import vapoursynth as vs
 from onnx import TensorProto, helper
 
-from vsvfi import gpu
-from vsvfi.filter import frame_array
+from vsvfi.runtime import binding, fp16, fp16_passes, graphs, providers
+from vsvfi.frames import frame_array
 from vsvfi.models import read_manifest, sha256_of, verified_onnx, write_manifest_entry
 
 core = vs.core
@@ -50,7 +50,7 @@ def fp16_models(model_dir):
     mp = pytest.MonkeyPatch()
     mp.setenv("VSVFI_MODEL_DIR", str(model_dir))
     try:
-        paths = {name: gpu.fp16_onnx(name) for name in ("rife46", "rife39")}
+        paths = {name: fp16.fp16_onnx(name) for name in ("rife46", "rife39")}
     finally:
         mp.undo()
     return {name: (p, onnx.load(str(p))) for name, p in paths.items()}
@@ -58,7 +58,7 @@ def fp16_models(model_dir):
 
 def _types(model) -> dict[str, int]:
     model = onnx.shape_inference.infer_shapes(model)
-    return gpu._elem_types(model)
+    return fp16_passes._elem_types(model)
 
 
 @pytest.mark.parametrize("name", ["rife46", "rife39"])
@@ -92,7 +92,7 @@ def test_fp16_graph_is_valid_and_keeps_the_warp_fp32(model_dir, fp16_models, nam
             assert all(types[o] == FLOAT for o in p.output if types.get(o) in (FLOAT, HALF)), (p.op_type, p.name)
             stack.extend(p.input)
         assert len(seen) >= 5  # e.g. Transpose, Concat, Sub, Mul, Add
-    islands = gpu.fp32_islands(m)
+    islands = fp16.fp32_islands(m)
     assert {"CumSum", "Add", "Mul"} <= islands
     assert ("GridSample" in islands) == any(n.op_type == "GridSample" for n in warps)
     assert not islands & {"Conv", "ConvTranspose", "LeakyRelu", "PRelu", "Resize", "Sigmoid", "DepthToSpace"}
@@ -153,7 +153,7 @@ def test_fp16_graph_runs_on_cpu_close_to_fp32(model_dir, fp16_models, frames, wi
         err_w = np.abs(got_w.astype(np.float32) - ref_w)
         assert err_w.max() < 0.01 and err_w.mean() < 2e-4, (err_w.max(), err_w.mean())
     if name == "rife46":
-        naive = gpu.convert_fp16(onnx.load(str(model_dir / f"{name}.onnx")), coord_sources=())
+        naive = fp16.convert_fp16(onnx.load(str(model_dir / f"{name}.onnx")), coord_sources=())
         err_naive = np.abs(_session(naive).run(None, feed16)[0].astype(np.float32) - ref[0])
         assert err_naive.max() > 5 * err.max() and err_naive.mean() > 2 * err.mean()
 
@@ -192,9 +192,9 @@ def test_fp16_islands_cover_every_warp_formulation(form, rife46_net, frames, wid
         pytest.skip(f"{form} is the exported files' formulation, tested above")
     with ops.export_warp(form):
         model = to_onnx(rife46_net, "rife46")
-    m16 = gpu.convert_fp16(model)
+    m16 = fp16.convert_fp16(model)
     onnx.checker.check_model(m16, full_check=True)
-    islands = gpu.fp32_islands(m16)
+    islands = fp16.fp32_islands(m16)
     assert "CumSum" in islands and not islands & {"Conv", "ConvTranspose", "LeakyRelu", "Resize"}
     assert ("GridSample" in islands) == (form != "gather")
     s32, s16 = _session(model), _session(m16)
@@ -208,7 +208,7 @@ def test_fp16_islands_cover_every_warp_formulation(form, rife46_net, frames, wid
         assert err.max() < 0.01 and err.mean() < 2e-4, (a.shape, err.max(), err.mean())
         errs.append((err, feed16, ref))
     err, feed16, ref = errs[0]
-    naive = _session(gpu.convert_fp16(model, coord_sources=()))
+    naive = _session(fp16.convert_fp16(model, coord_sources=()))
     err_naive = np.abs(naive.run(None, feed16)[0].astype(np.float32) - ref)
     assert err_naive.max() > 10 * err.max() and err_naive.mean() > 3 * err.mean()
 
@@ -293,30 +293,30 @@ def test_gather_warp_coordinates_stay_fp32_beyond_2048px():
     ref = img[..., x0] * (1 - (x - x0)) + img[..., x1] * (x - x0)
     got32 = _session(model).run(None, {"img": img, "flow": flow})[0]
     assert np.abs(got32 - ref).max() < 5e-4  # a correct warp (float32 x spacing near 4096: 4.9e-4)
-    m16 = gpu.convert_fp16(model)
+    m16 = fp16.convert_fp16(model)
     onnx.checker.check_model(m16, full_check=True)
     types = _types(m16)
     assert all(types[t] == FLOAT for t in ("x", "x0", "wx", "ux", "y0x1_w"))
     assert all(types[t] == HALF for t in ("img", "img_flat", "y0x0_v", "y0x0_t", "warped"))
-    assert {"Floor", "Min", "Max", "CumSum"} <= gpu.fp32_islands(m16)
+    assert {"Floor", "Min", "Max", "CumSum"} <= fp16.fp32_islands(m16)
     feed16 = {"img": img.astype(np.float16), "flow": flow.astype(np.float16)}
     err = np.abs(_session(m16).run(None, feed16)[0].astype(np.float32) - ref)
     assert err.max() < 2e-3  # float16 pixel values and weights only
     # With the coordinates in float16 the clamp bound W - 1 = 4095 becomes 4096 and the
     # last column's index points past the row: the warp does not even run.
-    naive = gpu.convert_fp16(model, coord_sources=())
+    naive = fp16.convert_fp16(model, coord_sources=())
     with pytest.raises(ort.capi.onnxruntime_pybind11_state.Fail, match="Out of range value in index"):
         _session(naive).run(None, feed16)
 
 
 def test_fp16_file_is_cached_and_remade_when_the_fp32_file_changes(in_model_dir, fp16_models):
-    path = gpu.fp16_onnx("rife46")  # made by the fixture: cached now
+    path = fp16.fp16_onnx("rife46")  # made by the fixture: cached now
     entry = read_manifest()["rife46.fp16"]
     src_entry = read_manifest()["rife46"]
     assert entry["sha256"] == sha256_of(path) and entry["source_sha256"] == src_entry["sha256"]
-    assert entry["converter"] == gpu.CONVERTER and entry["file"] == "rife46.fp16.onnx"
+    assert entry["converter"] == fp16.CONVERTER and entry["file"] == "rife46.fp16.onnx"
     stat = path.stat()
-    assert gpu.fp16_onnx("rife46") == path
+    assert fp16.fp16_onnx("rife46") == path
     assert (path.stat().st_ino, path.stat().st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)  # not rewritten
     # A re-export: new fp32 bytes and manifest sha256 -> the fp16 file is made again.
     src = in_model_dir / "rife46.onnx"
@@ -324,14 +324,14 @@ def test_fp16_file_is_cached_and_remade_when_the_fp32_file_changes(in_model_dir,
     helper.set_model_props(model, {"re-exported": "yes"})
     onnx.save(model, str(src))
     write_manifest_entry("rife46", {**src_entry, "sha256": sha256_of(src)})
-    path2 = gpu.fp16_onnx("rife46")
+    path2 = fp16.fp16_onnx("rife46")
     entry2 = read_manifest()["rife46.fp16"]
     assert entry2["source_sha256"] == sha256_of(src) != entry["source_sha256"]
     assert entry2["sha256"] == sha256_of(path2) != entry["sha256"]
     assert {p.key: p.value for p in onnx.load(str(path2)).metadata_props}.get("re-exported") == "yes"
     # A damaged fp16 file does not match its entry: made again.
     path2.write_bytes(b"broken")
-    assert sha256_of(gpu.fp16_onnx("rife46")) == entry2["sha256"]
+    assert sha256_of(fp16.fp16_onnx("rife46")) == entry2["sha256"]
     assert not list(in_model_dir.glob("*.part"))
 
 
@@ -351,7 +351,7 @@ def _feed(seed, h=64, w=96, n=1):
 
 
 def test_bound_runner_matches_session_run_bit_for_bit(cpu_session):
-    runner = gpu.BoundRunner(cpu_session)
+    runner = binding.BoundRunner(cpu_session)
     assert (runner.device, runner.device_id, runner.output_names) == ("cpu", 0, ["frame"])
     feed = _feed(3, n=2)
     ref = cpu_session.run(None, feed)
@@ -370,7 +370,7 @@ def test_bound_runner_matches_session_run_bit_for_bit(cpu_session):
 
 
 def test_bound_runner_from_four_threads(cpu_session):
-    runner = gpu.BoundRunner(cpu_session)
+    runner = binding.BoundRunner(cpu_session)
     feeds = [_feed(s) for s in range(8)]
     refs = [cpu_session.run(None, f)[0] for f in feeds]
     barrier = threading.Barrier(4)
@@ -388,7 +388,7 @@ def test_bound_runner_from_four_threads(cpu_session):
 
 def test_bound_runner_casts_numpy_inputs_for_an_fp16_graph(fp16_models):
     sess = _session(fp16_models["rife46"][0])
-    runner = gpu.BoundRunner(sess)
+    runner = binding.BoundRunner(sess)
     feed = _feed(5)
     ref = sess.run(None, {k: (v if k == "scale" else v.astype(np.float16)) for k, v in feed.items()})
     got = runner.run(feed)  # float32 arrays: converted to the graph's float16 once
@@ -397,21 +397,21 @@ def test_bound_runner_casts_numpy_inputs_for_an_fp16_graph(fp16_models):
 
 def test_trt_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("VSVFI_TRT_CACHE", str(tmp_path / "trt"))
-    assert gpu.trt_cache_dir() == tmp_path / "trt"
+    assert providers.trt_cache_dir() == tmp_path / "trt"
     monkeypatch.delenv("VSVFI_TRT_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert gpu.trt_cache_dir() == tmp_path / "xdg" / "vsvfi" / "tensorrt"
+    assert providers.trt_cache_dir() == tmp_path / "xdg" / "vsvfi" / "tensorrt"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert gpu.trt_cache_dir() == tmp_path / "home" / ".cache" / "vsvfi" / "tensorrt"
+    assert providers.trt_cache_dir() == tmp_path / "home" / ".cache" / "vsvfi" / "tensorrt"
 
 
 def test_tensorrt_options(monkeypatch, tmp_path):
     monkeypatch.setenv("VSVFI_TRT_CACHE", str(tmp_path / "trt"))
-    lo, opt, hi = gpu.trt_profile(736, 1280, ensemble=True)
+    lo, opt, hi = providers.trt_profile(736, 1280, ensemble=True)
     assert (lo, opt, hi) == ((1, 736, 1280), (2, 736, 1280), (2, 736, 1280))
-    assert gpu.trt_profile(736, 1280)[1] == (1, 736, 1280)
-    opts = gpu.tensorrt_provider_options(1, None, lo, opt, hi, engine_key="abc123")
+    assert providers.trt_profile(736, 1280)[1] == (1, 736, 1280)
+    opts = providers.tensorrt_provider_options(1, None, lo, opt, hi, engine_key="abc123")
     assert opts == {
         "device_id": "1",
         "trt_engine_cache_enable": "True",
@@ -425,18 +425,18 @@ def test_tensorrt_options(monkeypatch, tmp_path):
     }
     assert (tmp_path / "trt" / "engines" / "abc123").is_dir() and (tmp_path / "trt" / "timing").is_dir()
     assert "trt_fp16_enable" not in opts  # precision comes from the fp16 graph
-    assert gpu.tensorrt_provider_options(0, tmp_path / "c", fp16_flag=True)["trt_fp16_enable"] == "True"
+    assert providers.tensorrt_provider_options(0, tmp_path / "c", fp16_flag=True)["trt_fp16_enable"] == "True"
     with pytest.raises(ValueError):
-        gpu.tensorrt_provider_options(0, tmp_path, (2, 736, 1280), (1, 736, 1280), (2, 736, 1280))
+        providers.tensorrt_provider_options(0, tmp_path, (2, 736, 1280), (1, 736, 1280), (2, 736, 1280))
     with pytest.raises(ValueError):
-        gpu.tensorrt_provider_options(0, tmp_path, lo, None, hi)
+        providers.tensorrt_provider_options(0, tmp_path, lo, None, hi)
 
 
 def test_cuda_options():
-    assert gpu.cuda_provider_options(2) == {
+    assert providers.cuda_provider_options(2) == {
         "device_id": "2", "cudnn_conv_algo_search": "EXHAUSTIVE", "arena_extend_strategy": "kSameAsRequested",
         "do_copy_in_default_stream": "1", "use_tf32": "1"}
-    opts = gpu.cuda_provider_options(0, conv_algo_search="HEURISTIC", tf32=False, gpu_mem_limit=4 << 30, nhwc=True)
+    opts = providers.cuda_provider_options(0, conv_algo_search="HEURISTIC", tf32=False, gpu_mem_limit=4 << 30, nhwc=True)
     assert opts["cudnn_conv_algo_search"] == "HEURISTIC" and opts["use_tf32"] == "0"
     assert opts["gpu_mem_limit"] == str(4 << 30) and opts["prefer_nhwc"] == "1"
 
@@ -445,8 +445,8 @@ def test_option_names_exist_in_this_onnxruntime_build(tmp_path):
     # ORT rejects an unknown CUDA option at session creation, which cannot happen here
     # without a GPU: check every key against the names compiled into the provider libraries.
     capi = Path(ort.__file__).parent / "capi"
-    cuda = set(gpu.cuda_provider_options(0, gpu_mem_limit=1, nhwc=True))
-    trt = set(gpu.tensorrt_provider_options(0, tmp_path, (1, 64, 64), (1, 64, 64), (2, 64, 64), workspace_bytes=1,
+    cuda = set(providers.cuda_provider_options(0, gpu_mem_limit=1, nhwc=True))
+    trt = set(providers.tensorrt_provider_options(0, tmp_path, (1, 64, 64), (1, 64, 64), (2, 64, 64), workspace_bytes=1,
                                             aux_streams=1, fp16_flag=True))
     for lib, keys in (("libonnxruntime_providers_cuda.so", cuda), ("libonnxruntime_providers_tensorrt.so", trt)):
         if not (capi / lib).exists():
@@ -460,7 +460,7 @@ def test_filter_runs_the_fp16_graph_end_to_end_on_rgbh(in_model_dir, bikes):
     """precision="fp16" through the filter on the CPU EP: an RGBH clip goes into the float16
     graph without a float32 detour and the frame stays within 0.01 of the fp32 path."""
     import vsvfi
-    from vsvfi.engine import get_engine
+    from vsvfi.runtime import get_engine
 
     rgbh = core.resize.Bicubic(bikes[40:42], format=vs.RGBH, matrix_in_s="170m")
     eng = get_engine("rife46", "cpu", precision="fp16")
@@ -476,10 +476,10 @@ def test_filter_runs_the_fp16_graph_end_to_end_on_rgbh(in_model_dir, bikes):
 
 @pytest.mark.parametrize("src, dst", [("float32", "float32"), ("float32", "float16"), ("float16", "float16")])
 def test_pad_model_equals_host_padding(src, dst):
-    from vsvfi.engine import pad_batch
+    from vsvfi.runtime import pad_batch
 
-    sess = _session(gpu.pad_model(src, dst))
-    runner = gpu.BoundRunner(sess, cpu_inputs=("pads",))
+    sess = _session(graphs.pad_model(src, dst))
+    runner = binding.BoundRunner(sess, cpu_inputs=("pads",))
     rng = np.random.default_rng(1)
     img = rng.random((3, 37, 50), np.float32).astype(src)
     pads = np.array([0, 0, 0, 0, 0, 0, -37 % 32, -50 % 32], np.int64)
@@ -497,11 +497,11 @@ def test_engine_device_pad_equals_host_pad(in_model_dir, fp16_models, frames, pr
     """The GPU path's pad + cast on the device (here the CPU EP stands in) gives the same
     frames as padding on the host, for both graphs; an ensemble and the pair's host copies
     (made on first use from the frames as given) too."""
-    from vsvfi.engine import Engine
+    from vsvfi.runtime import RifeEngine
 
     a, b = (x[0, :, :281, :627] for x in frames(288))  # odd size: both axes padded
-    host = Engine("rife46", "cpu", threads=2, precision=precision, device_pad=False)
-    dev = Engine("rife46", "cpu", threads=2, precision=precision, device_pad=True)
+    host = RifeEngine("rife46", "cpu", threads=2, precision=precision, device_pad=False)
+    dev = RifeEngine("rife46", "cpu", threads=2, precision=precision, device_pad=True)
     assert dev.runners is not None and host.runners is None
     ph, pd = host.prepare(a, b), dev.prepare(a, b)
     assert pd.device is not None and pd.host is None and pd.nbytes == a.nbytes + b.nbytes
@@ -519,7 +519,7 @@ def test_engine_device_pad_equals_host_pad(in_model_dir, fp16_models, frames, pr
 def test_cuda_library_preload_keeps_stdout_clean(monkeypatch, capfd):
     """onnxruntime.preload_dlls prints what it cannot load; with vspipe writing video to
     stdout that text would corrupt the stream, so it must land on stderr."""
-    from vsvfi.engine import preload_cuda_libraries
+    from vsvfi.runtime import preload_cuda_libraries
 
     monkeypatch.setattr(ort, "preload_dlls", lambda: print("Failed to load libcublasLt.so.13"), raising=False)
     preload_cuda_libraries()
@@ -534,11 +534,11 @@ def test_static_shape_sessions_give_the_same_frames(in_model_dir, fp16_models, f
     use) give the frames of the one dynamic session, ensemble (batch 2) and scale 0.5
     included: exactly in fp32; in fp16 rife39's folded constants round differently in a few
     % of the pixels, by a float16 step or two (<= 2e-3)."""
-    from vsvfi.engine import Engine
+    from vsvfi.runtime import RifeEngine
 
     a, b = (x[0, :, :281, :627] for x in frames(288))
-    dyn = Engine(name, "cpu", threads=2, precision=precision, static_shapes=False)
-    fix = Engine(name, "cpu", threads=2, precision=precision, static_shapes=True, streams=2)
+    dyn = RifeEngine(name, "cpu", threads=2, precision=precision, static_shapes=False)
+    fix = RifeEngine(name, "cpu", threads=2, precision=precision, static_shapes=True, streams=2)
     assert not dyn._static and len(fix.sessions) == 1
     for scale, ensemble in ((1.0, False), (1.0, True), (0.5, False)):
         pd, pf = dyn.prepare(a, b, scale), fix.prepare(a, b, scale)
@@ -565,8 +565,8 @@ def test_static_model_folds_every_shape_node(tmp_path, in_model_dir):
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     so.optimized_model_filepath = str(tmp_path / "opt.onnx")
-    gpu.fix_dimensions(so, 1, 288, 640)
-    ort.InferenceSession(gpu.static_model(onnx.load(str(path)), 1.0).SerializeToString(), so,
+    graphs.fix_dimensions(so, 1, 288, 640)
+    ort.InferenceSession(graphs.static_model(onnx.load(str(path)), 1.0).SerializeToString(), so,
                          providers=["CPUExecutionProvider"])
     ops = [n.op_type for n in onnx.load(str(tmp_path / "opt.onnx")).graph.node]
     shape_ops = {"Shape", "Gather", "Unsqueeze", "ConstantOfShape", "CumSum", "Reshape", "Range"}
@@ -582,7 +582,7 @@ def test_filter_uploads_each_source_frame_once(monkeypatch, bikes, protect):
     import functools
 
     import vsvfi
-    from vsvfi import engine as eng_mod
+    import vsvfi.runtime as eng_mod
     from vsvfi import filter as vfilter
 
     src = bikes[40:46]  # 6 source frames, 5 pairs, no scene change
@@ -591,8 +591,8 @@ def test_filter_uploads_each_source_frame_once(monkeypatch, bikes, protect):
     want = planes(vsvfi.Interpolate(src, provider="cpu", protect_static=protect))
     monkeypatch.setattr(vfilter, "get_engine", functools.partial(eng_mod.get_engine, device_pad=True))
     calls = []
-    real = eng_mod.Engine.upload
-    monkeypatch.setattr(eng_mod.Engine, "upload", lambda self, img, scale=1.0: calls.append(1) or real(self, img, scale))
+    real = eng_mod.RifeEngine.upload
+    monkeypatch.setattr(eng_mod.RifeEngine, "upload", lambda self, img, scale=1.0: calls.append(1) or real(self, img, scale))
     clip = vsvfi.Interpolate(src, provider="cpu", protect_static=protect)
     got = planes(clip)
     assert len(got) == len(want) == 12

@@ -7,8 +7,8 @@ import vapoursynth as vs
 
 import vsvfi
 from vsvfi import synthetic
-from vsvfi.engine import get_engine
-from vsvfi.filter import frame_array
+from vsvfi.runtime import get_engine
+from vsvfi.frames import frame_array
 
 from .conftest import same_frame
 

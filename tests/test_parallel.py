@@ -14,7 +14,7 @@ import vapoursynth as vs
 
 import vsvfi
 from vsvfi.cache import OnceCache
-from vsvfi.engine import Engine
+from vsvfi.runtime import RifeEngine
 
 from .conftest import planes
 
@@ -104,14 +104,14 @@ def test_output_identical_across_threads_and_request_orders(small_clip):
 
 def test_each_pair_is_prepared_once(small_clip, monkeypatch):
     prepared = []
-    real = Engine.prepare
+    real = RifeEngine.prepare
 
     def counting(self, img0, img1, scale=1.0):
         prepared.append(1)
         time.sleep(0.05)  # widen the window in which other threads ask for the same pair
         return real(self, img0, img1, scale)
 
-    monkeypatch.setattr(Engine, "prepare", counting)
+    monkeypatch.setattr(RifeEngine, "prepare", counting)
     old = core.num_threads
     core.num_threads = 4
     try:
@@ -150,7 +150,7 @@ def test_gmfss_runs_its_flow_graph_once_per_pair(small_clip):
     """The two-stage model through the filter at 4x on 2 threads: one flow-graph run per
     source pair (cached), one fusion run per synthesized frame, finite RGB in range, and
     the same bytes when rendered again on 1 thread in reverse order."""
-    from vsvfi.engine import get_engine
+    from vsvfi.runtime import get_engine
 
     eng = get_engine("gmfss", "cpu")
     flows, fusions = eng.flow_runs, eng.runs

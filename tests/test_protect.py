@@ -5,13 +5,14 @@ import pytest
 from scipy import ndimage
 
 from vsvfi import protect
-from vsvfi.filter import (PROTECT_CONTRAST, PROTECT_EXACT, PROTECT_HIGH, PROTECT_LOW, PROTECT_MOVING,
-                          PROTECT_RADIUS)
+
+
+P = protect.DEFAULT
+PROTECT_RADIUS = P.radius
 
 
 def masks(a, b):
-    return protect.static_masks(a, b, PROTECT_LOW, PROTECT_HIGH, PROTECT_EXACT, PROTECT_CONTRAST, PROTECT_MOVING,
-                                PROTECT_RADIUS)
+    return P.masks(a, b)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (6, 1), (2, 2), (3, 40, 9), (2, 37, 64)])
@@ -82,8 +83,7 @@ def test_strips_and_tiles_equal_one_pass_over_the_frame():
     h, w = 3 * protect.STRIP_ROWS + 17, 5 * protect.TILE + 9
     a, b = _overlay_scene(h, w)
     static, overlay = masks(a, b)
-    s1, o1 = protect._static_masks(a, b, PROTECT_LOW, PROTECT_HIGH, PROTECT_EXACT, PROTECT_CONTRAST,
-                                   PROTECT_MOVING, PROTECT_RADIUS)
+    s1, o1 = protect._static_masks(a, b, P.low, P.high, P.exact, P.contrast, P.moving, P.radius)
     np.testing.assert_allclose(static, s1, atol=1e-6)
     np.testing.assert_allclose(overlay, o1, atol=1e-6)
     assert (overlay > 0.5).sum() > 100 and (overlay > 0).mean() < 0.25  # overlays found, tiles used

@@ -4,7 +4,7 @@ import numpy as np
 import vapoursynth as vs
 
 import vsvfi
-from vsvfi.filter import frame_array
+from vsvfi.frames import frame_array
 
 core = vs.core
 CUTS = (30, 76, 137, 187, 242)  # first frames of bikes.mp4's shots (ffmpeg scene score)

@@ -33,17 +33,17 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import vsvfi
-import vsvfi.engine
+import vsvfi.runtime
 import vsvfi.filter
 from vsvfi import assets
 from vsvfi.cache import OnceCache
-from vsvfi.filter import CACHE_PAIRS_EXTRA
+from vsvfi.memory import CACHE_PAIRS_EXTRA
 from vsvfi.models import MODELS
 
 core = vs.core
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reliability.md"
-HAS_GPU = vsvfi.engine.cuda_device_count() > 0
+HAS_GPU = vsvfi.runtime.cuda_device_count() > 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def model_env(tmp: Path, onnx_bytes: bytes | None = None, entry: dict | None = N
     if onnx_bytes is not None:
         (tmp / "rife46.onnx").write_bytes(onnx_bytes)
     with mock.patch.dict(os.environ, {"VSVFI_MODEL_DIR": str(tmp)}), \
-            mock.patch.object(vsvfi.engine, "_engines", {}):
+            mock.patch.object(vsvfi.runtime, "_engines", {}):
         yield tmp
 
 
@@ -413,10 +413,10 @@ def test_fuzz_construction_raises_only_vs_error(clip, kwargs):
 @pytest.fixture(autouse=True, scope="module")
 def _fresh_engines():
     """The fuzzing creates engines for several thread/stream settings: drop them after."""
-    old = vsvfi.engine._engines
-    vsvfi.engine._engines = dict(old)
+    old = vsvfi.runtime._engines
+    vsvfi.runtime._engines = dict(old)
     yield
-    vsvfi.engine._engines = old
+    vsvfi.runtime._engines = old
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,7 +462,7 @@ def test_memory_check_counts_scale_and_ensemble():
 # failures at frame time
 
 def test_inference_error_becomes_a_frame_error_and_the_host_survives(monkeypatch):
-    eng = vsvfi.engine.get_engine("rife46", "cpu")
+    eng = vsvfi.runtime.get_engine("rife46", "cpu")
     real = eng.synthesize
     armed = [True]
 
@@ -496,10 +496,10 @@ def test_vspipe_exits_non_zero_when_inference_fails(tmp_path):
     script.write_text(
         "import vapoursynth as vs\n"
         "import vsvfi\n"
-        "from vsvfi.engine import Engine\n"
+        "from vsvfi.runtime import RifeEngine\n"
         "def boom(self, pair, t, ensemble=False, **kw):\n"
         "    raise MemoryError('simulated ONNX Runtime out of memory')\n"
-        "Engine.synthesize = boom\n"
+        "RifeEngine.synthesize = boom\n"
         "a = vs.core.std.BlankClip(width=64, height=48, format=vs.YUV444P8, color=[0, 128, 128], length=1)\n"
         "b = vs.core.std.BlankClip(a, color=[200, 100, 150])\n"
         "vsvfi.Interpolate(a + b, ratio=2, scene_change=False, provider='cpu').set_output()\n")

@@ -23,27 +23,65 @@ from .assets import (GMFSS_FEATURE_WEIGHTS, GMFSS_FLOW_WEIGHTS, GMFSS_FUSION_WEI
 SCALES = (0.25, 0.5, 1.0, 2.0)
 
 
+#: Graph inputs of the single-graph (RIFE) models, in order. img0, img1: float32
+#: (N, 3, H, W) RGB in [0, 1]; timestep: float32 (N, 1, 1, 1) in [0, 1]; scale: float32
+#: (1,), one of SCALES.
+INPUT_NAMES = ("img0", "img1", "timestep", "scale")
+#: TensorRT shape-profile layout of those inputs: each input's shape written from the batch
+#: N and padded frame size H x W (see :func:`vsvfi.runtime.providers.tensorrt_provider_options`).
+RIFE_PROFILE = (("img0", "frame"), ("img1", "frame"), ("timestep", "timestep"), ("scale", "scalar"))
+#: Outputs of GMFSS's flow graph = the per-pair state, inputs of its fusion graph (before
+#: ``timestep``): source features, flows and splatting metrics at 1/2, 1/4 and 1/8 resolution.
+GMFSS_STATE = ("src1", "flow1", "metric1", "src2", "flow2", "metric2", "src3", "flow3", "metric3")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
+    """Everything the runtime, the filter and the exporter need to know about one model;
+    no other module special-cases a model by name (docs/architecture.md)."""
+
     name: str
     description: str
     weights: Asset
     #: Height and width of the network input must be multiples of this at ``scale=1``;
     #: see :meth:`pad_for`.
     pad_multiple: int
+    #: Peak host-memory growth of one network run on ONNX Runtime's CPU provider, bytes per
+    #: padded pixel at ``scale=1``, batch 1 (measured: docs/reliability.md, "Memory").
+    net_bytes_per_pixel: int
+    #: Engine and exporter kind: "rife" (one graph per frame, :mod:`vsvfi.runtime.rife`) or
+    #: "gmfss" (flow graph per pair + fusion graph per frame, :mod:`vsvfi.runtime.gmfss`).
+    kind: str = "rife"
     #: Output names of the graph. ``large_motion`` (bool, (N,)) asks the engine to run
     #: that item again with half the ``scale`` (Practical-RIFE v3.9's large-motion rule).
     outputs: tuple[str, ...] = ("frame",)
     #: A multi-graph model names its ONNX graphs here (each a file ``NAME.onnx`` with its own
     #: manifest entry); empty for a single-graph model (one file named after the model).
     graphs: tuple[str, ...] = ()
+    #: Inputs and outputs of each graph of a multi-graph model: (graph, inputs, outputs).
+    #: A single-graph model has :data:`INPUT_NAMES` and :attr:`outputs`.
+    graph_io: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
     #: Further weight files of a model built from several pretrained sub-networks.
     extra_weights: tuple[Asset, ...] = ()
+    #: Bytes per padded pixel of the state the engine keeps per source pair beyond the two
+    #: padded frames (0: none).
+    state_bytes_per_pixel: float = 0.0
+    #: ``numpy.pad`` mode of the padding to :meth:`pad_for`.
+    pad_mode: str = "edge"
+    #: TensorRT shape-profile layout of the graph inputs (:data:`RIFE_PROFILE`); empty:
+    #: no explicit profile (TensorRT builds for the shapes it sees).
+    profile_inputs: tuple[tuple[str, str], ...] = ()
 
     def pad_for(self, scale: float) -> int:
         """Padding multiple (pixels) for flow ``scale``: the coarsest level works at
         ``scale / pad_multiple`` of the frame and its size must stay an integer."""
         return max(1, round(self.pad_multiple / scale))
+
+    def io(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """{ONNX file stem: (input names, output names)} of every graph of the model."""
+        if self.graph_io:
+            return {g: (ins, outs) for g, ins, outs in self.graph_io}
+        return {self.name: (INPUT_NAMES, self.outputs)}
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -52,6 +90,8 @@ MODELS: dict[str, ModelSpec] = {
         description="RIFE v4.6 (IFNet, 4-level intermediate flow + fusion mask), Practical-RIFE, MIT",
         weights=RIFE46_WEIGHTS,
         pad_multiple=32,
+        net_bytes_per_pixel=250,
+        profile_inputs=RIFE_PROFILE,
     ),
     "rife39": ModelSpec(
         name="rife39",
@@ -60,7 +100,9 @@ MODELS: dict[str, ModelSpec] = {
         weights=RIFE39_WEIGHTS,
         # 32 at 1/8 flow resolution, doubled because a large-motion rerun uses half the scale
         pad_multiple=64,
+        net_bytes_per_pixel=530,
         outputs=("frame", "large_motion"),
+        profile_inputs=RIFE_PROFILE,
     ),
     "gmfss": ModelSpec(
         name="gmfss",
@@ -69,14 +111,20 @@ MODELS: dict[str, ModelSpec] = {
         weights=GMFSS_FLOW_WEIGHTS,
         # GMFlow on the 1/2 frame: 1/4 features in 8x8 attention windows (2 * 4 * 8)
         pad_multiple=64,
+        # not measured: the largest measured value (rife39's)
+        net_bytes_per_pixel=530,
+        kind="gmfss",
         graphs=("gmfss_flow", "gmfss_fusion"),
+        graph_io=(("gmfss_flow", ("img0", "img1", "scale"), GMFSS_STATE),
+                  ("gmfss_fusion", (*GMFSS_STATE, "timestep"), ("frame",))),
         extra_weights=(GMFSS_FEATURE_WEIGHTS, GMFSS_METRIC_WEIGHTS, GMFSS_FUSION_WEIGHTS),
+        # float32 x (140 channels at 1/4 of the pixels + 262 at 1/16 + 390 at 1/64):
+        # about 230 MB per megapixel (docs/gmfss.md)
+        state_bytes_per_pixel=4 * (140 / 4 + 262 / 16 + 390 / 64),
+        # mirror padding: replicated edges derail GMFlow's global matching (docs/gmfss.md)
+        pad_mode="reflect",
     ),
 }
-
-#: Graph inputs, in order. img0, img1: float32 (N, 3, H, W) RGB in [0, 1]; timestep:
-#: float32 (N, 1, 1, 1) in [0, 1]; scale: float32 (1,), one of SCALES.
-INPUT_NAMES = ("img0", "img1", "timestep", "scale")
 
 
 def model_dir() -> Path:
@@ -162,3 +210,21 @@ def verified_model(name: str) -> list[tuple[Path, dict]]:
     ``ModelSpec.graphs``), each checked by :func:`verified_onnx`; same errors."""
     spec = MODELS[name]
     return [verified_onnx(g) for g in (spec.graphs or (name,))]
+
+
+def verified_graphs(name: str) -> dict[str, Path]:
+    """{graph file stem: path} of every ONNX file of model ``name``, each checked by
+    :func:`verified_onnx` and against the inputs and outputs of :meth:`ModelSpec.io` as its
+    manifest entry records them. Raises KeyError, or ModelFileError with the command that
+    fixes it."""
+    spec = MODELS[name]
+    paths = {}
+    for graph, (inputs, outputs) in spec.io().items():
+        path, entry = verified_onnx(graph)
+        ins = [i["name"] for i in entry["inputs"]]
+        outs = [o["name"] for o in entry["outputs"]]
+        if (tuple(ins), tuple(outs)) != (inputs, outputs):
+            raise ModelFileError(f"{path} has inputs {ins} and outputs {outs}, expected {list(inputs)} "
+                                 f"and {list(outputs)}: export it again with 'python -m vsvfi.export {name} --force'")
+        paths[graph] = path
+    return paths

@@ -6,16 +6,54 @@ replaces left the resident memory of long renders growing (docs/reliability.md, 
 Box filters are scipy.ndimage's; both release the GIL, so VapourSynth threads prepare
 pairs in parallel.
 
-The thresholds (fractions of the sample range, on RGB float frames I0, I1 in [0, 1]) and
-what the masks mean are documented with the constants in :mod:`vsvfi.filter`:
-``PROTECT_LOW``, ``PROTECT_HIGH``, ``PROTECT_EXACT``, ``PROTECT_CONTRAST``,
-``PROTECT_MOVING``, ``PROTECT_RADIUS``.
+The thresholds and what the masks mean: :class:`Protection`; the filter uses
+:data:`DEFAULT`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
+
+
+@dataclass(frozen=True)
+class Protection:
+    """Static-overlay protection parameters, on RGB float frames I0, I1 in [0, 1]. Per
+    pixel, d = the largest |I0 - I1| over the channels (0..1).
+
+    - static pixels: weight 1 for d <= ``low``, 0 for d >= ``high`` (smooth in between),
+      after a 3x3 morphological opening that drops isolated pixels. The output there is
+      the linear blend of I0 and I1 (where they agree, the blend is the answer).
+    - overlay pixels: exactly static (d between ``exact``), high-contrast (3x3 range of I0
+      between ``contrast``) and with a mostly moving ``radius``-pixel neighbourhood (moving
+      fraction between ``moving``): subtitles and logos over moving content. They are
+      painted out of both inputs before the network runs, so it cannot drag them along
+      with the motion around them, and put back afterwards.
+
+    Each (lo, hi) pair is the ramp of a :func:`smoothstep`; values are fractions of the
+    sample range, ``radius`` is in pixels.
+    """
+
+    low: float = 1 / 255
+    high: float = 3 / 255
+    exact: tuple[float, float] = (0.5 / 255, 2 / 255)
+    contrast: tuple[float, float] = (0.2, 0.4)
+    moving: tuple[float, float] = (0.3, 0.5)
+    radius: int = 6
+
+    def masks(self, img0: np.ndarray, img1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`static_masks` of a pair with these parameters."""
+        return static_masks(img0, img1, self.low, self.high, self.exact, self.contrast, self.moving, self.radius)
+
+    def fill(self, img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """:func:`fill` with this ``radius``."""
+        return fill(img, mask, self.radius)
+
+
+#: The parameters ``Interpolate(protect_static=True)`` uses.
+DEFAULT = Protection()
 
 
 def smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:

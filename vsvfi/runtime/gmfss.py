@@ -17,40 +17,26 @@ See docs/gmfss.md for the graphs' inputs and outputs and measured speed.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import ProviderError, pad_batch, resolve_providers
-from .models import MODELS, SCALES, ModelFileError, verified_onnx
+from ..models import GMFSS_STATE, MODELS, SCALES, verified_graphs
+from .graphs import pad_batch
+from .providers import PROVIDERS, provider_chain, provider_name, session_options, start_session
+from .rife import SettingError, check_precision
 
 #: Output names of the flow graph = inputs of the fusion graph (before ``timestep``).
-STATE_NAMES = ("src1", "flow1", "metric1", "src2", "flow2", "metric2", "src3", "flow3", "metric3")
+STATE_NAMES = GMFSS_STATE
 #: Channel split between frame 0 and frame 1 in each state tensor (the two halves are
 #: swapped to run the time-reversed pass of ``ensemble``).
 _HALF = {"src1": 67, "flow1": 2, "metric1": 1, "src2": 128, "flow2": 2, "metric2": 1,
          "src3": 192, "flow3": 2, "metric3": 1}
 
-#: Bytes of a :class:`GMFSSState` per pixel of the padded frame: float32 x (140 channels at
-#: 1/4 of the pixels + 262 at 1/16 + 390 at 1/64) = 229.875 B, about 230 MB per megapixel
-#: (47 MB at 640x272, padded to 640x320; 477 MB at 1920x1080, padded to 1920x1088).
-STATE_BYTES_PER_PIXEL = 4 * (140 / 4 + 262 / 16 + 390 / 64)
-
-#: ``numpy.pad`` mode for the padding to ``pad_for(scale)``: mirror without repeating the
-#: edge. Replicate ("edge") padding fills up to a quarter of a small frame with streaks
-#: (176x144 -> 192x192) that derail GMFlow's global matching: on carphone (21 triplets,
-#: scale 1) the middle frame scored 20.4 dB with "edge", 25.2 with "reflect" (bikes: 30.7
-#: vs 30.8); see docs/gmfss.md.
-PAD_MODE = "reflect"
-#: Intra-op threads of the fusion graph on ONNX Runtime's CPU provider. Its softmax
-#: splatting is ``ScatterND(reduction="add")``, and ORT 1.31's CPU kernel splits the
-#: indices over its threads without synchronising the additions: with two or more threads
-#: concurrent adds to one target pixel get lost (measured: hundreds of lost updates per run
-#: of a 800k-index scatter; frames differ run to run by up to 8e-3). With one thread the
-#: sums are exact and bit-identical. VapourSynth computes several frames at once, so
-#: throughput is unchanged at ``core.num_threads`` >= 2 (docs/gmfss.md). The flow graph has
-#: no scatter and keeps all threads; on the CUDA provider the scatter uses atomic adds.
+#: Intra-op threads of the fusion graph on the CPU provider: ORT 1.31's threaded CPU
+#: ``ScatterND(add)`` loses concurrent updates; one thread is exact (docs/gmfss.md).
 FUSION_CPU_THREADS = 1
 
 
@@ -58,7 +44,7 @@ FUSION_CPU_THREADS = 1
 class GMFSSState:
     """What :meth:`GMFSSEngine.prepare` returns: the flow graph's outputs for one padded
     source pair (float32 arrays, batch 1; see :data:`STATE_NAMES`) and the frame size
-    before padding. About :data:`STATE_BYTES_PER_PIXEL` bytes per padded pixel."""
+    before padding. About ``ModelSpec.state_bytes_per_pixel`` bytes per padded pixel."""
 
     tensors: dict
     height: int
@@ -73,49 +59,46 @@ class GMFSSEngine:
     """GMFSS loaded into ONNX Runtime: ``prepare`` once per source pair, ``synthesize`` per
     output frame; ``engine(img0, img1, t)`` does both.
 
-    provider: "auto", "cpu", "cuda" or "tensorrt" (see :func:`vsvfi.engine.resolve_providers`);
+    Takes the settings of :class:`vsvfi.runtime.rife.RifeEngine`, so that one call makes
+    either engine (:func:`vsvfi.runtime.get_engine`). model: "gmfss"; provider: "auto",
+    "cpu", "cuda" or "tensorrt" (:func:`vsvfi.runtime.providers.resolve_providers`);
     device_index: CUDA device; threads: ORT intra-op threads (0 = ORT's default) of the flow
-    graph, and of the fusion graph on a GPU (on the CPU it gets :data:`FUSION_CPU_THREADS`).
+    graph, and of the fusion graph on a GPU (on the CPU it gets :data:`FUSION_CPU_THREADS`);
+    streams: fusion-graph sessions used in turn by concurrent frames (one flow session);
+    precision: "auto" or "fp32" (the graphs run in float32; "fp16" raises SettingError);
+    size, device_pad, static_shapes: accepted for the common interface; GMFSS has no
+    TensorRT shape profile, pads on the host and keeps dynamic shapes (False/None only).
 
     Raises ModelFileError (with the command that fixes it) when a graph file is missing or
-    does not match its sha256 in the manifest, ProviderError when the provider asked for
-    cannot run. Sessions are shared between threads (``InferenceSession.run`` is
-    thread-safe); the run counters are updated under a lock.
+    does not match its manifest entry, ProviderError when the provider asked for cannot
+    run, SettingError for fp16 or device padding. Sessions are shared between threads
+    (``InferenceSession.run`` is thread-safe); the run counters are updated under a lock.
     """
 
-    def __init__(self, provider: str = "auto", device_index: int = 0, threads: int = 0):
-        import onnxruntime as ort
-
-        self.spec = MODELS["gmfss"]
-        self.provider, self.device_index, self.threads = provider, device_index, threads
+    def __init__(self, model: str = "gmfss", provider: str = "auto", device_index: int = 0, threads: int = 0,
+                 streams: int = 1, precision: str = "auto", size: tuple[int, int] | None = None,
+                 device_pad: bool | None = None, static_shapes: bool | None = None):
+        self.spec = MODELS[model]
+        self.model, self.provider, self.device_index, self.threads = model, provider, device_index, threads
+        check_precision(precision)
+        if precision == "fp16":
+            raise SettingError(f"{model} runs in float32 only; use precision='auto' or 'fp32'")
+        if device_pad or static_shapes:
+            raise SettingError(f"{model} pads frames on the host and keeps dynamic shapes: "
+                               "device_pad and static_shapes must be False or None")
+        self.precision_used, self.device_pad, self.static_shapes = "fp32", False, False
         self.runs = 0  # fusion-graph runs (one per synthesized frame; ensemble batches both passes)
         self.flow_runs = 0  # flow-graph runs (one per prepared source pair)
         flow_name, fusion_name = self.spec.graphs
-        (flow_path, flow_entry), (fusion_path, fusion_entry) = verified_onnx(flow_name), verified_onnx(fusion_name)
-        want = {flow_name: (("img0", "img1", "scale"), STATE_NAMES),
-                fusion_name: ((*STATE_NAMES, "timestep"), ("frame",))}
-        for name, entry in ((flow_name, flow_entry), (fusion_name, fusion_entry)):
-            ins = tuple(i["name"] for i in entry["inputs"])
-            outs = tuple(o["name"] for o in entry["outputs"])
-            if (ins, outs) != want[name]:
-                raise ModelFileError(f"{name}.onnx has inputs {list(ins)} and outputs {list(outs)}, expected "
-                                     f"{list(want[name][0])} and {list(want[name][1])}: export it again with "
-                                     f"'python -m vsvfi.export gmfss --force'")
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3  # errors only: keep stdout/stderr clean for vspipe
-        opts.intra_op_num_threads = threads
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        providers = resolve_providers(provider, device_index)
-        wanted = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
-        self.flow_session = ort.InferenceSession(str(flow_path), sess_options=opts, providers=providers)
-        if wanted == "CPUExecutionProvider":  # a session keeps a copy of the options it was made with
-            opts.intra_op_num_threads = FUSION_CPU_THREADS
-        self.fusion_session = ort.InferenceSession(str(fusion_path), sess_options=opts, providers=providers)
-        for sess in (self.flow_session, self.fusion_session):
-            if wanted not in sess.get_providers():
-                raise ProviderError(f"ONNX Runtime could not start {wanted} for gmfss "
-                                    f"(it runs on {sess.get_providers()}); use provider='cpu'")
+        paths = verified_graphs(model)
+        ep = provider_name(provider, device_index)
+        providers = provider_chain(ep, device_index)
+        self.flow_session = start_session(paths[flow_name], session_options(threads), providers, model)
+        fusion_threads = FUSION_CPU_THREADS if ep == PROVIDERS["cpu"] else threads
+        self.fusion_sessions = [start_session(paths[fusion_name], session_options(fusion_threads), providers, model)
+                                for _ in range(max(1, streams))]
+        self.fusion_session = self.fusion_sessions[0]
+        self._turn = itertools.count()
         self.active_provider = self.fusion_session.get_providers()[0]
         self._lock = threading.Lock()
 
@@ -123,7 +106,7 @@ class GMFSSEngine:
         """Run the flow graph on a source pair; the result is what a caller caches per pair.
 
         img0, img1: float32 (3, H, W) RGB in [0, 1], any H, W >= 1; mirror-padded
-            (:data:`PAD_MODE`) at the bottom and right to a multiple of
+            (``ModelSpec.pad_mode``) at the bottom and right to a multiple of
             ``spec.pad_for(scale)`` (64 at scale 1, 128 at 0.5).
         scale: resolution at which GMFlow estimates the optical flow, relative to the
             frame's 1/2-resolution copy (GMFSS always works at 1/2): 1.0 is the reference's
@@ -137,7 +120,7 @@ class GMFSSEngine:
             raise ValueError(f"img0 and img1 must both be (3, H, W); got {img0.shape} and {img1.shape}")
         _, h, w = img0.shape
         m = self.spec.pad_for(scale)
-        feed = {"img0": pad_batch(img0, m, PAD_MODE), "img1": pad_batch(img1, m, PAD_MODE),
+        feed = {"img0": pad_batch(img0, m, self.spec.pad_mode), "img1": pad_batch(img1, m, self.spec.pad_mode),
                 "scale": np.array([scale], np.float32)}
         out = self.flow_session.run(list(STATE_NAMES), feed)
         with self._lock:
@@ -151,9 +134,8 @@ class GMFSSEngine:
         timestep: float in [0, 1]; 0 is img0, 1 is img1.
         ensemble: also run the time-reversed pass (the pair swapped, 1 - timestep) in the same
             batch and average the two frames (about 2x the fusion cost, no extra flow run).
-        dtype: accepted for the interface of :meth:`vsvfi.engine.Engine.synthesize`; the
-            fusion graph computes in float32, which is returned whatever it says.
-        Returns float32 (3, H, W) RGB in [0, 1], H, W the unpadded size.
+        dtype: of the result; None keeps the graph's float32.
+        Returns (3, H, W) RGB in [0, 1] of ``dtype``, H, W the unpadded size.
         """
         t = np.full((1, 1, 1, 1), timestep, np.float32)
         feed = dict(state.tensors)
@@ -163,11 +145,13 @@ class GMFSSEngine:
                 feed[k] = np.concatenate((v, np.concatenate((v[:, c:], v[:, :c]), 1)))
             t = np.concatenate((t, 1 - t))
         feed["timestep"] = t
-        out = self.fusion_session.run(["frame"], feed)[0]
+        session = self.fusion_sessions[next(self._turn) % len(self.fusion_sessions)]
+        out = session.run(["frame"], feed)[0]
         with self._lock:
             self.runs += 1
         frame = out.mean(0) if ensemble else out[0]
-        return frame[:, :state.height, :state.width]
+        frame = frame[:, :state.height, :state.width]
+        return frame if dtype is None else frame.astype(dtype, copy=False)
 
     def __call__(self, img0: np.ndarray, img1: np.ndarray, timestep: float, scale: float = 1.0,
                  ensemble: bool = False) -> np.ndarray:
