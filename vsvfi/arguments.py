@@ -15,7 +15,7 @@ import vapoursynth as vs
 
 from .models import MODELS, SCALES
 from .runtime.providers import PROVIDERS
-from .runtime.rife import PRECISIONS
+from .runtime.rife import PRECISION_MESSAGE, PRECISIONS
 from .timing import output_length, to_fraction
 
 #: VapourSynth's limits: frame counts are C ints, frame-rate numerators/denominators int64.
@@ -68,8 +68,7 @@ RULES: tuple[Rule, ...] = (
     _int_rule("num_streams", 1, 16),
     _int_rule("ort_threads", 0, 1024),
     _int_rule("device_index", 0, 1023),
-    Rule("precision", lambda v: isinstance(v, str) and v in PRECISIONS,
-         "precision must be 'auto', 'fp32' or 'fp16', got {value!r}"),
+    Rule("precision", lambda v: isinstance(v, str) and v in PRECISIONS, PRECISION_MESSAGE),
     Rule("model", lambda v: isinstance(v, str) and v in MODELS,
          f"unknown model {{value!r}}; known models: {', '.join(MODELS)}"),
     Rule("provider", lambda v: isinstance(v, str),

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import vapoursynth as vs
 
+from .colour import default_matrix_name
+
 core = vs.core
 
 
@@ -25,7 +27,7 @@ def still(path: str, frame: int, fmt: int = vs.RGB24) -> vs.VideoNode:
     """One frame of a video file (bestsource) as a 1-frame clip in ``fmt`` (RGB: BT.709
     matrix for 720p and up, else BT.601)."""
     src = core.bs.VideoSource(path)[frame]
-    matrix = "709" if src.width >= 1280 or src.height >= 720 else "170m"
+    matrix = default_matrix_name(src.width, src.height)
     return core.resize.Bicubic(src, format=fmt, matrix_in_s=matrix)
 
 

@@ -23,12 +23,9 @@ import torch.nn.functional as F
 from .. import assets
 from ..models import (INPUT_NAMES, MODELS, SCALES, ModelFileError, ModelSpec, file_entry, onnx_path,
                       verified_onnx, write_manifest_entry)
+from .onnx_graph import OPSET, declare_outputs
 from .rife39 import IFNet39
 from .rife46 import IFNet46
-
-#: Exporter settings; see docs/export.md for why the TorchScript exporter was chosen.
-OPSET = 17
-IR_VERSION = 8  # what opset 17 needs; ONNX Runtime 1.31 reads IR <= 13
 
 NETWORKS: dict[str, type[torch.nn.Module]] = {"rife46": IFNet46, "rife39": IFNet39}
 
@@ -94,23 +91,6 @@ def to_onnx(net: torch.nn.Module, name: str) -> onnx.ModelProto:
     model = onnx.load_from_string(buf.getvalue())
     # A Resize with computed scales hides the channel count from shape inference; declare it.
     return declare_outputs(model, {"frame": ["batch", 3, "height", "width"], "large_motion": ["batch"]})
-
-
-def declare_outputs(model: onnx.ModelProto, declared: dict) -> onnx.ModelProto:
-    """Set the IR version to :data:`IR_VERSION` and each graph output's shape to
-    ``declared[name]`` (ints fixed, strings symbolic), then run the ONNX checker."""
-    model.ir_version = IR_VERSION
-    for out in model.graph.output:
-        dims = out.type.tensor_type.shape.dim
-        assert len(dims) == len(declared[out.name]), (out.name, dims)
-        for d, want in zip(dims, declared[out.name]):
-            d.Clear()
-            if isinstance(want, int):
-                d.dim_value = want
-            else:
-                d.dim_param = want
-    onnx.checker.check_model(model)
-    return model
 
 
 def _feeds(img0: np.ndarray, img1: np.ndarray, timestep, scale: float) -> dict[str, np.ndarray]:
@@ -181,13 +161,13 @@ def export(name: str, force: bool = False) -> Path:
     """Export model ``name`` to ``models/NAME.onnx`` and record it in the manifest.
 
     Skips the work when the file exists and matches the manifest, unless ``force``.
-    A multi-graph model (``spec.graphs``, gmfss) writes one file per graph and returns the
-    first one's path.
+    A model of kind "gmfss" writes one file per graph (:mod:`vsvfi.export.gmfss`) and
+    returns the first one's path.
     Raises RuntimeError (and keeps no file) when ONNX Runtime and torch differ by more
     than :data:`CHECK_LIMIT`.
     """
     spec: ModelSpec = MODELS[name]
-    if spec.graphs:  # a multi-graph model has its own exporter (gmfss: flow + fusion graphs)
+    if spec.kind == "gmfss":  # flow + fusion graphs, their own exporter
         from .gmfss import export as export_gmfss
 
         return export_gmfss(force=force)[0]

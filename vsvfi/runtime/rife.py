@@ -21,6 +21,8 @@ from .providers import (PROVIDERS, provider_chain, provider_name, session_option
                         tensorrt_provider_options)
 
 PRECISIONS = ("auto", "fp32", "fp16")
+#: The message for any other value (``str.format`` field: value).
+PRECISION_MESSAGE = "precision must be 'auto', 'fp32' or 'fp16', got {value!r}"
 
 
 class SettingError(ValueError):
@@ -30,7 +32,7 @@ class SettingError(ValueError):
 def check_precision(precision) -> None:
     """Raise SettingError unless ``precision`` is one of :data:`PRECISIONS`."""
     if not isinstance(precision, str) or precision not in PRECISIONS:
-        raise SettingError(f"precision must be 'auto', 'fp32' or 'fp16', got {precision!r}")
+        raise SettingError(PRECISION_MESSAGE.format(value=precision))
 
 
 @dataclass
