@@ -69,3 +69,19 @@ def test_per_model_memory_facts_come_from_the_spec():
     # rife46 at 640x272 on the CPU (padded 640x288): 1.5 x 250 B x padded pixels + caches for 2 threads
     caches = 640 * 272 * (5 * 12 + 4 * 28)
     assert memory.memory_needed(640, 272, "rife46", threads=2) == int(1.5 * 250 * 640 * 288 + caches)
+
+
+def test_tensorrt_profile_covers_every_flow_scale(tmp_path, monkeypatch):
+    """RifeEngine's TensorRT options (built without a GPU): the profile spans the padded
+    frame at the finest multiple (min) to the coarsest, rife39's half-scale rerun included
+    (max, batch 2 for ensemble), optimised for scale 1; the spec's input layout names them."""
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("VSVFI_TRT_CACHE", str(tmp_path))
+    fake = SimpleNamespace(size=(1080, 1920), spec=MODELS["rife46"], device_index=0)
+    opts = RifeEngine._trt_options(fake, verified_graphs("rife46")["rife46"])
+    # rife46 pads to 32 / scale: 16 at scale 2, 256 at scale 0.125
+    assert opts["trt_profile_min_shapes"] == "img0:1x3x1088x1920,img1:1x3x1088x1920,timestep:1x1x1x1,scale:1"
+    assert opts["trt_profile_opt_shapes"] == "img0:1x3x1088x1920,img1:1x3x1088x1920,timestep:1x1x1x1,scale:1"
+    assert opts["trt_profile_max_shapes"] == "img0:2x3x1280x2048,img1:2x3x1280x2048,timestep:2x1x1x1,scale:1"
+    assert opts["trt_engine_cache_path"].startswith(str(tmp_path / "engines"))

@@ -183,11 +183,15 @@ def trt_cache_dir() -> Path:
     return base / "vsvfi" / "tensorrt"
 
 
-def trt_profile(height: int, width: int, ensemble: bool = False, max_batch: int = 2):
+def trt_profile(height: int, width: int, ensemble: bool = False, max_batch: int = 2, *,
+                smallest: tuple[int, int] | None = None, largest: tuple[int, int] | None = None):
     """(min, opt, max) shapes ``(batch, height, width)`` for a clip whose padded frame is
     ``height`` x ``width``: batch 1 to ``max_batch`` (2 covers ensemble, which runs the
-    time-reversed pair in the same batch), optimised for 2 with ensemble, else 1."""
-    return (1, height, width), (min(2, max_batch) if ensemble else 1, height, width), (max_batch, height, width)
+    time-reversed pair in the same batch), optimised for 2 with ensemble, else 1. A clip
+    padded to other sizes at other flow scales gives the ``smallest`` and ``largest``
+    padded (height, width) for the min and max shapes (default: ``height`` x ``width``)."""
+    lo, hi = smallest or (height, width), largest or (height, width)
+    return (1, *lo), (min(2, max_batch) if ensemble else 1, height, width), (max_batch, *hi)
 
 
 def _profile_string(shape, inputs=RIFE_PROFILE) -> str:

@@ -18,7 +18,7 @@ from ..models import INPUT_NAMES, MODELS, SCALES, ModelFileError, verified_graph
 from .binding import BoundRunner
 from .graphs import fix_dimensions, pad_batch, pad_model, static_model
 from .providers import (PROVIDERS, provider_chain, provider_name, session_options, start_session,
-                        tensorrt_provider_options)
+                        tensorrt_provider_options, trt_profile)
 
 PRECISIONS = ("auto", "fp32", "fp16")
 #: The message for any other value (``str.format`` field: value).
@@ -147,11 +147,11 @@ class RifeEngine:
         if self.size is None:
             return tensorrt_provider_options(self.device_index, engine_key=key)
         h, w = self.size
-        mults = [self.spec.pad_for(s) for s in (*SCALES, SCALES[0] / 2)]
+        mults = [self.spec.pad_for(s) for s in (*SCALES, SCALES[0] / 2)]  # a rerun may halve the smallest scale
         padded = lambda m: (h + -h % m, w + -w % m)  # noqa: E731
-        lo, hi = padded(min(mults)), padded(max(mults))
-        return tensorrt_provider_options(self.device_index, None, (1, *lo), (1, *padded(self.spec.pad_for(1.0))),
-                                         (2, *hi), engine_key=key, inputs=self.spec.profile_inputs)
+        shapes = trt_profile(*padded(self.spec.pad_for(1.0)), smallest=padded(min(mults)), largest=padded(max(mults)))
+        return tensorrt_provider_options(self.device_index, None, *shapes, engine_key=key,
+                                         inputs=self.spec.profile_inputs)
 
     def _pad_runner(self, dtype):
         """The runner of the device-side Pad + Cast graph from ``dtype`` frames to the
