@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-#: Version of the conversion rules; a manifest entry made by other rules is made again.
+#: Version of the conversion rules; a manifest entry made by other rules is made again. A tag,
+#: not a module path: it keeps its old name while the rules (and the bytes they make) are the same.
 CONVERTER = "vsvfi.gpu.convert_fp16/1"
 
 #: Op types always computed in float32 in the fp16 graph.
