@@ -33,7 +33,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing vsvfi[export,test,evaluate] and dependencies (torch is large; first run takes a few minutes)"
     $VPY -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
     $VPY -m pip install -q --disable-pip-version-check -e ".[export,test,evaluate]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    $VPY -c 'import vapoursynth, onnxruntime, torch, onnx, pytest, hypothesis, skimage, PIL; vapoursynth.core.mv' \
+    $VPY -c 'import vapoursynth, onnxruntime, torch, onnx, pytest, hypothesis, skimage, flip_evaluator, PIL; vapoursynth.core.mv' \
         || { echo "setup: pip install failed" >&2; exit 1; }
     echo "$want" > "$stamp"
 fi

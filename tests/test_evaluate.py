@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import vapoursynth as vs
 from PIL import Image
+from scipy.ndimage import gaussian_filter
 from skimage.metrics import structural_similarity
 
 import vsvfi
@@ -32,6 +33,61 @@ def ref_ssim(a, b) -> float:
     return float(structural_similarity(a, b, channel_axis=2, data_range=255))
 
 
+def ref_flip(ref, test) -> float:
+    """Mean LDR-ꟻLIP straight from flip_evaluator on sRGB floats in 0..1."""
+    import flip_evaluator
+
+    _, mean, params = flip_evaluator.evaluate(ref.astype(np.float32) / 255, test.astype(np.float32) / 255, "LDR")
+    assert params["ppd"] == pytest.approx(67.02, abs=0.01)  # the default viewing conditions
+    return float(mean)
+
+
+def _blur(arr, sigma):
+    return np.rint(gaussian_filter(arr.astype(np.float64), sigma=(sigma, sigma, 0))).astype(np.uint8)
+
+
+def test_flip_identical_zero_and_grows_with_blur(bikes):
+    frame = rgb_frames(bikes[10:11], matrix="709")[0]  # 640x272
+    assert ev.flip(frame, frame.copy()) == 0.0
+    light, strong = ev.flip(frame, _blur(frame, 1.0)), ev.flip(frame, _blur(frame, 3.0))
+    assert 0 < light < strong < 1
+    assert light == pytest.approx(ref_flip(frame, _blur(frame, 1.0)), abs=1e-6)
+
+
+def test_missing_flip_evaluator_is_a_clear_error(sample, monkeypatch):
+    monkeypatch.setitem(sys.modules, "flip_evaluator", None)  # import fails
+    with pytest.raises(ev.EvaluateError, match="pip install flip-evaluator"):
+        ev.run([sample("carphone_pristine")], ks=[2], methods=["dup"], frames=5, ssim=False)
+    rep = ev.run([sample("carphone_pristine")], ks=[2], methods=["dup"], frames=5, ssim=False, flip=False)
+    got = rep.results[0].methods["dup"]
+    assert got.ok and got.flip == [] and got.mean_flip is None
+    assert ev.to_json(rep)["results"][0]["methods"]["dup"]["flip"] is None
+    assert "ꟻLIP not computed" in ev.to_markdown(rep)
+
+
+def test_flip_in_reports_and_rife_beats_dup(sample):
+    rep = ev.run([sample("carphone_pristine")], ks=[2], methods=["rife46", "dup", "blend"], frames=9, ssim=False)
+    res = rep.results[0]
+    for label in ("rife46", "dup", "blend"):
+        m = res.methods[label]
+        assert m.ok and len(m.flip) == len(m.psnr) == 4 and all(0 < f < 1 for f in m.flip)
+    assert res.methods["dup"].mean_flip > res.methods["rife46"].mean_flip  # dup: visibly worse
+    data = ev.to_json(rep)
+    assert data["meta"]["flip"] is True
+    table, md = ev.format_table(rep), ev.to_markdown(rep)
+    assert "FLIP" in table.splitlines()[0]
+    assert "PSNR (dB, RGB24) / ꟻLIP (SSIM not computed)" in md
+    mean = {x["method"]: x for x in data["mean"]}
+    for label, m in res.methods.items():
+        j = data["results"][0]["methods"][label]
+        assert j["flip"] == pytest.approx(m.mean_flip) and j["per_frame"]["flip"] == m.flip
+        assert mean[label]["flip"] == pytest.approx(m.mean_flip)  # one source: the mean is its value
+        cell = f"{m.mean_psnr:.2f} / {m.mean_flip:.4f}"
+        assert f"| {label} | {cell} | {cell} |" in md  # the source, then the mean over sources
+        row = next(line for line in table.splitlines() if line.split()[:3] == ["carphone_pristine", "2", label])
+        assert f"{m.mean_flip:.4f}" in row.split()
+
+
 def test_dup_and_blend_equal_numpy(sample, carphone):
     n_frames = 21
     rep = ev.run([sample("carphone_pristine")], ks=[2, 4], methods=["dup", "blend"], frames=n_frames)
@@ -52,8 +108,11 @@ def test_dup_and_blend_equal_numpy(sample, carphone):
             assert got.ok and got.frames == scored
             want_psnr = [ref_psnr(e, rgb[n]) for e, n in zip(expected, scored)]
             want_ssim = [ref_ssim(rgb[n], e) for e, n in zip(expected, scored)]
+            want_flip = [ref_flip(rgb[n], e) for e, n in zip(expected, scored)]
             np.testing.assert_allclose(got.psnr, want_psnr, rtol=0, atol=1e-9)
             np.testing.assert_allclose(got.ssim, want_ssim, rtol=0, atol=1e-9)
+            np.testing.assert_allclose(got.flip, want_flip, rtol=0, atol=1e-6)
+            assert got.mean_flip == pytest.approx(np.mean(want_flip), abs=1e-6)
             assert got.mean_psnr == pytest.approx(np.mean(want_psnr), abs=1e-9)
             assert got.kept_db == ev.PSNR_CAP  # exact at the kept positions
     # blend beats dup on real motion
@@ -61,7 +120,7 @@ def test_dup_and_blend_equal_numpy(sample, carphone):
 
 
 def test_scene_cut_pairs_excluded_and_listed(sample):
-    rep = ev.run([sample("bikes")], ks=[2, 4], methods=["dup"], frames=40, ssim=False)
+    rep = ev.run([sample("bikes")], ks=[2, 4], methods=["dup"], frames=40, ssim=False, flip=False)
     by_k = {r.k: r for r in rep.results}
     assert by_k[2].excluded == [{"frames": [28, 30], "cuts": [[29, 30]]}]
     assert by_k[4].excluded == [{"frames": [28, 32], "cuts": [[29, 30]]}]
@@ -74,7 +133,7 @@ def test_scene_cut_pairs_excluded_and_listed(sample):
 
 
 def test_peers_aligned_and_better_than_dup(sample):
-    rep = ev.run([sample("carphone_pristine")], ks=[2, 4], frames=25, ssim=False,
+    rep = ev.run([sample("carphone_pristine")], ks=[2, 4], frames=25, ssim=False, flip=False,
                  methods=["dup", "mv-flowfps", "mv-blockfps", "minterpolate"])
     for res in rep.results:
         m_kept = len(range(0, 25, res.k))
@@ -97,7 +156,7 @@ def test_misaligned_method_is_reported_with_offset(sample, monkeypatch):
         return ev._VSOutput(out.rgb[0] + out.rgb)  # one frame late
 
     monkeypatch.setattr(ev.scoring, "build_output", shifted)  # where the runner looks it up
-    rep = ev.run([sample("carphone_pristine")], ks=[2], methods=["blend"], frames=15, ssim=False)
+    rep = ev.run([sample("carphone_pristine")], ks=[2], methods=["blend"], frames=15, ssim=False, flip=False)
     got = rep.results[0].methods["blend"]
     assert not got.ok and got.mean_psnr is None
     assert "offset +1" in got.misaligned and got.status.startswith("misaligned")
@@ -163,7 +222,8 @@ def test_rgb_triplets_through_peers(carphone, tmp_path):
     rgb = rgb_frames(carphone[:3])
     for i in range(3):
         _save(rgb[i], tmp_path / "t" / "x" / f"im{i + 1}.png")
-    res = ev.run([str(tmp_path / "t")], methods=["dup", "mv-flowfps", "minterpolate"], ssim=False).results[0]
+    res = ev.run([str(tmp_path / "t")], methods=["dup", "mv-flowfps", "minterpolate"], ssim=False,
+                 flip=False).results[0]
     for label in ("mv-flowfps", "minterpolate"):
         got = res.methods[label]
         assert got.ok, got.status
@@ -223,8 +283,12 @@ def test_cli_end_to_end(sample, tmp_path):
     assert data["meta"]["cpu_count"] >= 1 and "vapoursynth" in data["meta"]["versions"]
     res2 = next(x for x in data["results"] if x["k"] == 2)
     assert res2["methods"]["rife46"]["frames_scored"] == 4 and res2["methods"]["rife46"]["synth_fps"] > 0
+    assert res2["methods"]["dup"]["flip"] > res2["methods"]["rife46"]["flip"] > 0
     md = out_md.read_text()
     assert "vsvfi evaluate" in md and "--frames 9" in md and "### k = 4" in md and "img/carphone_pristine.png" in md
+    rife = res2["methods"]["rife46"]
+    assert "PSNR (dB, RGB24) / SSIM / ꟻLIP on" in md
+    assert f"| rife46 | {rife['psnr']:.2f} / {rife['ssim']:.4f} / {rife['flip']:.4f} |" in md
     assert (strips / "carphone_pristine.png").is_file()
     with Image.open(strips / "carphone_pristine.png") as im:
         assert im.width > 3 * 176

@@ -40,7 +40,7 @@ class Report:
 def machine_info(provider: str = "auto") -> dict:
     """Machine and versions for the report: CPU model and count, memory, GPU (nvidia-smi,
     else "none"), and versions of VapourSynth, ONNX Runtime, MVTools, ffmpeg, scikit-image,
-    numpy and vsvfi (with the git commit when run from a checkout)."""
+    flip-evaluator, numpy and vsvfi (with the git commit when run from a checkout)."""
     from importlib import metadata
 
     from .. import __version__
@@ -92,7 +92,7 @@ def machine_info(provider: str = "auto") -> dict:
             versions["ffmpeg"] = first.split(" ")[2] if first.startswith("ffmpeg version") else first
         except (OSError, subprocess.SubprocessError, IndexError):
             pass
-    for dist in ("scikit-image", "numpy", "pillow"):
+    for dist in ("scikit-image", "flip-evaluator", "numpy", "pillow"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -107,9 +107,10 @@ def _fmt(v, spec):
 
 
 def means(report: Report) -> dict[tuple[int, str], dict]:
-    """(k, method) -> mean over sources of the per-source mean PSNR and SSIM (sources
-    where the method scored), with the number of sources and the pooled synthesized
-    frames per second (all scored frames / all seconds)."""
+    """(k, method) -> mean over sources of the per-source mean PSNR, SSIM and ꟻLIP
+    (sources where the method scored; SSIM/ꟻLIP None unless every such source has it),
+    with the number of sources and the pooled synthesized frames per second (all scored
+    frames / all seconds)."""
     out = {}
     for k in sorted({r.k for r in report.results}):
         for label in report.methods:
@@ -117,9 +118,11 @@ def means(report: Report) -> dict[tuple[int, str], dict]:
             if not rs:
                 continue
             ssims = [r.mean_ssim for r in rs if r.mean_ssim is not None]
+            flips = [r.mean_flip for r in rs if r.mean_flip is not None]
             secs = sum(r.seconds for r in rs)
             out[(k, label)] = {"psnr": float(np.mean([r.mean_psnr for r in rs])),
                                "ssim": float(np.mean(ssims)) if len(ssims) == len(rs) else None,
+                               "flip": float(np.mean(flips)) if len(flips) == len(rs) else None,
                                "fps": sum(len(r.psnr) for r in rs) / secs if secs > 0 else None,
                                "sources": len(rs),
                                "of": sum(1 for r in report.results if r.k == k and r.pairs)}
@@ -127,23 +130,26 @@ def means(report: Report) -> dict[tuple[int, str], dict]:
 
 
 def format_table(report: Report) -> str:
-    """The plain-text table: source x k x method with PSNR, SSIM, synthesized frames/s,
-    frames scored and a note, then the means over sources, excluded pairs and notes."""
-    rows = [("source", "k", "method", "PSNR dB", "SSIM", "synth f/s", "frames", "note")]
+    """The plain-text table: source x k x method with PSNR, SSIM, ꟻLIP (headed FLIP: the
+    table goes to the terminal, kept ASCII; lower is better), synthesized frames/s, frames
+    scored and a note, then the means over sources, excluded pairs and notes."""
+    rows = [("source", "k", "method", "PSNR dB", "SSIM", "FLIP", "synth f/s", "frames", "note")]
     for r in report.results:
         for label, m in r.methods.items():
             rows.append((r.source, str(r.k), label, _fmt(m.mean_psnr, ".2f"), _fmt(m.mean_ssim, ".4f"),
-                         _fmt(m.fps, ".2f"), str(len(m.psnr)) if m.ok else "-", m.status or r.note))
+                         _fmt(m.mean_flip, ".4f"), _fmt(m.fps, ".2f"), str(len(m.psnr)) if m.ok else "-",
+                         m.status or r.note))
     mean = means(report)
     for (k, label), v in mean.items():
         rows.append((f"mean over sources ({v['sources']}/{v['of']})", str(k), label, _fmt(v["psnr"], ".2f"),
-                     _fmt(v["ssim"], ".4f"), _fmt(v["fps"], ".2f"), "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(7)]
-    right = {1, 3, 4, 5, 6}
+                     _fmt(v["ssim"], ".4f"), _fmt(v["flip"], ".4f"), _fmt(v["fps"], ".2f"), "", ""))
+    ncol = len(rows[0]) - 1  # the note runs on without padding
+    widths = [max(len(row[i]) for row in rows) for i in range(ncol)]
+    right = set(range(3, ncol)) | {1}
     lines = []
     for i, row in enumerate(rows):
-        cells = [c.rjust(widths[j]) if j in right else c.ljust(widths[j]) for j, c in enumerate(row[:7])]
-        lines.append("  ".join(cells) + (f"  {row[7]}" if row[7] else ""))
+        cells = [c.rjust(widths[j]) if j in right else c.ljust(widths[j]) for j, c in enumerate(row[:ncol])]
+        lines.append("  ".join(cells) + (f"  {row[ncol]}" if row[ncol] else ""))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     lines.append("")
@@ -167,10 +173,11 @@ def to_json(report: Report) -> dict:
     for r in report.results:
         ms = {}
         for label, m in r.methods.items():
-            ms[label] = {"psnr": m.mean_psnr, "ssim": m.mean_ssim, "synth_fps": m.fps, "seconds": m.seconds,
-                         "frames_scored": len(m.psnr) if m.ok else 0, "output_frames": m.output_frames,
+            ms[label] = {"psnr": m.mean_psnr, "ssim": m.mean_ssim, "flip": m.mean_flip, "synth_fps": m.fps,
+                         "seconds": m.seconds, "frames_scored": len(m.psnr) if m.ok else 0,
+                         "output_frames": m.output_frames,
                          "kept_psnr_min": m.kept_db, "status": m.status or "ok",
-                         "per_frame": {"frames": m.frames, "psnr": m.psnr, "ssim": m.ssim}}
+                         "per_frame": {"frames": m.frames, "psnr": m.psnr, "ssim": m.ssim, "flip": m.flip}}
         res.append({"source": r.source, "kind": r.kind, "path": r.path, "k": r.k, "width": r.width,
                     "height": r.height, "frames": r.frames, "kept": r.kept, "pairs_scored": r.pairs,
                     "excluded": r.excluded, "note": r.note, "methods": ms})
@@ -180,13 +187,14 @@ def to_json(report: Report) -> dict:
 
 def to_markdown(report: Report, strips: dict[str, str] | None = None) -> str:
     """Markdown: how it was made (command, date, machine, versions), one table per k
-    (PSNR / SSIM per source and the mean), a speed table, excluded pairs, notes and links
-    to the image strips (``strips``: source -> path relative to the markdown file)."""
+    (PSNR / SSIM / ꟻLIP per source and the mean), a speed table, excluded pairs, notes and
+    links to the image strips (``strips``: source -> path relative to the markdown file)."""
     meta = report.meta
     v = meta["versions"]
     ver = ", ".join(f"{name} {v[key]}" for name, key in (("vsvfi", "vsvfi"), ("VapourSynth", "vapoursynth"),
                     ("ONNX Runtime", "onnxruntime"), ("MVTools", "mvtools"), ("ffmpeg", "ffmpeg"),
-                    ("scikit-image", "scikit-image"), ("numpy", "numpy")) if key in v)
+                    ("scikit-image", "scikit-image"), ("flip-evaluator", "flip-evaluator"), ("numpy", "numpy"))
+                    if key in v)
     out = ["<!-- written by vsvfi evaluate --markdown; regenerate rather than edit -->", "",
            f"Command: `{meta['command']}`", "",
            f"Date: {meta['date']}. Machine: {meta['cpu']}, {meta['cpu_count']} CPU cores"
@@ -194,9 +202,13 @@ def to_markdown(report: Report, strips: dict[str, str] | None = None) -> str:
            + f", GPU: {meta['gpu']}; vsvfi provider: {meta['provider']}"
            + (f" (ONNX Runtime providers here: {', '.join(meta.get('onnxruntime_providers', []))})" if meta.get("onnxruntime_providers") else "")
            + ".", "", f"Versions: {ver}.", ""]
-    out.append(f"PSNR (dB, RGB24) / SSIM{'' if meta['ssim'] else ' (not computed)'} on the synthesized frames "
-               f"only, mean over frames; 'mean' is the mean over sources. minterpolate: `{meta['minterpolate']}`; "
+    out.append(f"{_metrics_head(meta)} on the synthesized frames only, mean over frames; 'mean' is the mean over "
+               f"sources. minterpolate: `{meta['minterpolate']}`; "
                "MVTools: `Super`, `Analyse(isb=True/False)`, `FlowFPS`/`BlockFPS` at default settings.")
+    if meta.get("flip"):
+        out.extend(["", "ꟻLIP: NVIDIA's perceptual image difference (flip-evaluator), the mean LDR-ꟻLIP error at "
+                    "its default 67 pixels per degree; 0 = identical, lower is better. A perceptual check beside "
+                    "PSNR, which can reward blur (a blended or averaged frame gains dB while looking worse)."])
     out.append("")
     results = report.results
     mean = means(report)
@@ -211,9 +223,9 @@ def to_markdown(report: Report, strips: dict[str, str] | None = None) -> str:
             cells = [label]
             for r in rk:
                 m = r.methods.get(label)
-                cells.append(_cell(m))
+                cells.append(_cell(m, meta))
             mv = mean.get((k, label))
-            cells.append("-" if mv is None else f"{mv['psnr']:.2f}" + (f" / {mv['ssim']:.4f}" if mv["ssim"] is not None else "")
+            cells.append("-" if mv is None else _scores(mv["psnr"], mv["ssim"], mv["flip"], meta)
                          + ("" if mv["sources"] == mv["of"] else f" ({mv['sources']} of {mv['of']})"))
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
@@ -256,12 +268,31 @@ def _scored(r: SourceResult) -> str:
     return str(counts.pop()) if len(counts) == 1 else "-"
 
 
-def _cell(m: MethodResult | None) -> str:
+def _metrics_head(meta: dict) -> str:
+    """What the Markdown cells hold, in their order, and which metrics were not computed."""
+    on = {"SSIM": bool(meta.get("ssim")), "ꟻLIP": bool(meta.get("flip"))}
+    head = " / ".join(["PSNR (dB, RGB24)"] + [name for name, done in on.items() if done])
+    off = [name for name, done in on.items() if not done]
+    return head + (f" ({' and '.join(off)} not computed)" if off else "")
+
+
+def _scores(psnr: float, ssim: float | None, flip: float | None, meta: dict) -> str:
+    """"PSNR / SSIM / ꟻLIP" for one cell: a metric that was not computed is left out (a
+    missing value of a computed one is "-")."""
+    parts = [f"{psnr:.2f}"]
+    if meta.get("ssim") or ssim is not None:
+        parts.append(_fmt(ssim, ".4f"))
+    if meta.get("flip") or flip is not None:
+        parts.append(_fmt(flip, ".4f"))
+    return " / ".join(parts)
+
+
+def _cell(m: MethodResult | None, meta: dict) -> str:
     if m is None:
         return "-"
     if not m.ok:
         return "misaligned" if m.misaligned else ("failed" if m.errors else "-")
-    return f"{m.mean_psnr:.2f}" + (f" / {m.mean_ssim:.4f}" if m.mean_ssim is not None else "")
+    return _scores(m.mean_psnr, m.mean_ssim, m.mean_flip, meta)
 
 
 def write_strips(report: Report, folder: Path) -> dict[str, Path]:
@@ -328,12 +359,13 @@ def write_outputs(report: Report, json_path: str | None, markdown_path: str | No
         strips = write_strips(report, Path(strips_dir)) if strips_dir else {}
         if json_path:
             Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-            Path(json_path).write_text(json.dumps(to_json(report), indent=1, default=_json_default) + "\n")
+            Path(json_path).write_text(json.dumps(to_json(report), indent=1, default=_json_default) + "\n",
+                                       encoding="utf-8")
         if markdown_path:
             md = Path(markdown_path)
             md.parent.mkdir(parents=True, exist_ok=True)
             rel = {s: os.path.relpath(p, md.parent) for s, p in strips.items()}
-            md.write_text(to_markdown(report, rel))
+            md.write_text(to_markdown(report, rel), encoding="utf-8")
     except OSError as e:
         raise EvaluateError(f"cannot write output: {e}") from None
 

@@ -1,4 +1,4 @@
-"""Scoring for the evaluation: PSNR and SSIM of RGB24 arrays, running every method on a
+"""Scoring for the evaluation: PSNR, SSIM and ꟻLIP of RGB24 arrays, running every method on a
 kept clip against the dropped originals (with timing and the alignment check), and the
 per-source results of a video at one k or of a directory of triplets."""
 
@@ -37,16 +37,41 @@ def _ssim_fn():
     return lambda a, b: float(structural_similarity(a, b, channel_axis=2, data_range=255))
 
 
+def flip(reference: np.ndarray, test: np.ndarray) -> float:
+    """Mean LDR-ꟻLIP error of two (H, W, 3) uint8 sRGB arrays of one shape (as float
+    0..1; default viewing conditions, 67 pixels per degree): 0 for identical frames, up
+    to 1, higher is worse. Raises EvaluateError when flip-evaluator is not installed."""
+    try:
+        import flip_evaluator
+    except ImportError:
+        raise EvaluateError("ꟻLIP needs flip-evaluator: pip install flip-evaluator (or 'vsvfi[evaluate]'), "
+                            "or turn ꟻLIP off (--no-flip)") from None
+    ref = reference.astype(np.float32) / 255.0
+    out = test.astype(np.float32) / 255.0
+    # a fresh parameters dict each call (the API's default is a shared mutable one);
+    # no colour map: only the mean error is used
+    _, mean, _ = flip_evaluator.evaluate(ref, out, "LDR", applyMagma=False, computeMeanError=True, parameters={})
+    return float(mean)
+
+
+def _flip_fn():
+    """:func:`flip`, after checking that flip-evaluator can be imported (EvaluateError if not)."""
+    flip(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8))
+    return flip
+
+
 @dataclass
 class MethodResult:
-    """Scores of one method on one source at one k. psnr/ssim: per scored frame (dB,
-    0..1), in the order of ``frames`` (output frame numbers, or triplet names); seconds:
+    """Scores of one method on one source at one k. psnr/ssim/flip: per scored frame (dB,
+    0..1, mean ꟻLIP 0..1 with 0 = identical), in the order of ``frames`` (output frame
+    numbers, or triplet names; ssim/flip empty when not computed); seconds:
     wall time producing output frames; kept_db: worst PSNR at the kept positions."""
 
     method: str
     frames: list = field(default_factory=list)
     psnr: list[float] = field(default_factory=list)
     ssim: list[float] = field(default_factory=list)
+    flip: list[float] = field(default_factory=list)
     seconds: float = 0.0
     kept_db: float = PSNR_CAP
     output_frames: int | None = None
@@ -64,6 +89,10 @@ class MethodResult:
     @property
     def mean_ssim(self) -> float | None:
         return float(np.mean(self.ssim)) if self.ok and self.ssim else None
+
+    @property
+    def mean_flip(self) -> float | None:
+        return float(np.mean(self.flip)) if self.ok and self.flip else None
 
     @property
     def fps(self) -> float | None:
@@ -115,9 +144,10 @@ def _chunks(positions: list[int], size: int) -> Iterator[list[int]]:
 
 
 def _run_unit(unit: _Unit, methods: list[Method], results: dict[str, MethodResult], ssim, provider: str,
-              strip_at: int | None = None, strip: dict | None = None) -> None:
+              strip_at: int | None = None, strip: dict | None = None, flip=None) -> None:
     """Evaluate every method on one unit, adding to ``results``; methods are interleaved
-    per chunk of positions so that ground truth is decoded once and memory stays bounded."""
+    per chunk of positions so that ground truth is decoded once and memory stays bounded.
+    ``ssim``, ``flip``: per-frame scorers (gt, out) -> float, or None to skip."""
     k = unit.k
     gt_clip = unit.open()
     colour = colour_args(gt_clip, gt_clip.get_frame(0).props)
@@ -157,7 +187,7 @@ def _run_unit(unit: _Unit, methods: list[Method], results: dict[str, MethodResul
                     res.errors.append(f"output ended before frame {missing[0]} (needs {last + 1} frames)")
                     del outs[label]
                     continue
-                _score(res, label, got, gt, scored_set, unit.ids, ssim, strip_at, strip)
+                _score(res, label, got, gt, scored_set, unit.ids, (ssim, flip), strip_at, strip)
         _close_outputs(outs, results, head_gt, k)
     finally:
         for out in outs.values():
@@ -184,16 +214,20 @@ def _build_outputs(unit: _Unit, methods: list[Method], results: dict[str, Method
 
 
 def _score(res: MethodResult, label: str, got: dict[int, np.ndarray], gt: dict[int, np.ndarray],
-           scored_set: set[int], ids: Callable[[int], object], ssim, strip_at: int | None,
+           scored_set: set[int], ids: Callable[[int], object], scorers: tuple, strip_at: int | None,
            strip: dict | None) -> None:
     """Score one chunk of a method's output frames ``got`` against the ground truth ``gt``:
-    scored positions add to the per-frame values, kept positions to the worst kept PSNR."""
+    scored positions add to the per-frame values (``scorers``: the SSIM and ꟻLIP
+    functions, each None when skipped), kept positions to the worst kept PSNR."""
+    ssim, flip_fn = scorers
     for n, arr in got.items():
         if n in scored_set:
             res.frames.append(ids(n))
             res.psnr.append(psnr(arr, gt[n]))
             if ssim is not None:
                 res.ssim.append(ssim(gt[n], arr))
+            if flip_fn is not None:
+                res.flip.append(flip_fn(gt[n], arr))
             if n == strip_at and strip is not None:
                 strip.setdefault("out", {})[label] = (arr, res.psnr[-1])
         else:
@@ -227,8 +261,9 @@ def _offset_note(out, head_gt: dict[int, np.ndarray], k: int, kept_db: float) ->
 
 
 def evaluate_video(src: Source, k: int, methods: list[Method], ssim, provider: str, cuts: list[int],
-                   strips: bool) -> SourceResult:
-    """One video source at one k (see the module docstring for the protocol)."""
+                   strips: bool, flip=None) -> SourceResult:
+    """One video source at one k (see the module docstring for the protocol); ``ssim``,
+    ``flip``: per-frame scorers, or None to skip."""
     clip = src.open()
     m_kept = len(range(0, clip.num_frames, k))
     cutset = set(cuts)
@@ -243,7 +278,7 @@ def evaluate_video(src: Source, k: int, methods: list[Method], ssim, provider: s
     strip = {} if strips and pairs else None
     strip_at = pairs[0] * k + k // 2 if pairs else None
     if pairs:
-        _run_unit(_Unit(src.open, k, pairs), methods, results, ssim, provider, strip_at, strip)
+        _run_unit(_Unit(src.open, k, pairs), methods, results, ssim, provider, strip_at, strip, flip)
     if strip is not None:
         strip.update(at=strip_at, k=k, pair=[strip_at - strip_at % k, strip_at - strip_at % k + k])
     return SourceResult(source=src.name, kind="video", path=src.path, k=k, width=clip.width, height=clip.height,
@@ -254,7 +289,7 @@ def evaluate_video(src: Source, k: int, methods: list[Method], ssim, provider: s
 
 
 def evaluate_triplets(src: Source, methods: list[Method], ssim, provider: str, strips: bool,
-                      log: Callable[[str], None]) -> SourceResult:
+                      log: Callable[[str], None], flip=None) -> SourceResult:
     """Every triplet of a directory at k = 2: the outer images as kept frames, the middle
     one as ground truth (output frame 1)."""
     results = {m.label: MethodResult(m.label) for m in methods}
@@ -264,7 +299,7 @@ def evaluate_triplets(src: Source, methods: list[Method], ssim, provider: str, s
         clip = _triplet_clip(name, paths)
         sizes.add((clip.width, clip.height))
         _run_unit(_Unit(lambda c=clip: c, 2, [0], ids=lambda n, name=name: name), methods, results, ssim, provider,
-                  1 if i == 0 else None, strip if i == 0 else None)
+                  1 if i == 0 else None, strip if i == 0 else None, flip)
         if (i + 1) % 100 == 0:
             log(f"{src.name}: {i + 1}/{len(src.triplets)} triplets")
     if strip is not None:

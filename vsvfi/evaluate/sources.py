@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import vapoursynth as vs
 
-from ..scenes import SC_THRESHOLD, scene_stats
+from ..scenes import SC_THRESHOLD, pair_stats
 from .convert import FALLBACK_FPS, _fetch, clip_from_arrays
 from .methods import EvaluateError
 
@@ -118,8 +118,8 @@ def _triplet_clip(name: str, paths) -> vs.VideoNode:
 
 def scene_cuts(clip: vs.VideoNode, threshold: float | None = None) -> list[int]:
     """Indices i where original frames i and i + 1 are a scene cut by vsvfi's measure
-    (``VsvfiSCDiff`` of :func:`vsvfi.scenes.scene_stats` above ``threshold``, default
+    (``VsvfiSCDiff`` of :func:`vsvfi.scenes.pair_stats` above ``threshold``, default
     :data:`vsvfi.scenes.SC_THRESHOLD`)."""
     thr = SC_THRESHOLD if threshold is None else threshold
-    stats = scene_stats(clip)
+    stats = pair_stats(clip)
     return [n for n, f in _fetch(stats, range(clip.num_frames - 1)) if f.props["VsvfiSCDiff"] > thr]
