@@ -103,9 +103,9 @@ def test_scale_and_ensemble_on_a_large_pan(bbb_still):
 
 
 @pytest.mark.parametrize("kw, words", [
-    ({"scale": 0.3}, "scale must be one of"),
-    ({"scale": True}, "scale must be one of"),
-    ({"scale": "1"}, "scale must be one of"),
+    ({"scale": 0.3}, "scale must be .auto. or one of"),
+    ({"scale": True}, "scale must be .auto. or one of"),
+    ({"scale": "1"}, "scale must be .auto. or one of"),
     ({"ensemble": 2}, "ensemble must be True or False"),
     ({"protect_static": "yes"}, "protect_static must be True or False"),
 ])

@@ -60,8 +60,9 @@ RULES: tuple[Rule, ...] = (
     Rule("clip", lambda c: c.num_frames >= 2,
          "the clip needs at least 2 frames to interpolate between, it has {value.num_frames}"),
     Rule("sc_threshold", _number(0, 1), "sc_threshold must be a number in [0, 1], got {value!r}"),
-    Rule("scale", lambda v: not isinstance(v, bool) and isinstance(v, numbers.Real) and float(v) in SCALES,
-         f"scale must be one of {', '.join(map(str, SCALES))}, got {{value!r}}"),
+    Rule("scale", lambda v: v == "auto" or (not isinstance(v, bool) and isinstance(v, numbers.Real)
+                                             and float(v) in SCALES),
+         f"scale must be 'auto' or one of {', '.join(map(str, SCALES))}, got {{value!r}}"),
     _flag_rule("ensemble"),
     _flag_rule("protect_static"),
     _flag_rule("scene_change"),

@@ -23,7 +23,7 @@ from .frames import frame_array, write_planes
 from .memory import CACHE_PAIRS_EXTRA, available_memory, cache_pairs, memory_needed
 from .protect import DEFAULT as PROTECTION
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
-from .scenes import SC_THRESHOLD, is_cut, is_static, scene_stats, static_stats
+from .scenes import SC_THRESHOLD, auto_scale, is_cut, is_static, pair_stats, static_stats
 from .timing import output_length, position
 
 core = vs.core
@@ -124,7 +124,7 @@ class _Interpolator:
     def __init__(self, clip, ratio, engine, scene_change, sc_threshold, scale, ensemble, protect):
         self.clip, self.ratio, self.engine = clip, ratio, engine
         self.scene_change, self.sc_threshold = scene_change, sc_threshold
-        self.scale, self.ensemble, self.protect = scale, ensemble, protect
+        self.scale, self.ensemble, self.protect = scale, ensemble, protect  # scale None: per pair ("auto")
         self.n_src = clip.num_frames
         self.length = output_length(self.n_src, ratio)
         self.fps = clip.fps * ratio if clip.fps > 0 else Fraction(0)
@@ -153,12 +153,13 @@ class _Interpolator:
     def build(self) -> vs.VideoNode:
         """The output clip: frames on a source position (and past the last pair) are the
         source frames themselves; every other frame goes through :meth:`_decide`, with the
-        props of source frames i, i + 1 and of the pair's measurements (:mod:`vsvfi.scenes`)."""
+        props of source frames i, i + 1 and of the pair's measurements (:mod:`vsvfi.scenes`:
+        static pair; difference and motion when scene changes or the flow scale depend on them)."""
         clip = self.clip
         self.rgb = _network_clip(clip)
         prop_src = [self._remap(clip, 0), self._remap(clip, 1), self._remap(static_stats(clip), 0)]
-        if self.scene_change:
-            prop_src.append(self._remap(scene_stats(clip), 0))
+        if self.scene_change or self.scale is None:
+            prop_src.append(self._remap(pair_stats(clip), 0))
         decide = core.std.FrameEval(self.template, self._decide, prop_src=prop_src)
         last = self.n_src - 1
 
@@ -171,7 +172,8 @@ class _Interpolator:
 
     def _decide(self, n: int, f: list) -> vs.VideoNode:
         """Output frame n between source frames i and i + 1 (props in ``f``): a marked copy
-        of frame i for a static pair or a scene change, else a node that synthesizes it."""
+        of frame i for a static pair or a scene change, else a node that synthesizes it at the
+        pair's flow scale."""
         i, t = position(n, self.ratio)
         left, right = f[0].props, f[1].props
         if is_static(f[2].props, self.clip.format):
@@ -181,12 +183,13 @@ class _Interpolator:
         # Each output frame gets its own ModifyFrame node, so VapourSynth runs the callbacks
         # of several frames at once (a node runs one callback at a time); the network
         # releases the GIL. A pair that is already prepared needs no source frames at all.
+        scale = auto_scale(f[3].props["VsvfiMotion"]) if self.scale is None else self.scale
         pair = self.pairs.peek(i)
         inputs = [self.net_template]
         if pair is None:
             inputs += [self.rgb[i], self.rgb[i + 1]]
         syn = core.std.ModifyFrame(self.net_template, inputs,
-                                   functools.partial(self._synthesize, out_n=n, i=i, t=t, pair=pair))
+                                   functools.partial(self._synthesize, out_n=n, i=i, t=t, pair=pair, scale=scale))
         # Synthesized frames carry source frame i's props (_finish drops the stale ones).
         out = core.std.CopyFrameProps(_from_network(syn, self.clip.format, zimg_args(left, self.clip)),
                                       self.clip[i])
@@ -197,9 +200,10 @@ class _Interpolator:
         converted once."""
         return self.sources.get(i, lambda: frame_array(frame))
 
-    def _prepare(self, i: int, f: list) -> _Pair:
+    def _prepare(self, i: int, f: list, scale: float) -> _Pair:
         """The pair of source frames i, i + 1 (network-format frames ``f[1]``, ``f[2]``):
-        the protection masks, overlays painted out, and the engine's prepared pair."""
+        the protection masks, overlays painted out, and the engine's prepared pair for flow
+        ``scale``."""
         a, b = self._source(i, f[1]), self._source(i + 1, f[2])
         static = None
         net_a, net_b = a, b
@@ -209,11 +213,12 @@ class _Interpolator:
             if overlay.any():
                 net_a, net_b = PROTECTION.fill(a, overlay), PROTECTION.fill(b, overlay)
         if self.uploads is not None and net_a is a:  # the network sees the source frames as they are
-            dev = [self.uploads.get(k, lambda x=x: self.engine.upload(x, self.scale)) for k, x in ((i, a), (i + 1, b))]
-            return _Pair(self.engine.pair(*dev, a, b, self.scale), a, b, static)
-        return _Pair(self.engine.prepare(net_a, net_b, self.scale), a, b, static)
+            dev = [self.uploads.get((k, scale), lambda x=x: self.engine.upload(x, scale)) for k, x in ((i, a), (i + 1, b))]
+            return _Pair(self.engine.pair(*dev, a, b, scale), a, b, static)
+        return _Pair(self.engine.prepare(net_a, net_b, scale), a, b, static)
 
-    def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None) -> vs.VideoFrame:
+    def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None,
+                    scale: float) -> vs.VideoFrame:
         """Output frame ``out_n`` at timestep ``t`` between source frames i and i + 1, in the
         network format; static pixels get the linear blend. Errors become a vs.Error that
         names the frame."""
@@ -221,7 +226,7 @@ class _Interpolator:
             f = [f]
         try:
             if pair is None:
-                pair = self.pairs.get(i, lambda: self._prepare(i, f))
+                pair = self.pairs.get(i, lambda: self._prepare(i, f, scale))
             # dtype=None: an fp16 graph's output is converted once, by the copy into the frame
             res = self.engine.synthesize(pair.net, float(t), self.ensemble, dtype=None)
             if pair.static is not None:
@@ -385,6 +390,7 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
     except ValueError as e:
         _fail(str(e))
     engine = _load_engine(model, provider, device_index, ort_threads, num_streams, precision, clip)
-    _check_memory(clip, engine, model, float(scale), bool(ensemble))
-    return _Interpolator(clip, r, engine, bool(scene_change), float(sc_threshold), float(scale), bool(ensemble),
+    fixed = None if scale == "auto" else float(scale)
+    _check_memory(clip, engine, model, 1.0 if fixed is None else fixed, bool(ensemble))  # auto: at most 1
+    return _Interpolator(clip, r, engine, bool(scene_change), float(sc_threshold), fixed, bool(ensemble),
                          bool(protect_static)).build()
