@@ -49,10 +49,14 @@ class Case:
     opaque: np.ndarray | None = None
 
 
-@lru_cache(maxsize=None)
 def still_clip(stem: str, n: int, scale: int = 1) -> vs.VideoNode:
     """Frame ``n`` of sample ``stem`` as a 1-frame RGB24 clip (:func:`synthetic.still`),
-    upscaled ``scale`` times with bicubic resampling when ``scale`` > 1."""
+    upscaled ``scale`` times with bicubic resampling when ``scale`` > 1 (cached per core)."""
+    return _still_clip(stem, n, scale, vs.core.core)
+
+
+@lru_cache(maxsize=None)
+def _still_clip(stem: str, n: int, scale: int, _core) -> vs.VideoNode:
     clip = synthetic.still(str(assets.fetch(assets.SAMPLES[stem])), n)
     if scale != 1:
         clip = core.resize.Bicubic(clip, clip.width * scale, clip.height * scale)

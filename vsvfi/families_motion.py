@@ -32,9 +32,11 @@ def _cut(name: str, a: np.ndarray, b: np.ndarray) -> Case:
 
 
 def cut_cases(quick: bool) -> list[Case]:
-    """Real cuts of bikes; different shots of bikes far apart; frames of bigbuckbunny's
-    single shot far apart (same place and palette: hard for a luma-difference detector);
-    cuts between clips (both cropped and resampled to one size)."""
+    """Real cuts of bikes; different shots of bikes far apart; "similar palette" cuts of
+    bigbuckbunny (a single shot, static camera): jump cuts between frames 60 apart, and
+    640x360 windows of two places of the scene (mean luma differences 0.05-0.15: hard for
+    a luma-difference detector); cuts between clips (both cropped and resampled to one
+    size). Middle: a copy of a."""
     out = []
     for i in (29, 186) if quick else BIKES_CUTS:
         out.append(_cut(f"cut bikes {i}|{i + 1} real", image("bikes", i), image("bikes", i + 1)))
@@ -42,9 +44,15 @@ def cut_cases(quick: bool) -> list[Case]:
     for s, t in far:
         i, j = BIKES_SHOT_FRAMES[s], BIKES_SHOT_FRAMES[t]
         out.append(_cut(f"cut bikes {i}|{j} shots {s + 1}|{t + 1}", image("bikes", i), image("bikes", j)))
-    for i, j in [(0, 131), (10, 100), (30, 120)][:1 if quick else 3]:
-        out.append(_cut(f"cut bigbuckbunny {i}|{j} similar palette", image("bigbuckbunny", i),
+    for i, j in [(70, 130), (60, 120), (50, 110), (0, 131)][:1 if quick else 4]:
+        out.append(_cut(f"cut bigbuckbunny {i}|{j} jump cut similar palette", image("bigbuckbunny", i),
                         image("bigbuckbunny", j)))
+    views = [(Shot("bigbuckbunny", 20, 2, 640, 0), Shot("bigbuckbunny", 20, 2, 1280, 0)),
+             (Shot("bigbuckbunny", 20, 2, 0, 0), Shot("bigbuckbunny", 100, 2, 1280, 180)),
+             (Shot("bigbuckbunny", 60, 1, 0, 360), Shot("bigbuckbunny", 125, 1, 320, 0))]
+    for sa, sb in views[:1 if quick else 3]:
+        out.append(_cut(f"cut {sa} | {sb} other view similar palette w640", sa.window(0, 640, 360),
+                        sb.window(0, 640, 360)))
     cross = [("bikes", 100, "bigbuckbunny", 60, 640, 272), ("carphone_pristine", 40, "bigbuckbunny", 90, 176, 144),
              ("bigbuckbunny", 120, "carphone_pristine", 80, 176, 144), ("carphone_pristine", 10, "bikes", 200, 176, 144)]
     for s1, n1, s2, n2, w, h in cross[:1 if quick else 4]:
@@ -277,7 +285,7 @@ def object_cases(quick: bool) -> list[Case]:
     from another clip, a rectangle or an ellipse with hard edges, so the middle is exact."""
     backgrounds = [Shot("bigbuckbunny", 90, 1, 300, 200), Shot("bikes", 220, 1, 0, 0)]
     sizes = [(640, 360), (640, 272)]
-    patches = [("bikes", 60, 1, 300, 60), ("carphone_pristine", 50, 2, 70, 60)]  # taxi; face (upscaled 2x)
+    patches = [("bikes", 70, 1, 110, 70), ("carphone_pristine", 50, 2, 50, 30)]  # taxi sign; face (upscaled 2x)
     combos = [(d, diag, b) for b in range(2) for d in (32, 48, 64, 96) for diag in (False, True)]
     if quick:
         combos = [(32, False, 0), (64, True, 1), (96, False, 0)]
@@ -285,14 +293,14 @@ def object_cases(quick: bool) -> list[Case]:
     for i, (d, diag, b) in enumerate(combos):
         w, h = sizes[b]
         bg = backgrounds[b].window(0, w, h)
-        stem, n, scale, px, py = patches[(i + b) % 2]
+        stem, n, scale, px, py = patches[i % 2]
         patch = image(stem, n, scale)[:, py:py + 160, px:px + 212]
-        shape = _ellipse(212, 160) if i % 2 else np.ones((160, 212), bool)
+        shape = _ellipse(212, 160) if (i // 2) % 2 else np.ones((160, 212), bool)
         vec = (d, d // 2 if diag else 0)
         start = ((w - 212 - vec[0]) // 2, (h - 160 - vec[1]) // 2)
         frames = _object_frames(bg, patch, shape, start, vec)
-        form = "ellipse" if i % 2 else "rectangle"
-        name = (f"object {d}px {'diagonal' if diag else 'horizontal'} {form} {stem}#{n} over "
+        form = "ellipse" if (i // 2) % 2 else "rectangle"
+        name = (f"object {d}px {'diagonal' if diag else 'horizontal'} {form} {stem}#{n}{'x2' if scale == 2 else ''} over "
                 f"{backgrounds[b]} w{w}")
         out.append(Case("object", name, array_clip(frames), cut=False, motion=math.hypot(*vec)))
     return out

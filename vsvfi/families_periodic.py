@@ -45,9 +45,10 @@ def stripes(width: int, height: int, period: int, shift: float) -> np.ndarray:
 
 def checkers(width: int, height: int, period: int, shift: float) -> np.ndarray:
     """(3, height, width) uint8 checkers (squares of period / 2 px, dark blue and yellow),
-    moved by ``shift`` px right and down."""
+    moved right by ``shift`` px (half a period later they are inverted; a diagonal move by
+    half a period would give the same picture)."""
     cx = square_cover(width, period, shift)[None, :]
-    cy = square_cover(height, period, shift)[:, None]
+    cy = square_cover(height, period, 0)[:, None]
     cover = cx * (1 - cy) + (1 - cx) * cy  # area of the "on" squares (x xor y)
     lo, hi = np.array([30, 40, 140.0]), np.array([235, 205, 50.0])
     out = lo[:, None, None] + (hi - lo)[:, None, None] * cover[None]
@@ -56,22 +57,23 @@ def checkers(width: int, height: int, period: int, shift: float) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def tiled_image(period: int) -> np.ndarray:
-    """(3, H, W + 2 period) uint8: the real period x period patch :data:`TILE_SOURCE`
-    tiled (:func:`synthetic.tiled`)."""
+    """(3, H + 2 period, W + 2 period) uint8: the real period x period patch
+    :data:`TILE_SOURCE` tiled (:func:`synthetic.tiled`)."""
     stem, n, x, y = TILE_SOURCE
-    img = synthetic.tiled(still_clip(stem, n), (x, y, period, period), W + 2 * period, H)
+    img = synthetic.tiled(still_clip(stem, n), (x, y, period, period), W + 2 * period, H + 2 * period)
     return frame_array(img.get_frame(0))
 
 
 def tiles(width: int, height: int, period: int, shift: float) -> np.ndarray:
-    """(3, height, width) uint8 window of :func:`tiled_image` moved right by whole ``shift`` px."""
+    """(3, height, width) uint8 window of :func:`tiled_image` moved right and down by whole
+    ``shift`` px."""
     s = int(shift)
     if s != shift:
         raise ValueError(f"tiled patterns move by whole pixels, not {shift}")
-    return tiled_image(period)[:, :height, 2 * period - s:2 * period - s + width]
+    return tiled_image(period)[:, 2 * period - s:2 * period - s + height, 2 * period - s:2 * period - s + width]
 
 
-PATTERNS = {"stripes": (stripes, (1, 0)), "checkers": (checkers, (1, 1)), "tiled": (tiles, (1, 0))}
+PATTERNS = {"stripes": (stripes, (1, 0)), "checkers": (checkers, (1, 0)), "tiled": (tiles, (1, 1))}
 
 
 def _layouts() -> list[tuple[str, Shot | None]]:
@@ -96,9 +98,9 @@ def _frame(draw, period: int, d: float, bg: Shot | None, t: float) -> np.ndarray
 
 def periodic_cases(quick: bool) -> list[Case]:
     """Patterns of periods 8-32 px moving 0.25, 0.5, 0.75, 1 or 2 periods per pair: stripes
-    (horizontally), checkers (diagonally: that much on both axes) and a tiled real patch
-    (horizontally; only even shifts), full frame or in a region over a static or panning
-    real background (the layouts take turns)."""
+    and checkers (horizontally) and a tiled real patch (diagonally: that much on both axes;
+    only even shifts), full frame or in a region over a static or panning real background
+    (the layouts take turns)."""
     layouts = _layouts()
     if quick:
         combos = [("stripes", 8, 0.25, 0), ("stripes", 12, 0.75, 2), ("stripes", 24, 1, 1), ("checkers", 16, 1, 1),
