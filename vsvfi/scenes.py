@@ -18,7 +18,7 @@ core = vs.core
 #: Default scene-change threshold on :attr:`vsvfi.motion.Comparison.difference` (0..1: the
 #: median over textured blocks of 1 - NCC after motion search). Chosen on families of cuts
 #: and hard non-cuts built from the sample clips (docs/scene-change.md).
-SC_THRESHOLD = 0.15
+SC_THRESHOLD = 0.19
 #: Width of the luma thumbnails the pair measurements are computed on (pixels).
 SC_WIDTH = 160
 #: Flow scale for ``scale="auto"``: the first (largest-motion bound, scale) whose bound the
@@ -34,23 +34,26 @@ def _next(clip: vs.VideoNode) -> vs.VideoNode:
     return clip[1:] + clip[-1]
 
 
-def _thumbnails(clip: vs.VideoNode) -> vs.VideoNode:
+def thumbnails(clip: vs.VideoNode) -> vs.VideoNode:
     """Luma of every frame as GRAYS (0..1, full range) :data:`SC_WIDTH` pixels wide (RGB:
-    BT.709 luma)."""
+    BT.709 luma), resized with the cubic B-spline (zimg Bicubic b=1, c=0): a smooth kernel,
+    so that texture finer than the thumbnail can hold fades out instead of aliasing into
+    patterns that move differently from the picture."""
     sw = min(clip.width, SC_WIDTH)
     sh = max(2, round(clip.height * sw / clip.width))
+    spline = {"filter_param_a": 1, "filter_param_b": 0}
     if clip.format.color_family == vs.RGB:
-        return core.resize.Bilinear(clip, sw, sh, format=vs.GRAYS, matrix_s="709", range_s="full")
+        return core.resize.Bicubic(clip, sw, sh, format=vs.GRAYS, matrix_s="709", range_s="full", **spline)
     luma = core.std.ShufflePlanes(clip, 0, vs.GRAY)
-    return core.resize.Bilinear(luma, sw, sh, format=vs.GRAYS, range_in_s="full", range_s="full")
+    return core.resize.Bicubic(luma, sw, sh, format=vs.GRAYS, range_in_s="full", range_s="full", **spline)
 
 
 def pair_stats(clip: vs.VideoNode) -> vs.VideoNode:
     """Frame i carries the comparison of source frames i and i + 1
-    (:func:`vsvfi.motion.compare` on :func:`_thumbnails`): ``VsvfiSCDiff`` (0..1, the
+    (:func:`vsvfi.motion.compare` on :func:`thumbnails`): ``VsvfiSCDiff`` (0..1, the
     motion-compensated difference) and ``VsvfiMotion`` (how far things moved, pixels at the
     clip's size). Requests thumbnails of frames i and i + 1 only."""
-    small = _thumbnails(clip)
+    small = thumbnails(clip)
     factor = clip.width / small.width
 
     def measure(n: int, f: list) -> vs.VideoFrame:
