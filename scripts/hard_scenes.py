@@ -40,7 +40,7 @@ import vsvfi  # noqa: E402
 from vsvfi import families  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.motion import compare  # noqa: E402
-from vsvfi.scenes import SC_THRESHOLD, SC_WIDTH  # noqa: E402
+from vsvfi.scenes import SC_THRESHOLD, thumbnails  # noqa: E402
 
 core = vs.core
 OLD_WIDTH, OLD_THRESHOLD = 320, 0.12  # the detector before this one (docs/scene-change.md)
@@ -91,7 +91,8 @@ def _scdet(a: np.ndarray, b: np.ndarray) -> float:
 
 def detectors(a: np.ndarray, b: np.ndarray) -> dict[str, tuple[float, bool]]:
     """{detector: (score, says cut)} for source frames a, b ((3, H, W) uint8 RGB)."""
-    new = compare(_luma(a, min(SC_WIDTH, a.shape[2])), _luma(b, min(SC_WIDTH, a.shape[2]))).difference
+    small = thumbnails(_clip([a, b]))
+    new = compare(*(np.asarray(small.get_frame(k)[0]) for k in (0, 1))).difference
     old = float(np.abs(_luma(a, min(OLD_WIDTH, a.shape[2])) - _luma(b, min(OLD_WIDTH, a.shape[2]))).mean())
     full = float(np.abs(_luma(a, None) - _luma(b, None)).mean())
     scd = _scdet(a, b)
@@ -194,8 +195,8 @@ def measure_case(case, old_frame: np.ndarray | None) -> dict:
     return row
 
 
-def measure(quick: bool, rev: str | None) -> list[dict]:
-    cases = families.cases(quick=quick)
+def measure(quick: bool, rev: str | None, only: list[str] | None = None) -> list[dict]:
+    cases = [c for c in families.cases(quick=quick) if not only or c.family in only]
     old = {}
     if rev:
         pairs = {c.name: (frame_array(c.clip.get_frame(0)), frame_array(c.clip.get_frame(2)))
@@ -283,12 +284,14 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="the quick subset of every family (what the tests use)")
     p.add_argument("--before", metavar="REV", help="also score the defaults of git revision REV")
+    p.add_argument("--family", action="append", choices=families.FAMILIES, help="only these families (repeatable)")
     p.add_argument("--out", default="docs/hard-scenes.md")
     p.add_argument("--json", default="docs/hard-scenes.json")
     a = p.parse_args()
     core.num_threads = 2
-    rows = measure(a.quick, a.before)
+    rows = measure(a.quick, a.before, a.family)
     cmd = "python scripts/hard_scenes.py" + (" --quick" if a.quick else "") + (f" --before {a.before}" if a.before else "")
+    cmd += "".join(f" --family {f}" for f in a.family or ())
     Path(a.out).write_text(markdown(rows, cmd, a.before) + "\n")
     Path(a.json).write_text(json.dumps(rows, indent=1) + "\n")
     print(f"wrote {a.out} and {a.json}")

@@ -86,12 +86,14 @@ class _Pair:
     """What every output frame between source frames i and i + 1 re-uses: the engine's
     prepared pair (padded network inputs, or a two-stage model's flows and features), the
     two source frames (float32 (3, H, W), RGB in [0, 1]) for the static blend, and the
-    static-pixel mask (float32 (H, W) in [0, 1]; None where no pixel is static)."""
+    static-pixel mask and its part near overlays (float32 (H, W) in [0, 1]; None where no
+    pixel is static / near an overlay; :mod:`vsvfi.protect`)."""
 
     net: object
     img0: np.ndarray
     img1: np.ndarray
     static: np.ndarray | None
+    overlay: np.ndarray | None = None
 
 
 class _HeapTrimmer:
@@ -205,17 +207,18 @@ class _Interpolator:
         the protection masks, overlays painted out, and the engine's prepared pair for flow
         ``scale``."""
         a, b = self._source(i, f[1]), self._source(i + 1, f[2])
-        static = None
+        static = overlay = None
         net_a, net_b = a, b
         if self.protect:
-            mask, overlay = PROTECTION.masks(a.astype(np.float32, copy=False), b.astype(np.float32, copy=False))
+            mask, found = PROTECTION.masks(a.astype(np.float32, copy=False), b.astype(np.float32, copy=False))
             static = mask if mask.any() else None
-            if overlay.any():
-                net_a, net_b = PROTECTION.fill(a, overlay), PROTECTION.fill(b, overlay)
+            if found.any():
+                overlay = PROTECTION.keep(mask, found)
+                net_a, net_b = PROTECTION.fill(a, found), PROTECTION.fill(b, found)
         if self.uploads is not None and net_a is a:  # the network sees the source frames as they are
             dev = [self.uploads.get((k, scale), lambda x=x: self.engine.upload(x, scale)) for k, x in ((i, a), (i + 1, b))]
-            return _Pair(self.engine.pair(*dev, a, b, scale), a, b, static)
-        return _Pair(self.engine.prepare(net_a, net_b, scale), a, b, static)
+            return _Pair(self.engine.pair(*dev, a, b, scale), a, b, static, overlay)
+        return _Pair(self.engine.prepare(net_a, net_b, scale), a, b, static, overlay)
 
     def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None,
                     scale: float) -> vs.VideoFrame:
@@ -230,9 +233,7 @@ class _Interpolator:
             # dtype=None: an fp16 graph's output is converted once, by the copy into the frame
             res = self.engine.synthesize(pair.net, float(t), self.ensemble, dtype=None)
             if pair.static is not None:
-                # static pixels: the inputs agree there, so their linear blend is the answer
-                blend = pair.img0 * np.float32(1 - t) + pair.img1 * np.float32(t)
-                res = res + (blend - res) * pair.static
+                res = PROTECTION.combine(res, pair.img0, pair.img1, float(t), pair.static, pair.overlay)
         except Exception as e:  # becomes a frame error naming the output frame
             raise vs.Error(f"vsvfi.Interpolate: output frame {out_n} (between source frames "
                            f"{i} and {i + 1}, t={float(t):.4f}): {type(e).__name__}: {e}") from e

@@ -26,11 +26,16 @@ class Protection:
     - static pixels: weight 1 for d <= ``low``, 0 for d >= ``high`` (smooth in between),
       after a 3x3 morphological opening that drops isolated pixels. The output there is
       the linear blend of I0 and I1 (where they agree, the blend is the answer).
-    - overlay pixels: exactly static (d between ``exact``), high-contrast (3x3 range of I0
-      between ``contrast``) and with a mostly moving ``radius``-pixel neighbourhood (moving
-      fraction between ``moving``): subtitles and logos over moving content. They are
-      painted out of both inputs before the network runs, so it cannot drag them along
-      with the motion around them, and put back afterwards.
+    - overlay pixels: subtitles and logos over moving content. Their core is static edges:
+      pixels whose whole 3x3 neighbourhood is exactly static (d between ``exact``), whose
+      3x3 range in I0 is high (between ``contrast``) and whose ``radius``-pixel
+      neighbourhood mostly moves (moving fraction between ``moving``). A moving periodic
+      pattern has no such pixel: where it agrees with itself it is flat, and its edges
+      move. The core grows by ``grow`` pixels over exactly static pixels (stroke interiors,
+      outlines), then by ``margin`` pixels more (the anti-aliased rim that blends with the
+      moving background). Overlay pixels are painted out of both inputs before the network
+      runs, so it cannot drag them along with the motion around them; static pixels get the
+      blend back afterwards (:meth:`combine`).
 
     Each (lo, hi) pair is the ramp of a :func:`smoothstep`; values are fractions of the
     sample range, ``radius`` is in pixels.
@@ -42,14 +47,41 @@ class Protection:
     contrast: tuple[float, float] = (0.2, 0.4)
     moving: tuple[float, float] = (0.3, 0.5)
     radius: int = 6
+    grow: int = 3
+    margin: int = 2
+    disagree: tuple[float, float] = (8 / 255, 24 / 255)
+    near: int = 6
 
     def masks(self, img0: np.ndarray, img1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:func:`static_masks` of a pair with these parameters."""
-        return static_masks(img0, img1, self.low, self.high, self.exact, self.contrast, self.moving, self.radius)
+        return static_masks(img0, img1, self)
+
 
     def fill(self, img: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """:func:`fill` with this ``radius``."""
         return fill(img, mask, self.radius)
+
+    def keep(self, static: np.ndarray, overlay: np.ndarray) -> np.ndarray:
+        """The static pixels within ``near`` pixels of an overlay (float32 (H, W)): they get
+        the blend whatever the network says (:meth:`combine`)."""
+        for _ in range(self.near):
+            overlay = _extreme3(overlay, np.maximum)
+        return static * overlay
+
+    def combine(self, frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float, static: np.ndarray,
+                keep: np.ndarray | None) -> np.ndarray:
+        """The network's ``frame`` (3, H, W) at timestep ``t`` with the linear blend of
+        ``img0``, ``img1`` put in on the ``static`` pixels of :meth:`masks`: near overlays
+        (``keep``, from :meth:`keep`) always, elsewhere only where the network agrees with
+        the blend (its output within ``disagree``). Where it does not, it saw motion that the
+        two frames alone hide (a periodic pattern that moved by whole periods), and its
+        frame is kept."""
+        blend = img0 * np.float32(1 - t) + img1 * np.float32(t)
+        gap = np.abs(frame - blend).max(axis=0)
+        weight = static * smoothstep(gap, self.disagree[1], self.disagree[0])
+        if keep is not None:
+            weight = np.maximum(weight, keep)
+        return frame + (blend - frame) * weight
 
 
 #: The parameters ``Interpolate(protect_static=True)`` uses.
@@ -95,52 +127,70 @@ STRIP_ROWS = 64
 TILE = 32
 
 
-def static_masks(img0: np.ndarray, img1: np.ndarray, low: float, high: float, exact: tuple[float, float],
-                 contrast: tuple[float, float], moving: tuple[float, float],
-                 radius: int) -> tuple[np.ndarray, np.ndarray]:
+def static_masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
     """The two masks of a pair of RGB frames.
 
     Args:
         img0, img1: float32 (3, H, W) in [0, 1], source frames i and i + 1.
-        low, high: d = max over channels of |img0 - img1|; the static weight is 1 for
-            d <= low and 0 for d >= high.
-        exact: (lo, hi) of d for "exactly static" (1 below lo, 0 above hi).
-        contrast: (lo, hi) of the 5x5 maximum of img0's 3x3 range (max - min).
-        moving: (lo, hi) of the fraction of not exactly static pixels around a pixel.
-        radius: half-size of that neighbourhood, pixels.
+        params: thresholds and sizes (:class:`Protection`).
 
     Returns:
         (static, overlay): float32 (H, W) in [0, 1]. ``static``: where the output is the
-        linear blend of the inputs (3x3-opened). ``overlay``: exactly static,
-        high-contrast pixels surrounded by motion, to be painted out before the network.
+        linear blend of the inputs (3x3-opened outside overlays). ``overlay``: static edges surrounded by
+        motion and the exactly static pixels within ``params.grow`` of them, to be painted
+        out before the network.
 
-    Computed in strips of :data:`STRIP_ROWS` rows, each with ``radius + 2`` rows of context
-    above and below (the reach of the whole chain of filters), so every pixel sees the
+    Computed in strips of :data:`STRIP_ROWS` rows, each with enough rows of context above
+    and below (the reach of the whole chain of filters), so every pixel sees the
     neighbourhood it has in one pass over the frame (the box filter's running sums start at
     another row: float rounding at most).
     """
     h = img0.shape[1]
     static = np.empty(img0.shape[1:], np.float32)
     overlay = np.empty(img0.shape[1:], np.float32)
-    reach = radius + 2
+    reach = params.radius + params.grow + params.margin + 4
     for y0 in range(0, h, STRIP_ROWS):
         y1 = min(h, y0 + STRIP_ROWS)
         a0, a1 = max(0, y0 - reach), min(h, y1 + reach)
-        s, o = _static_masks(img0[:, a0:a1], img1[:, a0:a1], low, high, exact, contrast, moving, radius)
+        s, o = _static_masks(img0[:, a0:a1], img1[:, a0:a1], params)
         static[y0:y1], overlay[y0:y1] = s[y0 - a0:y1 - a0], o[y0 - a0:y1 - a0]
     return static, overlay
 
 
-def _static_masks(img0, img1, low, high, exact, contrast, moving, radius):
+def _contrast(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How much each pixel of ``img`` (3, H, W) differs from its nearest neighbours: the
+    largest absolute difference over the channels to the left or right neighbour, and to
+    the one above or below (edge pixels repeated)."""
+    p = np.pad(img, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    c = p[:, 1:-1, 1:-1]
+    across = np.maximum(np.abs(c - p[:, 1:-1, :-2]), np.abs(c - p[:, 1:-1, 2:])).max(axis=0)
+    along = np.maximum(np.abs(c - p[:, :-2, 1:-1]), np.abs(c - p[:, 2:, 1:-1])).max(axis=0)
+    return across, along
+
+
+def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np.ndarray, np.ndarray]:
     """:func:`static_masks` on one piece of the frame, in one pass."""
     d = np.abs(img0 - img1).max(axis=0)
-    static = _opened(smoothstep(d, high, low))
-    still = _opened(smoothstep(d, exact[1], exact[0]))
-    around = _box(1 - still, radius)
-    spread = (_extreme3(img0, np.maximum) - _extreme3(img0, np.minimum)).max(axis=0)
-    edges = _extreme3(_extreme3(spread, np.maximum), np.maximum)
-    overlay = still * smoothstep(around, *moving) * smoothstep(edges, *contrast)
-    return static, overlay
+    agree = smoothstep(d, p.high, p.low)
+    static = _opened(agree)
+    exact = smoothstep(d, p.exact[1], p.exact[0])
+    around = _box(1 - _opened(exact), p.radius)
+    # Static pixels that stand out from a neighbour in both frames, across and along within
+    # 3x3: strokes of text and logos, however thin. A pattern sliding along itself has
+    # static pixels that stand out only along the motion.
+    (x0, y0), (x1, y1) = _contrast(img0), _contrast(img1)
+    across = _extreme3(exact * smoothstep(np.minimum(x0, x1), *p.contrast), np.maximum)
+    along = _extreme3(exact * smoothstep(np.minimum(y0, y1), *p.contrast), np.maximum)
+    core = exact * np.minimum(across, along) * smoothstep(around, *p.moving)
+    core = core * smoothstep(_box(core, 1), 0.2, 0.4)  # clusters, not stray pixels
+    for _ in range(p.grow):
+        core = exact * _extreme3(core, np.maximum)
+    overlay = core
+    for _ in range(p.margin):
+        overlay = _extreme3(overlay, np.maximum)
+    # the opening drops strokes thinner than 3 px; near overlays every agreeing pixel counts
+    return np.maximum(static, agree * overlay), overlay
+
 
 
 def fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
