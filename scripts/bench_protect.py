@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from vsvfi import protect  # noqa: E402
 
 P = protect.DEFAULT
-ARGS = (P.low, P.high, P.exact, P.contrast, P.moving, P.radius)
+ARGS = (P,)
 PROTECT_RADIUS = P.radius
 
 

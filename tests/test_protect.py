@@ -83,7 +83,7 @@ def test_strips_and_tiles_equal_one_pass_over_the_frame():
     h, w = 3 * protect.STRIP_ROWS + 17, 5 * protect.TILE + 9
     a, b = _overlay_scene(h, w)
     static, overlay = masks(a, b)
-    s1, o1 = protect._static_masks(a, b, P.low, P.high, P.exact, P.contrast, P.moving, P.radius)
+    s1, o1 = protect._static_masks(a, b, P)
     np.testing.assert_allclose(static, s1, atol=1e-6)
     np.testing.assert_allclose(overlay, o1, atol=1e-6)
     assert (overlay > 0.5).sum() > 100 and (overlay > 0).mean() < 0.25  # overlays found, tiles used

@@ -26,16 +26,18 @@ class Protection:
     - static pixels: weight 1 for d <= ``low``, 0 for d >= ``high`` (smooth in between),
       after a 3x3 morphological opening that drops isolated pixels. The output there is
       the linear blend of I0 and I1 (where they agree, the blend is the answer).
-    - overlay pixels: subtitles and logos over moving content. Their core is static edges:
-      pixels whose whole 3x3 neighbourhood is exactly static (d between ``exact``), whose
-      3x3 range in I0 is high (between ``contrast``) and whose ``radius``-pixel
-      neighbourhood mostly moves (moving fraction between ``moving``). A moving periodic
-      pattern has no such pixel: where it agrees with itself it is flat, and its edges
-      move. The core grows by ``grow`` pixels over exactly static pixels (stroke interiors,
-      outlines), then by ``margin`` pixels more (the anti-aliased rim that blends with the
-      moving background). Overlay pixels are painted out of both inputs before the network
-      runs, so it cannot drag them along with the motion around them; static pixels get the
-      blend back afterwards (:meth:`combine`).
+    - overlay pixels: subtitles and logos over moving content: exactly static (d between
+      ``exact``), near high contrast (the 5x5 maximum of I0's 3x3 range between
+      ``contrast``), with a mostly moving ``radius``-pixel neighbourhood (moving fraction
+      between ``moving``), and within :data:`REACH` pixels of static edges that run both
+      across and along (steps between ``contrast`` in both frames). The last test keeps
+      moving periodic patterns out: where one slides along itself, only the edges that run
+      along the motion stay static. Overlay pixels are painted out of both inputs before
+      the network runs, so it cannot drag them along with the motion around them.
+    - afterwards (:meth:`combine`) static pixels get the blend: always within ``near``
+      pixels of an overlay, elsewhere only where the network's frame is within
+      ``disagree`` of the blend (where it is not, the network saw motion that two frames
+      alone hide, such as a pattern that moved by whole periods).
 
     Each (lo, hi) pair is the ramp of a :func:`smoothstep`; values are fractions of the
     sample range, ``radius`` is in pixels.
@@ -47,15 +49,12 @@ class Protection:
     contrast: tuple[float, float] = (0.2, 0.4)
     moving: tuple[float, float] = (0.3, 0.5)
     radius: int = 6
-    grow: int = 3
-    margin: int = 2
     disagree: tuple[float, float] = (8 / 255, 24 / 255)
     near: int = 6
 
     def masks(self, img0: np.ndarray, img1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:func:`static_masks` of a pair with these parameters."""
         return static_masks(img0, img1, self)
-
 
     def fill(self, img: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """:func:`fill` with this ``radius``."""
@@ -125,6 +124,10 @@ def _box(x: np.ndarray, radius: int) -> np.ndarray:
 #: (measured in docs/gpu.md, "The whole filter").
 STRIP_ROWS = 64
 TILE = 32
+#: How far (pixels) from an overlay pixel its structure must show static edges both across
+#: and along (about half the height of a letter: the middle of a tall stroke has edges
+#: across only).
+REACH = 12
 
 
 def static_masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
@@ -135,10 +138,9 @@ def static_masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAUL
         params: thresholds and sizes (:class:`Protection`).
 
     Returns:
-        (static, overlay): float32 (H, W) in [0, 1]. ``static``: where the output is the
-        linear blend of the inputs (3x3-opened outside overlays). ``overlay``: static edges surrounded by
-        motion and the exactly static pixels within ``params.grow`` of them, to be painted
-        out before the network.
+        (static, overlay): float32 (H, W) in [0, 1]. ``static``: pixels where the inputs
+        agree (3x3-opened), candidates for the linear blend. ``overlay``: static text and
+        logos surrounded by motion, to be painted out before the network.
 
     Computed in strips of :data:`STRIP_ROWS` rows, each with enough rows of context above
     and below (the reach of the whole chain of filters), so every pixel sees the
@@ -148,7 +150,7 @@ def static_masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAUL
     h = img0.shape[1]
     static = np.empty(img0.shape[1:], np.float32)
     overlay = np.empty(img0.shape[1:], np.float32)
-    reach = params.radius + params.grow + params.margin + 4
+    reach = max(params.radius + 2, REACH + 1)
     for y0 in range(0, h, STRIP_ROWS):
         y1 = min(h, y0 + STRIP_ROWS)
         a0, a1 = max(0, y0 - reach), min(h, y1 + reach)
@@ -157,40 +159,30 @@ def static_masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAUL
     return static, overlay
 
 
-def _contrast(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """How much each pixel of ``img`` (3, H, W) differs from its nearest neighbours: the
-    largest absolute difference over the channels to the left or right neighbour, and to
-    the one above or below (edge pixels repeated)."""
+def _gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest absolute central difference over the channels of ``img`` (3, H, W), across
+    columns and across rows (edge pixels repeated)."""
     p = np.pad(img, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    c = p[:, 1:-1, 1:-1]
-    across = np.maximum(np.abs(c - p[:, 1:-1, :-2]), np.abs(c - p[:, 1:-1, 2:])).max(axis=0)
-    along = np.maximum(np.abs(c - p[:, :-2, 1:-1]), np.abs(c - p[:, 2:, 1:-1])).max(axis=0)
-    return across, along
+    gx = np.abs(p[:, 1:-1, 2:] - p[:, 1:-1, :-2]).max(axis=0)
+    gy = np.abs(p[:, 2:, 1:-1] - p[:, :-2, 1:-1]).max(axis=0)
+    return gx, gy
 
 
 def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np.ndarray, np.ndarray]:
     """:func:`static_masks` on one piece of the frame, in one pass."""
     d = np.abs(img0 - img1).max(axis=0)
-    agree = smoothstep(d, p.high, p.low)
-    static = _opened(agree)
+    static = _opened(smoothstep(d, p.high, p.low))
     exact = smoothstep(d, p.exact[1], p.exact[0])
-    around = _box(1 - _opened(exact), p.radius)
-    # Static pixels that stand out from a neighbour in both frames, across and along within
-    # 3x3: strokes of text and logos, however thin. A pattern sliding along itself has
-    # static pixels that stand out only along the motion.
-    (x0, y0), (x1, y1) = _contrast(img0), _contrast(img1)
-    across = _extreme3(exact * smoothstep(np.minimum(x0, x1), *p.contrast), np.maximum)
-    along = _extreme3(exact * smoothstep(np.minimum(y0, y1), *p.contrast), np.maximum)
-    core = exact * np.minimum(across, along) * smoothstep(around, *p.moving)
-    core = core * smoothstep(_box(core, 1), 0.2, 0.4)  # clusters, not stray pixels
-    for _ in range(p.grow):
-        core = exact * _extreme3(core, np.maximum)
-    overlay = core
-    for _ in range(p.margin):
-        overlay = _extreme3(overlay, np.maximum)
-    # the opening drops strokes thinner than 3 px; near overlays every agreeing pixel counts
-    return np.maximum(static, agree * overlay), overlay
-
+    still = _opened(exact)
+    around = _box(1 - still, p.radius)
+    spread = (_extreme3(img0, np.maximum) - _extreme3(img0, np.minimum)).max(axis=0)
+    edges = _extreme3(_extreme3(spread, np.maximum), np.maximum)
+    overlay = still * smoothstep(around, *p.moving) * smoothstep(edges, *p.contrast)
+    (gx0, gy0), (gx1, gy1) = _gradients(img0), _gradients(img1)
+    across, along = (exact * smoothstep(np.minimum(g0, g1), *p.contrast) for g0, g1 in ((gx0, gx1), (gy0, gy1)))
+    reach = 2 * REACH + 1  # a square of that side, as REACH rounds of 3x3 maxima
+    across, along = (ndimage.maximum_filter(x, size=reach, mode="nearest") for x in (across, along))
+    return static, overlay * np.minimum(across, along)
 
 
 def fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
