@@ -23,7 +23,7 @@ SC_THRESHOLD = 0.19
 SC_WIDTH = 160
 #: Flow scale for ``scale="auto"``: the first (largest-motion bound, scale) whose bound the
 #: pair's motion (pixels at the frame's size) does not exceed (docs/hard-scenes.md).
-AUTO_SCALES = ((64.0, 1.0), (144.0, 0.5), (float("inf"), 0.25))
+AUTO_SCALES = ((48.0, 1.0), (200.0, 0.5), (float("inf"), 0.25))
 #: Two source frames whose planes differ by at most this much anywhere (fraction of the
 #: sample range: one code value at 8 bits) count as a static pair: their intermediate frames
 #: are exact copies of the earlier frame and no network runs.
