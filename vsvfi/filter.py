@@ -300,7 +300,7 @@ def _check_memory(clip: vs.VideoNode, engine, model: str, scale: float, ensemble
 
 def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46", scene_change: bool = True,
                 sc_threshold: float = SC_THRESHOLD, provider: str = "auto", device_index: int = 0,
-                scale: float = 1.0, ensemble: bool = False, protect_static: bool = True, num_streams: int = 1,
+                scale: float | str = 1.0, ensemble: bool = False, protect_static: bool = True, num_streams: int = 1,
                 ort_threads: int = 0, precision: str = "auto") -> vs.VideoNode:
     """Raise a clip's frame rate by synthesizing intermediate frames with an optical-flow network.
 
@@ -332,15 +332,18 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
         scene_change: detect scene changes and duplicate frame i across them instead of
             synthesizing; also honours ``_SceneChangeNext`` on frame i and
             ``_SceneChangePrev`` on frame i + 1. False turns all of this off.
-        sc_threshold: mean absolute luma difference (0..1, on 320-pixel-wide thumbnails)
-            above which a pair of source frames counts as a scene change. Default 0.12.
+        sc_threshold: motion-compensated difference (0..1: the median over textured blocks
+            of 160-pixel-wide luma thumbnails of 1 - normalised cross-correlation after a
+            block search, :mod:`vsvfi.motion`) above which a pair of source frames counts as
+            a scene change. Default 0.19 (docs/scene-change.md).
         provider: ONNX Runtime execution provider: "auto" (CUDA when a CUDA device is
             usable, else CPU), "cpu", "cuda" or "tensorrt".
         device_index: CUDA device for "cuda"/"tensorrt".
         scale: resolution of the optical-flow estimation relative to the frame: 0.25, 0.5,
             1.0 (default) or 2.0. 0.5 suits 4K or very large motion and is faster; 2.0 can
             help small, fine motion at about 3x the flow cost. Warping and output stay at
-            full resolution.
+            full resolution. "auto": per pair of source frames, from the motion measured on
+            the thumbnails (pixels): :data:`vsvfi.scenes.AUTO_SCALES`.
         ensemble: also interpolate the time-reversed pair (i + 1, i at 1 - t) and average
             the two frames; about 2x the cost (docs/quality.md has its measured effect).
         protect_static: keep what is the same in frames i and i + 1 (burnt-in subtitles,
@@ -373,7 +376,7 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
 
     Raises:
         vapoursynth.Error: for a non-clip, fewer than 2 frames, variable format or size, a
-            bad ratio/fps, fps on a variable-frame-rate clip, a scale not in 0.25/0.5/1/2, a
+            bad ratio/fps, fps on a variable-frame-rate clip, a scale not in 0.25/0.5/1/2/"auto", a
             non-bool ensemble/protect_static, num_streams outside 1..16, ort_threads outside
             0..1024, device_index outside 0..1023, an unknown precision (or fp16 for gmfss), an unknown model, a missing, modified or
             unloadable model file, an unavailable provider, more than 2**31 - 1 output frames,
