@@ -1,8 +1,10 @@
 """sha256 of every output frame of ``Interpolate`` on a bikes excerpt, per model and ratio.
 
-The restructure of issue 11 must not change a single output bit: run this before and
-after (``--check`` compares with tests/data/frame_hashes.json; tests/test_frame_hashes.py
-does the same in CI). The excerpt is bikes frames 0-7 (one fast-motion stretch) scaled to
+A refactor must not change a single output bit: ``--check`` compares with
+tests/data/frame_hashes.json (tests/test_frame_hashes.py does the same in CI). Recorded
+before the issue-11 restructure (which kept them), and again when issue 12 changed the
+static-pixel blend on purpose; record them again only with a change that means to alter
+the output, and say so in its commit. The excerpt is bikes frames 0-7 (one fast-motion stretch) scaled to
 320x136 with zimg, so that gmfss renders in seconds on the CPU provider.
 
     python scripts/frame_hashes.py            # write tests/data/frame_hashes.json

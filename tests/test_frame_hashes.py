@@ -1,6 +1,7 @@
-"""Output frames are bit-identical to the ones recorded before the issue-11 restructure
-(scripts/frame_hashes.py wrote tests/data/frame_hashes.json): rife46, rife39 and gmfss on
-a bikes excerpt at 2x and 5/2, CPU provider."""
+"""Output frames are bit-identical to the recorded ones (scripts/frame_hashes.py wrote
+tests/data/frame_hashes.json): rife46, rife39 and gmfss on a bikes excerpt at 2x and 5/2,
+CPU provider. A refactor must keep them; only a change meant to alter the output records
+them again."""
 
 import json
 import sys
