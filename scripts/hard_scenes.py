@@ -264,6 +264,56 @@ def quality_table(rows: list[dict], family: str, key: str) -> list[str]:
     return lines
 
 
+def _pans_within_goal(r: dict) -> bool:
+    """Pans up to a quarter of the frame width per frame, zooms up to 20 % (issue 12's goals)."""
+    width = int(r["name"].rsplit(" w", 1)[1].split()[0]) if " w" in r["name"] else 640
+    if r["family"] == "zoom":
+        return not any(f" {p}%" in r["name"] for p in range(21, 26))
+    return r["family"] not in ("pan", "large-motion") or r["motion"] <= width / 4
+
+
+def goals_table(rows: list[dict], rev: str | None) -> list[str]:
+    """One line per goal of issue 12, measured on these rows."""
+    lines = ["| goal | measured |", "|---|---|"]
+    cuts = [r for r in rows if r["family"] == "cut"]
+    missed = [r["name"] for r in cuts if not r["detectors"]["vsvfi"]["cut"]]
+    lines.append(f"| every cut found | {len(cuts) - len(missed)} of {len(cuts)}; missed: "
+                 f"{', '.join(missed) or 'none'} |")
+    non = [r for r in rows if r["family"] in DETECTION_FAMILIES[1:] and _pans_within_goal(r)]
+    dup = [r["name"] for r in non if r["detectors"]["vsvfi"]["cut"]]
+    lines.append(f"| no duplicate on pans up to 1/4 of the width, zooms up to 20 %, shake, flashes, fades, "
+                 f"objects | {len(dup)} of {len(non)} called a cut{': ' + ', '.join(dup) if dup else ''} |")
+    ov = [r for r in rows if r["family"] == "overlay" and "psnr" in r]
+    if ov:
+        ins = np.array([r["psnr"]["inside"]["default"] - r["psnr"]["inside"]["blend"] for r in ov])
+        io = np.array([r["psnr"]["inside"]["default"] - r["psnr"]["inside"]["protect_static=False"] for r in ov])
+        out = np.array([r["psnr"]["outside"]["default"] - r["psnr"]["outside"]["protect_static=False"] for r in ov])
+        lines.append(f"| overlays: inside the boxes at least blend + 2 dB | {int((ins >= 2).sum())} of {len(ov)}; "
+                     f"mean {ins.mean():+.2f} dB vs blend (worst {ins.min():+.2f}), {io.mean():+.2f} vs protection off |")
+        lines.append(f"| overlays: outside the boxes within 0.3 dB of protection off | {int((out >= -0.3).sum())} of "
+                     f"{len(ov)}; mean {out.mean():+.2f} dB, worst {out.min():+.2f} |")
+    per = [r for r in rows if r["family"] == "periodic" and "psnr" in r]
+    if per:
+        g = np.array([r["psnr"]["all"]["default"] - r["psnr"]["all"]["protect_static=False"] for r in per])
+        lines.append(f"| periodic texture: protection never more than 0.3 dB below off | {int((g >= -0.3).sum())} "
+                     f"of {len(per)}; mean {g.mean():+.2f} dB, worst {g.min():+.2f} |")
+    lm = [r for r in rows if r["family"] == "large-motion" and "psnr" in r and not r["duplicated"]]
+    if lm:
+        p = [r["psnr"]["all"] for r in lm]
+        gap = np.array([x["scale=auto"] - max(x[f"scale={s:g}"] for s in SCALES) for x in p])
+        one = np.array([x["scale=auto"] - x["scale=1"] for x in p])
+        lines.append(f"| scale=\"auto\" within 0.5 dB of the best fixed scale | {int((gap >= -0.5).sum())} of {len(lm)}; "
+                     f"mean {gap.mean():+.2f} dB, worst {gap.min():+.2f}; {one.mean():+.2f} dB vs scale 1 |")
+    if rev:
+        fams = [f for f in families.FAMILIES if any(r["family"] == f and "psnr" in r for r in rows)]
+        cells = []
+        for f in fams:
+            sub = [r["psnr"]["inside" if "inside" in r["psnr"] else "all"] for r in rows if r["family"] == f and "psnr" in r]
+            cells.append(f"{f} {np.mean([x['before'] for x in sub]):.2f} -> {np.mean([x['default'] for x in sub]):.2f}")
+        lines.append(f"| the defaults at `{rev}` -> now (mean PSNR dB; overlays inside the boxes) | {'; '.join(cells)} |")
+    return lines
+
+
 def markdown(rows: list[dict], cmd: str, rev: str | None) -> str:
     lines = ["# Hard scenes: families of generated cases", "",
              f"Produced by `{cmd}` on {date.today()} ({platform.machine()}, {os.cpu_count()} CPU cores, no GPU; "
@@ -271,6 +321,7 @@ def markdown(rows: list[dict], cmd: str, rev: str | None) -> str:
              "(`python -m vsvfi.families` lists them). Quality cells are PSNR dB (RGB 0-255) / mean FLIP "
              "(0 = identical) against the true middle frame; `default` is `Interpolate(ratio=2)` with its "
              "defaults" + (f", `before` the defaults at git `{rev}`" if rev else "") + ".", "",
+             "## Goals (issue 12)", ""] + goals_table(rows, rev) + ["",
              "## Scene change: which pairs each detector calls a cut", ""]
     lines += detection_table(rows) + [""]
     for fam in families.FAMILIES:
@@ -285,16 +336,21 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="the quick subset of every family (what the tests use)")
     p.add_argument("--before", metavar="REV", help="also score the defaults of git revision REV")
     p.add_argument("--family", action="append", choices=families.FAMILIES, help="only these families (repeatable)")
+    p.add_argument("--from-json", metavar="PATH", help="write the report from the rows of an earlier --json")
     p.add_argument("--out", default="docs/hard-scenes.md")
     p.add_argument("--json", default="docs/hard-scenes.json")
     a = p.parse_args()
     core.num_threads = 2
-    rows = measure(a.quick, a.before, a.family)
+    if a.from_json:  # render the report again from an earlier run's rows
+        rows = json.loads(Path(a.from_json).read_text())
+    else:
+        rows = measure(a.quick, a.before, a.family)
     cmd = "python scripts/hard_scenes.py" + (" --quick" if a.quick else "") + (f" --before {a.before}" if a.before else "")
     cmd += "".join(f" --family {f}" for f in a.family or ())
     Path(a.out).write_text(markdown(rows, cmd, a.before) + "\n")
-    Path(a.json).write_text(json.dumps(rows, indent=1) + "\n")
-    print(f"wrote {a.out} and {a.json}")
+    if not a.from_json:
+        Path(a.json).write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"wrote {a.out}" + ("" if a.from_json else f" and {a.json}"))
     return 0
 
 
