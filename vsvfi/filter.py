@@ -335,7 +335,7 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
         sc_threshold: motion-compensated difference (0..1: the median over textured blocks
             of 160-pixel-wide luma thumbnails of 1 - normalised cross-correlation after a
             block search, :mod:`vsvfi.motion`) above which a pair of source frames counts as
-            a scene change. Default 0.19 (docs/scene-change.md).
+            a scene change. Default 0.34 (docs/scene-change.md).
         provider: ONNX Runtime execution provider: "auto" (CUDA when a CUDA device is
             usable, else CPU), "cpu", "cuda" or "tensorrt".
         device_index: CUDA device for "cuda"/"tensorrt".

@@ -40,8 +40,13 @@ PEAKS = 3
 #: flat blocks match anything and say nothing.
 MIN_BLOCK_STD = 0.03
 #: With fewer textured blocks than this in either frame, the difference is the plain mean
-#: absolute luma difference (flat or nearly black frames: nothing to track or be fooled by).
+#: absolute luma difference times :data:`PLAIN_SCALE` (flat or nearly black frames: nothing
+#: to track or be fooled by).
 MIN_BLOCKS = 12
+#: Puts the plain difference on about this measure's scale: the plain measure's cut
+#: threshold 0.12 (the detector before this one) becomes 0.30, near
+#: :data:`vsvfi.scenes.SC_THRESHOLD`.
+PLAIN_SCALE = 2.5
 #: Blocks matched at least this well (NCC) say how far things moved (:attr:`Comparison.motion`).
 SURE_MATCH = 0.8
 
@@ -51,7 +56,7 @@ class Comparison:
     """What :func:`compare` measured on a pair of thumbnails.
 
     difference: 0..1; median over textured blocks of 1 - NCC at the smoothed block vectors
-        (or the plain mean absolute luma difference, see :data:`MIN_BLOCKS`).
+        (or the scaled plain mean absolute luma difference, see :data:`MIN_BLOCKS`).
     motion: 90th percentile of the displacement of the blocks matched with NCC above
         :data:`SURE_MATCH`, thumbnail pixels.
     blocks: textured blocks compared.
@@ -202,7 +207,7 @@ def compare(a: np.ndarray, b: np.ndarray) -> Comparison:
     i + 1. Takes about 10-25 ms."""
     a = np.ascontiguousarray(a, np.float32)
     b = np.ascontiguousarray(b, np.float32)
-    plain = Comparison(float(np.abs(a - b).mean()), 0.0, 0)
+    plain = Comparison(float(min(1.0, PLAIN_SCALE * np.abs(a - b).mean())), 0.0, 0)
     rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
     if rows < 4 or cols < 4 or (_stats(_blocks(b, rows, cols))[1] > MIN_BLOCK_STD).sum() < MIN_BLOCKS:
         return plain
