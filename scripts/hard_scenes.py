@@ -288,29 +288,39 @@ def goals_table(rows: list[dict], rev: str | None) -> list[str]:
         ins = np.array([r["psnr"]["inside"]["default"] - r["psnr"]["inside"]["blend"] for r in ov])
         io = np.array([r["psnr"]["inside"]["default"] - r["psnr"]["inside"]["protect_static=False"] for r in ov])
         out = np.array([r["psnr"]["outside"]["default"] - r["psnr"]["outside"]["protect_static=False"] for r in ov])
+        fl = {k: np.mean([r["flip"]["inside"][k] for r in ov]) for k in ("default", "blend", "protect_static=False")}
         lines.append(f"| overlays: inside the boxes at least blend + 2 dB | {int((ins >= 2).sum())} of {len(ov)}; "
-                     f"mean {ins.mean():+.2f} dB vs blend (worst {ins.min():+.2f}), {io.mean():+.2f} vs protection off |")
+                     f"mean {ins.mean():+.2f} dB vs blend (worst {ins.min():+.2f}), {io.mean():+.2f} vs protection off; "
+                     f"FLIP {fl['default']:.3f} (blend {fl['blend']:.3f}, off {fl['protect_static=False']:.3f}) |")
         lines.append(f"| overlays: outside the boxes within 0.3 dB of protection off | {int((out >= -0.3).sum())} of "
                      f"{len(ov)}; mean {out.mean():+.2f} dB, worst {out.min():+.2f} |")
     per = [r for r in rows if r["family"] == "periodic" and "psnr" in r]
     if per:
         g = np.array([r["psnr"]["all"]["default"] - r["psnr"]["all"]["protect_static=False"] for r in per])
+        fl = [np.mean([r["flip"]["all"][k] for r in per]) for k in ("default", "protect_static=False")]
         lines.append(f"| periodic texture: protection never more than 0.3 dB below off | {int((g >= -0.3).sum())} "
-                     f"of {len(per)}; mean {g.mean():+.2f} dB, worst {g.min():+.2f} |")
+                     f"of {len(per)}; mean {g.mean():+.2f} dB, worst {g.min():+.2f}; FLIP {fl[0]:.3f} (off {fl[1]:.3f}) |")
     lm = [r for r in rows if r["family"] == "large-motion" and "psnr" in r and not r["duplicated"]]
     if lm:
         p = [r["psnr"]["all"] for r in lm]
         gap = np.array([x["scale=auto"] - max(x[f"scale={s:g}"] for s in SCALES) for x in p])
         one = np.array([x["scale=auto"] - x["scale=1"] for x in p])
+        fl = [np.mean([r["flip"]["all"][k] for r in lm]) for k in ("scale=auto", "scale=1")]
         lines.append(f"| scale=\"auto\" within 0.5 dB of the best fixed scale | {int((gap >= -0.5).sum())} of {len(lm)}; "
-                     f"mean {gap.mean():+.2f} dB, worst {gap.min():+.2f}; {one.mean():+.2f} dB vs scale 1 |")
+                     f"mean {gap.mean():+.2f} dB, worst {gap.min():+.2f}; {one.mean():+.2f} dB vs scale 1; "
+                     f"FLIP {fl[0]:.3f} (scale 1 {fl[1]:.3f}) |")
     if rev:
         fams = [f for f in families.FAMILIES if any(r["family"] == f and "psnr" in r for r in rows)]
         cells = []
         for f in fams:
-            sub = [r["psnr"]["inside" if "inside" in r["psnr"] else "all"] for r in rows if r["family"] == f and "psnr" in r]
-            cells.append(f"{f} {np.mean([x['before'] for x in sub]):.2f} -> {np.mean([x['default'] for x in sub]):.2f}")
-        lines.append(f"| the defaults at `{rev}` -> now (mean PSNR dB; overlays inside the boxes) | {'; '.join(cells)} |")
+            sub = [r for r in rows if r["family"] == f and "psnr" in r]
+            region = "inside" if "inside" in sub[0]["psnr"] else "all"
+            mean = {k: (np.mean([r["psnr"][region][k] for r in sub]), np.mean([r["flip"][region][k] for r in sub]))
+                    for k in ("before", "default")}
+            cells.append(f"{f} {mean['before'][0]:.2f} / {mean['before'][1]:.3f} -> "
+                         f"{mean['default'][0]:.2f} / {mean['default'][1]:.3f}")
+        lines.append(f"| the defaults at `{rev}` -> now (mean PSNR dB / FLIP; overlays inside the boxes) | "
+                     f"{'; '.join(cells)} |")
     return lines
 
 
