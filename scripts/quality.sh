@@ -11,6 +11,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-METHODS=rife46,rife46:scale=0.5,rife46:ensemble=1,rife46:protect_static=0,rife39,dup,blend,mv-flowfps,mv-blockfps,minterpolate
+METHODS=rife46,rife46:scale=0.5,rife46:scale=auto,rife46:ensemble=1,rife46:protect_static=0,rife39,dup,blend,mv-flowfps,mv-blockfps,minterpolate
 exec .venv/bin/vsvfi evaluate --samples --k 2 4 --methods "$METHODS" \
     --markdown docs/quality-table.md --json docs/quality.json --strips docs/img/quality "$@"
