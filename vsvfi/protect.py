@@ -63,9 +63,7 @@ class Protection:
     def keep(self, static: np.ndarray, overlay: np.ndarray) -> np.ndarray:
         """The static pixels within ``near`` pixels of an overlay (float32 (H, W)): they get
         the blend whatever the network says (:meth:`combine`)."""
-        for _ in range(self.near):
-            overlay = _extreme3(overlay, np.maximum)
-        return static * overlay
+        return static * _dilate(overlay, self.near)
 
     def combine(self, frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float, static: np.ndarray,
                 keep: np.ndarray | None) -> np.ndarray:
@@ -110,6 +108,12 @@ def _extreme3(x: np.ndarray, op) -> np.ndarray:
 def _opened(mask: np.ndarray) -> np.ndarray:
     """3x3 morphological opening (minimum, then maximum): drops features thinner than 3 px."""
     return _extreme3(_extreme3(mask, np.minimum), np.maximum)
+
+
+def _dilate(x: np.ndarray, radius: int) -> np.ndarray:
+    """Maximum over the (2 radius + 1)² square around each pixel (out-of-frame neighbours
+    ignored): ``radius`` rounds of 3x3 maxima in one pass."""
+    return ndimage.maximum_filter(x, size=2 * radius + 1, mode="nearest")
 
 
 def _box(x: np.ndarray, radius: int) -> np.ndarray:
@@ -180,9 +184,7 @@ def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np
     overlay = still * smoothstep(around, *p.moving) * smoothstep(edges, *p.contrast)
     (gx0, gy0), (gx1, gy1) = _gradients(img0), _gradients(img1)
     across, along = (exact * smoothstep(np.minimum(g0, g1), *p.contrast) for g0, g1 in ((gx0, gx1), (gy0, gy1)))
-    reach = 2 * REACH + 1  # a square of that side, as REACH rounds of 3x3 maxima
-    across, along = (ndimage.maximum_filter(x, size=reach, mode="nearest") for x in (across, along))
-    return static, overlay * np.minimum(across, along)
+    return static, overlay * np.minimum(_dilate(across, REACH), _dilate(along, REACH))
 
 
 def fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
