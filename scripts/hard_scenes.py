@@ -264,12 +264,17 @@ def quality_table(rows: list[dict], family: str, key: str) -> list[str]:
     return lines
 
 
-def _pans_within_goal(r: dict) -> bool:
-    """Pans up to a quarter of the frame width per frame, zooms up to 20 % (issue 12's goals)."""
+def within_goals(family: str, name: str, motion: float, width: int) -> bool:
+    """Whether a non-cut case lies within issue 12's goals: pans up to a quarter of the frame
+    ``width`` per frame, zooms up to 20 % (tests/test_decisions.py uses the same rule)."""
+    if family == "zoom":
+        return not any(f" {p}%" in name for p in range(21, 26))
+    return family not in ("pan", "large-motion") or motion <= width / 4
+
+
+def _row_within_goals(r: dict) -> bool:
     width = int(r["name"].rsplit(" w", 1)[1].split()[0]) if " w" in r["name"] else 640
-    if r["family"] == "zoom":
-        return not any(f" {p}%" in r["name"] for p in range(21, 26))
-    return r["family"] not in ("pan", "large-motion") or r["motion"] <= width / 4
+    return within_goals(r["family"], r["name"], r["motion"], width)
 
 
 def goals_table(rows: list[dict], rev: str | None) -> list[str]:
@@ -279,7 +284,7 @@ def goals_table(rows: list[dict], rev: str | None) -> list[str]:
     missed = [r["name"] for r in cuts if not r["detectors"]["vsvfi"]["cut"]]
     lines.append(f"| every cut found | {len(cuts) - len(missed)} of {len(cuts)}; missed: "
                  f"{', '.join(missed) or 'none'} |")
-    non = [r for r in rows if r["family"] in DETECTION_FAMILIES[1:] and _pans_within_goal(r)]
+    non = [r for r in rows if r["family"] in DETECTION_FAMILIES[1:] and _row_within_goals(r)]
     dup = [r["name"] for r in non if r["detectors"]["vsvfi"]["cut"]]
     lines.append(f"| no duplicate on pans up to 1/4 of the width, zooms up to 20 %, shake, flashes, fades, "
                  f"objects | {len(dup)} of {len(non)} called a cut{': ' + ', '.join(dup) if dup else ''} |")
