@@ -27,8 +27,8 @@ def clip_with_audio(sample, tmp_path_factory):
     """First 30 frames (about 1 s) of carphone (29.97 fps) with a 440 Hz AAC tone."""
     path = tmp_path_factory.mktemp("cli") / "in.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-i", sample("carphone_pristine"), "-f", "lavfi", "-i",
-                    "sine=frequency=440:sample_rate=48000", "-frames:v", "30", "-map", "0:v", "-map", "1:a",
-                    "-c:v", "libx264", "-crf", "10", "-c:a", "aac", "-shortest", str(path)], check=True)
+                    "sine=frequency=440:sample_rate=48000:duration=1.001", "-t", "1.001", "-map", "0:v",
+                    "-map", "1:a", "-c:v", "libx264", "-crf", "10", "-c:a", "aac", str(path)], check=True)
     return path
 
 
@@ -44,7 +44,27 @@ def test_cli_interpolates_and_keeps_audio(clip_with_audio, tmp_path):
     assert Fraction(got["video"]["r_frame_rate"]) == Fraction(60000, 1001)
     assert int(got["video"]["nb_read_frames"]) == 2 * n_in
     assert got["audio"]["codec_name"] == "aac"
+    assert abs(float(got["audio"]["duration"]) - 1.001) < 1024 / 48000 + 1e-3
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_cli_version():
+    r = subprocess.run([*VSVFI, "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("vsvfi 0.") and "vapoursynth 81" in r.stdout
+
+
+@pytest.mark.parametrize("start, end, first, count", [("10f", "20f", 10, 10), ("0.5", None, 15, 15)])
+def test_cli_renders_a_section_with_its_audio(clip_with_audio, tmp_path, start, end, first, count):
+    out = tmp_path / "part.mp4"
+    args = [str(clip_with_audio), "-o", str(out), "--start", start] + (["--end", end] if end else [])
+    r = subprocess.run([*VSVFI, *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"source frames {first}..{first + count - 1}: {count} -> {2 * count} frames" in r.stdout
+    got = probe(out)
+    assert int(got["video"]["nb_read_frames"]) == 2 * count
+    # the audio is the section's: its duration is the rendered time, within one AAC packet (1024 samples)
+    seconds = count * 1001 / 30000
+    assert abs(float(got["audio"]["duration"]) - seconds) < 1024 / 48000 + 1e-3, got["audio"]
 
 
 def _fails(args, match, code=None):
@@ -66,6 +86,13 @@ def test_cli_errors(clip_with_audio, tmp_path):
     _fails([str(clip_with_audio), "-o", out, "--fps", "abc"], "fps must be a finite number")
     _fails([str(clip_with_audio), "-o", out, "--model", "nope"], "invalid choice", code=2)
     _fails([str(clip_with_audio), "-o", out, "--crf", "99"], "--crf must be in 0..51")
+    # hints in command-line words, not .vpy ones
+    _fails([str(clip_with_audio), "-o", out, "--fps", "20"], "--fps 20 is below the clip's")
+    _fails([str(clip_with_audio), "-o", out, "--sc-threshold", "3"], "--sc-threshold must be a number")
+    _fails([str(clip_with_audio), "-o", out, "--start", "soon"], "is not a source time", code=2)
+    _fails([str(clip_with_audio), "-o", out, "--start", "5"], "--start is at or past the end of the input (30 frames")
+    _fails([str(clip_with_audio), "-o", out, "--start", "20f", "--end", "10f"], "--end must come after --start")
+    _fails([str(clip_with_audio), "-o", str(tmp_path)], "is a directory")
     existing = tmp_path / "exists.mp4"
     existing.write_bytes(b"keep me")
     _fails([str(clip_with_audio), "-o", str(existing)], "exists; pass --overwrite")
@@ -141,7 +168,7 @@ def test_cli_error_mid_encode_keeps_the_old_output(clip_with_audio, tmp_path):
                         "--no-progress"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vsvfi: error: interpolation failed: vsvfi.Interpolate: output frame")
+    assert len(lines) == 1 and lines[0].startswith("vsvfi: error: interpolation failed: output frame")
     assert "MemoryError: simulated ONNX Runtime out of memory" in lines[0]
     assert out.read_bytes() == b"previous result" and not _partials(tmp_path)
 

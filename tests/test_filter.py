@@ -127,7 +127,8 @@ def test_format_round_trip(carphone, fmt):
 
 
 def test_props_and_durations(carphone):
-    src = core.std.SetFrameProps(carphone[:5], _AbsoluteTime=1.5, _SceneChangeNext=0, _SceneChangePrev=0, Custom=7)
+    src = core.std.SetFrameProps(carphone[:5], _AbsoluteTime=1.5, _SceneChangeNext=0, _SceneChangePrev=0, Custom=7,
+                                 _PictType="P")
     out = vsvfi.Interpolate(src, fps=Fraction(60000, 1001))
     assert out.fps == Fraction(60000, 1001) and out.num_frames == 10
     for n in range(out.num_frames):
@@ -136,9 +137,10 @@ def test_props_and_durations(carphone):
         assert p["Custom"] == 7
         if n % 2 == 0:  # pass-through: source props kept
             assert p["VsvfiSynthesized"] == 0 and p["_AbsoluteTime"] == 1.5 and "_SceneChangeNext" in p
-        else:
+            assert p["_PictType"] == "P"
+        else:  # previewers show _PictType; a synthesized frame has no coded picture type
             assert p["VsvfiTimestep"] == 0.5
-            assert not {"_AbsoluteTime", "_SceneChangeNext", "_SceneChangePrev"} & set(p.keys())
+            assert not {"_AbsoluteTime", "_SceneChangeNext", "_SceneChangePrev", "_PictType"} & set(p.keys())
 
 
 def test_chained_interpolation_marks_frames_correctly(carphone):

@@ -1,6 +1,6 @@
 """vsvfi command line: interpolate a video file into another, audio copied.
 
-    vsvfi INPUT -o OUTPUT [--ratio R | --fps F] [--model M] [--crf N]
+    vsvfi INPUT -o OUTPUT [--ratio R | --fps F] [--model M] [--crf N] [--start T] [--end T]
     vsvfi evaluate [VIDEO|DIR ...] [--samples] [--k 2 4 8] [--methods M,...] [--frames N]
                    [--json P] [--markdown P] [--strips DIR] [--no-ssim] [--no-flip]
 
@@ -19,13 +19,16 @@ needs a path prefix (``./evaluate``).
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 
 EXIT_USAGE, EXIT_FAIL, EXIT_INTERRUPTED = 2, 1, 130
@@ -45,6 +48,41 @@ def _scale(text: str):
     return text if text == "auto" else float(text)
 
 
+def _position(text: str) -> tuple[str, float]:
+    """``--start``/``--end``: ("frame", n) for "120f", ("time", seconds) for "12.5",
+    "12.5s", "1:02.5" or "1:00:02.5"."""
+    m = re.fullmatch(r"\s*(\d+)\s*f\s*", text)
+    if m:
+        return "frame", int(m.group(1))
+    parts = text.strip().removesuffix("s").split(":")
+    try:
+        if len(parts) > 3 or not all(parts):
+            raise ValueError
+        values = [float(x) for x in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a source time (seconds, e.g. 12.5, 1:02.5) or a frame "
+                                         "number (e.g. 300f)") from None
+    seconds = sum(v * 60 ** k for k, v in enumerate(reversed(values)))
+    if not math.isfinite(seconds) or seconds < 0 or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time >= 0")
+    return "time", seconds
+
+
+def _version() -> str:
+    """vsvfi's version and those of the libraries it runs on (from the installed metadata)."""
+    from importlib import metadata
+
+    from . import __version__
+
+    found = []
+    for dist in ("vapoursynth", "onnxruntime-gpu", "onnxruntime"):
+        try:
+            found.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return f"vsvfi {__version__}" + (f" ({', '.join(found)})" if found else "")
+
+
 def _parser() -> argparse.ArgumentParser:
     from .filter import SC_THRESHOLD
     from .models import MODELS, SCALES
@@ -53,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
                 epilog="Quality evaluation against baselines and other interpolators: vsvfi evaluate --help")
     p.add_argument("input", help="input video file (anything bestsource/FFmpeg decodes)")
     p.add_argument("-o", "--output", required=True, help="output file (.mp4, .mkv, ...)")
+    p.add_argument("--version", action="version", version=_version())
+    p.add_argument("--start", type=_position, metavar="T",
+                   help="first source time to render, in seconds (12.5, 1:02.5) or as a frame number (300f); "
+                        "for trial runs (default: the beginning)")
+    p.add_argument("--end", type=_position, metavar="T",
+                   help="source time or frame (300f) where rendering stops, not included (default: the end)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--ratio", help="output fps / input fps, e.g. 2, 2.5 or 5/2 (default 2)")
     g.add_argument("--fps", help="target frame rate, e.g. 60 or 60000/1001")
@@ -94,6 +138,48 @@ def _vs_message(e: Exception) -> str:
     return lines[0]
 
 
+#: Interpolate's argument names as this command line spells them (error messages are the
+#: filter's, written for .vpy users).
+_FLAGS = {"sc_threshold": "--sc-threshold", "num_streams": "--streams", "ratio": "--ratio", "fps": "--fps",
+          "model": "--model", "provider": "--provider", "scale": "--scale"}
+
+
+def _cli_words(message: str) -> str:
+    """A vsvfi.Interpolate error message phrased for the command line: ``provider='cpu'``
+    becomes ``--provider cpu``, VapourSynth-only advice becomes its ffmpeg equivalent."""
+    message = message.removeprefix("vsvfi.Interpolate: ")
+    message = re.sub(r"\b(\w+)=(?:'([^']*)'|([^\s,;)']+))?",
+                     lambda m: (_FLAGS[m.group(1)] + (" " + (m.group(2) or m.group(3)) if m.group(2) or m.group(3)
+                                                      else "")) if m.group(1) in _FLAGS else m.group(0), message)
+    message = re.sub(r" or '(\w+)'", r" or \1", message)
+    name = message.split(" ", 1)[0]
+    if name in _FLAGS:  # "sc_threshold must be ..."
+        message = _FLAGS[name] + message[len(name):]
+    return message.replace("(use core.std.SelectEvery or AssumeFPS to lower it)",
+                           "(lower it with ffmpeg first, e.g. -vf fps=24)")
+
+
+def _section(clip, start, end):
+    """(clip, first frame, frame count) of the source between ``--start`` and ``--end``
+    (values from :func:`_position`); a frame is in when its start time is at or after
+    start and before end."""
+    fps = clip.fps
+
+    def frame(pos, default):
+        if pos is None:
+            return default
+        kind, value = pos
+        return int(value) if kind == "frame" else math.ceil(value * fps.numerator / fps.denominator - 1e-6)
+
+    first, last = frame(start, 0), min(frame(end, clip.num_frames), clip.num_frames)
+    length = f"{clip.num_frames} frames, {clip.num_frames * fps.denominator / fps.numerator:.3f} s"
+    if first >= clip.num_frames:
+        raise CliError(f"--start is at or past the end of the input ({length})")
+    if last <= first:
+        raise CliError(f"--end must come after --start (frames {first} and {last}; the input has {length})")
+    return (clip if (first, last) == (0, clip.num_frames) else clip[first:last]), first, last - first
+
+
 def _encodable(clip):
     """y4m carries YUV and GRAY only: RGB and float clips become YUV 4:4:4."""
     import vapoursynth as vs
@@ -114,12 +200,16 @@ def run(args) -> int:
     src, dst = Path(args.input), Path(args.output)
     if not src.is_file():
         raise CliError(f"input file not found: {src}")
+    if dst.is_dir():
+        raise CliError(f"output {dst} is a directory; give a file name such as {dst / 'out.mp4'}")
     if dst.exists() and not args.overwrite:
         raise CliError(f"output {dst} exists; pass --overwrite to replace it")
     if not 0 <= args.crf <= 51:
         raise CliError(f"--crf must be in 0..51, got {args.crf}")
     if not dst.parent.is_dir():
         raise CliError(f"output directory {dst.parent} does not exist")
+    if not os.access(dst.parent, os.W_OK):
+        raise CliError(f"cannot write {dst}: no write permission in {dst.parent}")
     ffmpeg = _ffmpeg()
     core = vs.core
     if args.threads < 0:
@@ -130,19 +220,25 @@ def run(args) -> int:
         clip = core.bs.VideoSource(str(src))
     except vs.Error as e:
         raise CliError(f"cannot decode {src}: {str(e).splitlines()[0]}") from None
+    if clip.fps == 0:
+        raise CliError("the input has a variable frame rate; the CLI needs a constant one")
+    whole = clip
+    clip, first, count = _section(clip, args.start, args.end)
     try:
         out = Interpolate(clip, ratio=args.ratio, fps=args.fps, model=args.model, provider=args.provider,
                           scene_change=not args.no_scene_change, sc_threshold=args.sc_threshold,
                           scale=args.scale, ensemble=args.ensemble, protect_static=not args.no_protect_static,
                           num_streams=args.streams)
     except vs.Error as e:
-        raise CliError(str(e)) from None
-    if out.fps == 0:
-        raise CliError("the input has a variable frame rate; the CLI needs a constant one")
+        raise CliError(_cli_words(str(e))) from None
     enc = _encodable(out)
     tmp = dst.with_name(f".{dst.stem}.vsvfi-partial{dst.suffix}")
+    audio = []  # the audio of the rendered section only
+    if count != whole.num_frames:
+        sec = Fraction(whole.fps.denominator, whole.fps.numerator)
+        audio = ["-ss", f"{float(first * sec):.6f}", "-t", f"{float(count * sec):.6f}"]
     cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-           "-f", "yuv4mpegpipe", "-i", "-", "-i", str(src),
+           "-f", "yuv4mpegpipe", "-i", "-", *audio, "-i", str(src),
            "-map", "0:v:0", "-map", "1:a?", "-c:v", "libx264", "-crf", str(args.crf), "-preset", args.preset,
            "-c:a", "copy", str(tmp)]
     t0 = time.perf_counter()
@@ -166,8 +262,8 @@ def run(args) -> int:
         except BrokenPipeError:
             pass
         except vs.Error as e:
-            raise CliError(f"interpolation failed: {_vs_message(e)}") from None
-        err = proc.stderr.read().decode(errors="replace").strip()
+            raise CliError(f"interpolation failed: {_cli_words(_vs_message(e))}") from None
+        err = proc.stderr.read().decode(errors="replace").strip().replace(str(tmp), str(dst))
         if proc.wait() != 0:
             raise CliError(f"ffmpeg failed: {err.splitlines()[-1] if err else 'exit status %d' % proc.returncode}")
         if dst.exists() and not args.overwrite:  # it appeared while we were encoding
@@ -183,7 +279,8 @@ def run(args) -> int:
             proc.wait()
             tmp.unlink(missing_ok=True)
     dt = time.perf_counter() - t0
-    print(f"vsvfi: wrote {dst}: {clip.num_frames} -> {out.num_frames} frames, {clip.fps} -> {out.fps} fps "
+    part = f"source frames {first}..{first + count - 1}: " if count != whole.num_frames else ""
+    print(f"vsvfi: wrote {dst}: {part}{clip.num_frames} -> {out.num_frames} frames, {clip.fps} -> {out.fps} fps "
           f"({float(out.fps):.3f}), {dt:.1f} s ({out.num_frames / dt:.1f} frames/s)")
     return 0
 

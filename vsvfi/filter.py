@@ -39,7 +39,7 @@ PROP_TIMESTEP = "VsvfiTimestep"  # float in [0, 1): position between source fram
 PROP_SOURCE = "VsvfiSourceFrame"  # int: i, the source frame at or before this output frame
 PROP_SCENE_CHANGE = "VsvfiSceneChange"  # int: 1 if a scene change made this a duplicate of i
 PROP_STATIC = "VsvfiStatic"  # int: 1 if frames i and i+1 are equal (STATIC_TOLERANCE): a copy of i
-_STALE = ("_AbsoluteTime", "_SceneChangeNext", "_SceneChangePrev")
+_STALE = ("_AbsoluteTime", "_SceneChangeNext", "_SceneChangePrev", "_PictType")
 _tokens = itertools.count(1)
 
 
