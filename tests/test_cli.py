@@ -117,6 +117,15 @@ def test_vpy_script_through_vspipe(sample, tmp_path):
     assert r.returncode == 0, r.stderr
     frames = y4m.read_bytes().count(b"FRAME")
     assert frames == 6
+    # An RGB source (libx264rgb) still makes y4m: the script converts RGB output to YUV 4:4:4
+    rgb = tmp_path / "rgb.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", src, "-frames:v", "4", "-c:v", "libx264rgb", "-crf", "10",
+                    str(rgb)], check=True)
+    r = subprocess.run([vspipe, "-c", "y4m", script, str(y4m), "-a", f"src={rgb}"], capture_output=True, text=True,
+                       cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    data = y4m.read_bytes()
+    assert data.count(b"FRAME") == 8 and b" C444" in data.split(b"\n", 1)[0]
 
 
 # --- no data lost (issue 5): interrupts, failures and existing outputs ---------------------------

@@ -180,22 +180,11 @@ def _section(clip, start, end):
     return (clip if (first, last) == (0, clip.num_frames) else clip[first:last]), first, last - first
 
 
-def _encodable(clip):
-    """y4m carries YUV and GRAY only: RGB and float clips become YUV 4:4:4."""
-    import vapoursynth as vs
-
-    fmt = clip.format
-    if fmt.color_family in (vs.YUV, vs.GRAY) and fmt.sample_type == vs.INTEGER:
-        return clip
-    bits = 8 if fmt.bits_per_sample <= 8 and fmt.sample_type == vs.INTEGER else 16
-    target = vs.core.query_video_format(vs.YUV, vs.INTEGER, bits, 0, 0)
-    return vs.core.resize.Bicubic(clip, format=target.id, matrix_s="709")
-
-
 def run(args) -> int:
     import vapoursynth as vs
 
     from . import Interpolate
+    from .colour import y4m_ready
 
     src, dst = Path(args.input), Path(args.output)
     if not src.is_file():
@@ -231,7 +220,7 @@ def run(args) -> int:
                           num_streams=args.streams)
     except vs.Error as e:
         raise CliError(_cli_words(str(e))) from None
-    enc = _encodable(out)
+    enc = y4m_ready(out)
     tmp = dst.with_name(f".{dst.stem}.vsvfi-partial{dst.suffix}")
     audio = []  # the audio of the rendered section only
     if count != whole.num_frames:

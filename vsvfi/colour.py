@@ -40,3 +40,16 @@ def zimg_args(props, clip: vs.VideoNode) -> dict:
     if fam == vs.YUV:
         args["chromaloc"] = int(props.get("_ChromaLocation", 0))
     return args
+
+
+def y4m_ready(clip: vs.VideoNode) -> vs.VideoNode:
+    """``clip`` in a format y4m carries (YUV or GRAY, integer): RGB and float clips become
+    YUV 4:4:4, 8-bit from 8-bit integer input, else 16-bit, with the matrix players assume
+    for untagged video of that size (:func:`default_matrix`). Others are returned as they are.
+    Used by the command line and ``scripts/interpolate.vpy`` (``vspipe -c y4m``)."""
+    fmt = clip.format
+    if fmt.color_family in (vs.YUV, vs.GRAY) and fmt.sample_type == vs.INTEGER:
+        return clip
+    bits = 8 if fmt.bits_per_sample <= 8 and fmt.sample_type == vs.INTEGER else 16
+    target = vs.core.query_video_format(vs.YUV, vs.INTEGER, bits, 0, 0)
+    return vs.core.resize.Bicubic(clip, format=target.id, matrix_s=default_matrix_name(clip.width, clip.height))
