@@ -7,9 +7,11 @@ import signal
 import subprocess
 import sys
 import time
+import wave
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,3 +193,90 @@ def test_cli_overwrite_replaces_only_with_the_flag(clip_with_audio, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert int(probe(out)["video"]["nb_read_frames"]) == 60 and not _partials(tmp_path)
+
+
+# --- variable frame rate (issue 13) ---------------------------------------------------------------
+
+FLASHES = (0.4, 1.6, 2.8, 3.6, 4.8, 5.6)  # seconds on the 25 fps grid before the start offset
+START = 0.3
+
+
+@pytest.fixture(scope="module")
+def vfr_with_clicks(tmp_path_factory):
+    """6 s of grey at 25 fps, then 12.5 fps from 2 s, a hole from 4.0 to 4.4 s, 25 fps again;
+    one-frame white flashes at FLASHES and a click at each, everything START s late."""
+    d = tmp_path_factory.mktemp("vfr")
+    flashes = "+".join(f"between(t,{t - 0.001},{t + 0.001})" for t in FLASHES)
+    video = d / "video.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=0x303030:size=128x96:rate=25:duration=6",
+                    "-vf", f"drawbox=x=0:y=0:w=iw:h=ih:c=white:t=fill:enable='{flashes}',"
+                           "select='lt(t,2)+between(t,2,3.99)*not(mod(n,2))+gte(t,4.39)'", "-fps_mode", "vfr", "-c:v", "libx264", "-crf", "10", str(video)],
+                   check=True)
+    rate = 48000
+    audio = np.zeros(int(7 * rate), np.int16)
+    for t in FLASHES:
+        k = round((t + START) * rate)
+        audio[k:k + 240] = (20000 * np.sin(np.arange(240) * 2 * np.pi * 1000 / rate)).astype(np.int16)
+    wav = d / "clicks.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate), w.writeframes(audio.tobytes())
+    path = d / "vfr.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-itsoffset", str(START), "-i", str(video), "-i", str(wav), "-map", "0:v",
+                    "-map", "1:a",
+                    "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-t", "6.4", str(path)], check=True)
+    return path
+
+
+def _frames(path) -> list[dict]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=pts_time,duration_time",
+                          "-of", "json", str(path)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["frames"]
+
+
+def _flash_times(path) -> list[float]:
+    """Onset times (s) of the flashes: in each run of bright frames, the first one within 10 %
+    of the run's brightest."""
+    pts = [float(f["pts_time"]) for f in _frames(path)]
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "rawvideo", "-pix_fmt",
+                          "gray", "-fps_mode", "passthrough", "-"], capture_output=True, check=True).stdout
+    luma = np.frombuffer(raw, np.uint8).reshape(len(pts), -1).mean(axis=1)
+    out, run = [], []
+    for t, y in [*zip(pts, luma), (None, 0)]:
+        if y > 100:
+            run.append((y, t))
+        elif run:
+            top = max(y for y, _ in run)
+            out.append(next(t for y, t in run if y >= 0.9 * top))
+            run = []
+    return out
+
+
+def _click_times(path) -> list[float]:
+    """Times (s) where each click starts in the file's audio (decoded on its own timeline)."""
+    start = float(probe(path)["audio"].get("start_time", 0))
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le", "-ac", "1", "-ar",
+                          "48000", "-"], capture_output=True, check=True).stdout
+    loud = np.flatnonzero(np.abs(np.frombuffer(raw, np.int16)) > 6000)
+    onsets = loud[np.r_[True, np.diff(loud) > 4800]]
+    return [start + k / 48000 for k in onsets]
+
+
+def test_cli_keeps_variable_frame_rate_input_in_sync(vfr_with_clicks, tmp_path):
+    assert _flash_times(vfr_with_clicks) == pytest.approx([t + START for t in FLASHES], abs=0.025)
+    assert _click_times(vfr_with_clicks) == pytest.approx([t + START for t in FLASHES], abs=0.025)
+    out = tmp_path / "out.mp4"
+    r = subprocess.run([*VSVFI, str(vfr_with_clicks), "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "variable frame rate input (2.083 to 25 fps" in r.stderr and "writing constant 50 fps" in r.stderr
+    got = probe(out)
+    assert Fraction(got["video"]["r_frame_rate"]) == 50
+    flashes, clicks = _flash_times(out), _click_times(out)
+    assert len(flashes) == len(clicks) == len(FLASHES)
+    # every flash within one output frame (20 ms) of its click, the last one too
+    assert max(abs(f - c) for f, c in zip(flashes, clicks)) <= 0.02, (flashes, clicks)
+    # the start offset is kept and the duration is the input's, within one output frame
+    src = probe(vfr_with_clicks)["video"]
+    assert float(got["video"]["start_time"]) == pytest.approx(START, abs=0.021)
+    end = float(_frames(vfr_with_clicks)[-1]["pts_time"]) + 0.04  # the last source frame lasts 40 ms
+    assert float(got["video"]["start_time"]) + float(got["video"]["duration"]) == pytest.approx(end, abs=0.021)
+    assert src["codec_name"] == "h264"

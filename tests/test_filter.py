@@ -175,8 +175,50 @@ def test_variable_frame_rate_durations(carphone):
     assert out.fps == 0 and out.num_frames == 8
     durs = [Fraction(out.get_frame(n).props["_DurationNum"], out.get_frame(n).props["_DurationDen"]) for n in range(8)]
     assert durs == [Fraction(1, 48)] * 4 + [Fraction(1, 60)] * 4
-    with pytest.raises(vs.Error, match="variable"):
-        vsvfi.Interpolate(vfr, fps=60)
+    # fps= on it: output frame n at n/60 s of the source timeline 0, 1/24, 2/24, 2/24 + 1/30
+    out = vsvfi.Interpolate(vfr, fps=60)
+    assert out.fps == 60 and out.num_frames == 9  # (2/24 + 2/30) s x 60
+    props = [out.get_frame(n).props for n in range(9)]
+    got = [(p["VsvfiSourceFrame"], Fraction(p["VsvfiTimestep"]).limit_denominator(100)) for p in props]
+    assert got == [(0, 0), (0, Fraction(2, 5)), (0, Fraction(4, 5)), (1, Fraction(1, 5)), (1, Fraction(3, 5)),
+                   (2, 0), (2, Fraction(1, 2)), (3, 0), (3, 0)]
+    assert [p["_AbsoluteTime"] for p in props] == pytest.approx([n / 60 for n in range(9)])
+    assert all((p["_DurationNum"], p["_DurationDen"]) == (1, 60) for p in props)
+    assert same_frame(out.get_frame(7), vfr.get_frame(3))  # on a source time: the source frame
+
+
+def test_timestamps_place_frames_on_the_source_timeline(carphone, tmp_path):
+    src = carphone[:5]
+    step = Fraction(1001, 30000)
+    # evenly spaced timestamps at the clip's own rate: the same frames as ratio=2
+    even = vsvfi.Interpolate(src, fps=Fraction(60000, 1001), timestamps=[k * step for k in range(5)])
+    ref = vsvfi.Interpolate(src, ratio=2)
+    assert even.num_frames == ref.num_frames == 10
+    assert all(same_frame(even.get_frame(n), ref.get_frame(n)) for n in range(10))
+    # a dropped-frame hole (0.08 -> 0.2 s) gets evenly spaced in-between positions across it
+    out = vsvfi.Interpolate(src, fps=25, timestamps=[0, 0.04, 0.08, 0.2, 0.24, 0.28])
+    assert out.num_frames == 7
+    props = [out.get_frame(n).props for n in range(7)]
+    assert [p["VsvfiSourceFrame"] for p in props] == [0, 1, 2, 2, 2, 3, 4]
+    assert [p["VsvfiTimestep"] for p in props] == pytest.approx([0, 0, 0, 1 / 3, 2 / 3, 0, 0])
+    # a timecodes v2 file (milliseconds), as core.bs.VideoSource(timecodes=...) writes it
+    tc = tmp_path / "tc.txt"
+    tc.write_text("# timecode format v2\n0\n40\n80\n200\n240\n")
+    again = vsvfi.Interpolate(src, fps=25, timestamps=str(tc))
+    assert again.num_frames == 7  # the last frame lasts as long as the one before it
+    assert [again.get_frame(n).props["VsvfiSourceFrame"] for n in range(7)] == [0, 1, 2, 2, 2, 3, 4]
+
+
+@pytest.mark.parametrize("stamps, match", [
+    ([0, 1, 2], "has 3 entries for a clip of 5 frames"),
+    ([0, 1, 1, 2, 3], "timestamps must increase: entry 2"),
+    ("/nonexistent/tc.txt", "cannot read timecodes file"),
+    (7, "timestamps must be a list of seconds or a timecodes v2 file"),
+    ([0, 0.01, 0.02, 0.03, 0.04], "below the clip's average"),
+])
+def test_bad_timestamps(carphone, stamps, match):
+    with pytest.raises(vs.Error, match=match):
+        vsvfi.Interpolate(carphone[:5], fps=30, timestamps=stamps)
 
 
 def test_ratio_and_fps_defaults(carphone):

@@ -16,7 +16,7 @@ import vapoursynth as vs
 from .models import MODELS, SCALES
 from .runtime.providers import PROVIDERS
 from .runtime.rife import PRECISION_MESSAGE, PRECISIONS
-from .timing import output_length, to_fraction
+from .timing import RatioTimeline, TimestampTimeline, clip_times, output_length, timeline_times, to_fraction
 
 #: VapourSynth's limits: frame counts are C ints, frame-rate numerators/denominators int64.
 MAX_FRAMES, MAX_FPS_TERM = 2**31 - 1, 2**63 - 1
@@ -106,9 +106,6 @@ def output_ratio(clip: vs.VideoNode, ratio, fps) -> Fraction:
         r = _parse(ratio, "ratio", Fraction(1), strict=False)
     elif fps is not None:
         target = _parse(fps, "fps", Fraction(0), strict=True)
-        if clip.fps == 0:
-            raise ValueError("fps= needs a clip with a known frame rate, this one is variable (fps 0); "
-                             "give ratio= instead, or set a rate with core.std.AssumeFPS")
         r = target / Fraction(clip.fps.numerator, clip.fps.denominator)
         if r < 1:
             raise ValueError(f"fps={fps!r} is below the clip's {clip.fps} fps; vsvfi only raises the frame rate "
@@ -124,3 +121,26 @@ def output_ratio(clip: vs.VideoNode, ratio, fps) -> Fraction:
         raise ValueError(f"the output frame rate {clip.fps} x {r} = {out_fps} does not fit VapourSynth's 64-bit "
                          "fps; give ratio or fps as a simpler fraction (e.g. ratio='5/2')")
     return r
+
+
+def output_timeline(clip: vs.VideoNode, ratio, fps, timestamps):
+    """Where each output frame sits (:mod:`vsvfi.timing`): a :class:`TimestampTimeline`
+    for ``fps=`` with ``timestamps=`` or on a clip VapourSynth marks variable-rate (fps 0:
+    the frames' durations are read, which requests every frame), else a
+    :class:`RatioTimeline` from :func:`output_ratio`. Raises ValueError with the message
+    for the user."""
+    if ratio is not None or fps is None or (timestamps is None and clip.fps != 0):
+        return RatioTimeline(clip.num_frames, output_ratio(clip, ratio, fps))
+    target = _parse(fps, "fps", Fraction(0), strict=True)
+    times = timeline_times(timestamps, clip.num_frames) if timestamps is not None else clip_times(clip)
+    average = clip.num_frames / (times[-1] - times[0])
+    if target < average:
+        raise ValueError(f"fps={fps!r} is below the clip's average {float(average):.3f} fps; vsvfi only raises "
+                         "the frame rate")
+    if max(target.numerator, target.denominator) > MAX_FPS_TERM:
+        raise ValueError(f"fps={fps!r} does not fit VapourSynth's 64-bit fps; give it as a simpler fraction")
+    timeline = TimestampTimeline(times, target)
+    if timeline.length > MAX_FRAMES:
+        raise ValueError(f"fps={fps!r} gives {timeline.length} output frames, more than VapourSynth's limit of "
+                         f"{MAX_FRAMES}")
+    return timeline

@@ -19,6 +19,7 @@ needs a path prefix (``./evaluate``).
 from __future__ import annotations
 
 import argparse
+import bisect
 import math
 import os
 import re
@@ -159,33 +160,84 @@ def _cli_words(message: str) -> str:
                            "(lower it with ffmpeg first, e.g. -vf fps=24)")
 
 
-def _section(clip, start, end):
-    """(clip, first frame, frame count) of the source between ``--start`` and ``--end``
-    (values from :func:`_position`); a frame is in when its start time is at or after
-    start and before end."""
-    fps = clip.fps
+def _end(times: list[Fraction]) -> Fraction:
+    """End of the last frame: it lasts as long as the one before it."""
+    return times[-1] + (times[-1] - times[-2] if len(times) > 1 else 0)
 
+
+def _section(times: list[Fraction], num_frames: int, start, end) -> tuple[int, int]:
+    """(first frame, frame count) of the source between ``--start`` and ``--end`` (values
+    from :func:`_position`; times relative to the first frame): a frame is in when its start
+    time is at or after start and before end. ``times``: each frame's start (seconds)."""
     def frame(pos, default):
         if pos is None:
             return default
         kind, value = pos
-        return int(value) if kind == "frame" else math.ceil(value * fps.numerator / fps.denominator - 1e-6)
+        return int(value) if kind == "frame" else bisect.bisect_left(times, times[0] + Fraction(repr(value)) - EPS)
 
-    first, last = frame(start, 0), min(frame(end, clip.num_frames), clip.num_frames)
-    length = f"{clip.num_frames} frames, {clip.num_frames * fps.denominator / fps.numerator:.3f} s"
-    if first >= clip.num_frames:
+    first, last = frame(start, 0), min(frame(end, num_frames), num_frames)
+    length = f"{num_frames} frames, {float(_end(times) - times[0]):.3f} s"
+    if first >= num_frames:
         raise CliError(f"--start is at or past the end of the input ({length})")
     if last <= first:
         raise CliError(f"--end must come after --start (frames {first} and {last}; the input has {length})")
-    return (clip if (first, last) == (0, clip.num_frames) else clip[first:last]), first, last - first
+    return first, last - first
 
 
-def run(args) -> int:
+#: Frame times closer than this (seconds) are the same time (timecodes files keep 0.01 ms).
+EPS = Fraction(1, 10**6)
+
+
+def _open(src: Path):
+    """(clip, frame start times in seconds or None) of the input, decoded by bestsource;
+    the times come from its index (a timecodes file), without decoding."""
+    import tempfile
+
     import vapoursynth as vs
 
-    from . import Interpolate
-    from .colour import y4m_ready
+    from .timing import read_timecodes
 
+    with tempfile.TemporaryDirectory() as tmp:
+        tc = Path(tmp) / "timecodes.txt"
+        try:
+            clip = vs.core.bs.VideoSource(str(src), timecodes=str(tc))
+        except vs.Error as e:
+            raise CliError(f"cannot decode {src}: {str(e).splitlines()[0]}") from None
+        try:
+            times = read_timecodes(tc)
+        except ValueError:
+            times = None
+    if clip.fps == 0 and not times:
+        raise CliError("the input has a variable frame rate and no readable timestamps")
+    if times is None or len(times) != clip.num_frames or len(times) < 2:
+        times = [Fraction(k * clip.fps.denominator, clip.fps.numerator) for k in range(clip.num_frames)]
+    return clip, times
+
+
+def _rate_args(args, clip, times: list[Fraction]) -> dict:
+    """Interpolate's ratio/fps/timestamps for the input: as given for a constant-rate one; a
+    variable-rate one is written at ``--fps`` or at :func:`standard_rate` of ``--ratio``
+    (default 2) x its :func:`peak_rate`, on its own timeline (said in one line)."""
+    from .timing import is_variable, peak_rate, standard_rate, to_fraction
+
+    if clip.fps != 0 and not is_variable(times):
+        return {"ratio": args.ratio, "fps": args.fps}
+    steps = [b - a for a, b in zip(times, times[1:])]
+
+    try:
+        ratio = to_fraction(args.ratio, "--ratio") if args.ratio is not None else Fraction(2)
+        fps = to_fraction(args.fps, "--fps") if args.fps is not None else standard_rate(ratio * peak_rate(times))
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    print(f"vsvfi: variable frame rate input ({float(1 / max(steps)):.4g} to {float(1 / min(steps)):.4g} fps, "
+          f"{len(times)} frames, {float(_end(times) - times[0]):.3f} s); writing constant {fps} fps "
+          f"({float(fps):.3f}) on its timeline", file=sys.stderr)
+    return {"fps": fps, "timestamps": [*times, _end(times)]}
+
+
+def _checked_paths(args) -> tuple[Path, Path]:
+    """(input, output) paths, or a CliError for a missing input, an output that exists (no
+    --overwrite), is a directory or cannot be written, or a bad --crf/--threads."""
     src, dst = Path(args.input), Path(args.output)
     if not src.is_file():
         raise CliError(f"input file not found: {src}")
@@ -195,26 +247,33 @@ def run(args) -> int:
         raise CliError(f"output {dst} exists; pass --overwrite to replace it")
     if not 0 <= args.crf <= 51:
         raise CliError(f"--crf must be in 0..51, got {args.crf}")
+    if args.threads < 0:
+        raise CliError(f"--threads must be >= 0, got {args.threads}")
     if not dst.parent.is_dir():
         raise CliError(f"output directory {dst.parent} does not exist")
     if not os.access(dst.parent, os.W_OK):
         raise CliError(f"cannot write {dst}: no write permission in {dst.parent}")
+    return src, dst
+
+
+def run(args) -> int:
+    import vapoursynth as vs
+
+    from . import Interpolate
+    from .colour import y4m_ready
+
+    src, dst = _checked_paths(args)
     ffmpeg = _ffmpeg()
-    core = vs.core
-    if args.threads < 0:
-        raise CliError(f"--threads must be >= 0, got {args.threads}")
     if args.threads:
-        core.num_threads = args.threads
+        vs.core.num_threads = args.threads
+    whole, times = _open(src)
+    first, count = _section(times, whole.num_frames, args.start, args.end)
+    rates = _rate_args(args, whole, times)
+    clip = whole if count == whole.num_frames else whole[first:first + count]
+    if "timestamps" in rates:
+        rates["timestamps"] = rates["timestamps"][first:first + count + 1]
     try:
-        clip = core.bs.VideoSource(str(src))
-    except vs.Error as e:
-        raise CliError(f"cannot decode {src}: {str(e).splitlines()[0]}") from None
-    if clip.fps == 0:
-        raise CliError("the input has a variable frame rate; the CLI needs a constant one")
-    whole = clip
-    clip, first, count = _section(clip, args.start, args.end)
-    try:
-        out = Interpolate(clip, ratio=args.ratio, fps=args.fps, model=args.model, provider=args.provider,
+        out = Interpolate(clip, **rates, model=args.model, provider=args.provider,
                           scene_change=not args.no_scene_change, sc_threshold=args.sc_threshold,
                           scale=args.scale, ensemble=args.ensemble, protect_static=not args.no_protect_static,
                           num_streams=args.streams)
@@ -222,13 +281,16 @@ def run(args) -> int:
         raise CliError(_cli_words(str(e))) from None
     enc = y4m_ready(out)
     tmp = dst.with_name(f".{dst.stem}.vsvfi-partial{dst.suffix}")
-    audio = []  # the audio of the rendered section only
+    # The video starts where the source's first frame does (a start offset is kept); a
+    # section starts at 0 with the audio cut to it.
+    video, audio = ["-itsoffset", f"{float(times[0]):.6f}"], []
     if count != whole.num_frames:
-        sec = Fraction(whole.fps.denominator, whole.fps.numerator)
-        audio = ["-ss", f"{float(first * sec):.6f}", "-t", f"{float(count * sec):.6f}"]
+        stop = times[first + count] if first + count < len(times) else _end(times)
+        video = []
+        audio = ["-ss", f"{float(times[first] - times[0]):.6f}", "-t", f"{float(stop - times[first]):.6f}"]
     cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-           "-f", "yuv4mpegpipe", "-i", "-", *audio, "-i", str(src),
-           "-map", "0:v:0", "-map", "1:a?", "-c:v", "libx264", "-crf", str(args.crf), "-preset", args.preset,
+           *video, "-f", "yuv4mpegpipe", "-i", "-", *audio, "-i", str(src),
+           "-map", "0:v:0", "-map", "1:a?", "-fps_mode:v", "passthrough", "-c:v", "libx264", "-crf", str(args.crf), "-preset", args.preset,
            "-c:a", "copy", str(tmp)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -24,7 +24,7 @@ from .memory import CACHE_PAIRS_EXTRA, available_memory, cache_pairs, memory_nee
 from .protect import DEFAULT as PROTECTION
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
 from .scenes import SC_THRESHOLD, auto_scale, is_cut, is_static, pair_stats, static_stats
-from .timing import output_length, position
+from .timing import RatioTimeline
 
 core = vs.core
 
@@ -123,13 +123,16 @@ class _Interpolator:
     VapourSynth calls per output frame: :meth:`_decide` (copy, duplicate or synthesize),
     :meth:`_synthesize` (the network) and :meth:`_finish` (frame props)."""
 
-    def __init__(self, clip, ratio, engine, scene_change, sc_threshold, scale, ensemble, protect):
-        self.clip, self.ratio, self.engine = clip, ratio, engine
+    def __init__(self, clip, timeline, engine, scene_change, sc_threshold, scale, ensemble, protect):
+        self.clip, self.timeline, self.engine = clip, timeline, engine
         self.scene_change, self.sc_threshold = scene_change, sc_threshold
         self.scale, self.ensemble, self.protect = scale, ensemble, protect  # scale None: per pair ("auto")
         self.n_src = clip.num_frames
-        self.length = output_length(self.n_src, ratio)
-        self.fps = clip.fps * ratio if clip.fps > 0 else Fraction(0)
+        self.length = timeline.length
+        if isinstance(timeline, RatioTimeline):
+            self.fps = clip.fps * timeline.ratio if clip.fps > 0 else Fraction(0)
+        else:
+            self.fps = timeline.fps
         self.token = next(_tokens)
         fmt = clip.format
         self.net_format = vs.RGBH if fmt.id == vs.RGBH else vs.RGBS
@@ -150,7 +153,7 @@ class _Interpolator:
         """Output-length clip whose frame n is ``clip[min(i(n) + offset, N - 1)]``."""
         last = self.n_src - 1
         tmpl = core.std.BlankClip(clip, length=self.length, keep=True)
-        return core.std.FrameEval(tmpl, lambda n: clip[min(position(n, self.ratio)[0] + offset, last)])
+        return core.std.FrameEval(tmpl, lambda n: clip[min(self.timeline.position(n)[0] + offset, last)])
 
     def build(self) -> vs.VideoNode:
         """The output clip: frames on a source position (and past the last pair) are the
@@ -166,7 +169,7 @@ class _Interpolator:
         last = self.n_src - 1
 
         def select(n):
-            i, t = position(n, self.ratio)
+            i, t = self.timeline.position(n)
             return clip[i] if t == 0 or i >= last else decide
 
         out = core.std.FrameEval(self.template, select)
@@ -176,7 +179,7 @@ class _Interpolator:
         """Output frame n between source frames i and i + 1 (props in ``f``): a marked copy
         of frame i for a static pair or a scene change, else a node that synthesizes it at the
         pair's flow scale."""
-        i, t = position(n, self.ratio)
+        i, t = self.timeline.position(n)
         left, right = f[0].props, f[1].props
         if is_static(f[2].props, self.clip.format):
             return core.std.SetFrameProps(self.clip[i], _VsvfiStatic=self.token)
@@ -245,7 +248,7 @@ class _Interpolator:
         """The props of output frame n: durations, the Vsvfi* props from this instance's
         markers, and none of frame i's props that are stale between source frames."""
         _trim_heap()
-        i, t = position(n, self.ratio)
+        i, t = self.timeline.position(n)
         fout = f.copy()
         p = fout.props
         # Markers carry this instance's token, so props of a chained upstream vsvfi clip
@@ -256,7 +259,7 @@ class _Interpolator:
         if self.fps > 0:
             p["_DurationNum"], p["_DurationDen"] = self.fps.denominator, self.fps.numerator
         elif "_DurationNum" in p and "_DurationDen" in p and p["_DurationDen"] > 0:
-            d = Fraction(p["_DurationNum"], p["_DurationDen"]) / self.ratio
+            d = Fraction(p["_DurationNum"], p["_DurationDen"]) / self.timeline.ratio
             p["_DurationNum"], p["_DurationDen"] = d.numerator, d.denominator
         p[PROP_SYNTHESIZED] = int(made)
         p[PROP_SCENE_CHANGE] = int(cut)
@@ -265,6 +268,9 @@ class _Interpolator:
         p[PROP_SOURCE] = i
         if t:
             _drop(p, _STALE)
+        at = self.timeline.time(n)
+        if at is not None:  # on a source timeline: every frame's own time
+            p["_AbsoluteTime"] = float(at)
         return fout
 
 
@@ -301,11 +307,14 @@ def _check_memory(clip: vs.VideoNode, engine, model: str, scale: float, ensemble
 def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46", scene_change: bool = True,
                 sc_threshold: float = SC_THRESHOLD, provider: str = "auto", device_index: int = 0,
                 scale: float | str = 1.0, ensemble: bool = False, protect_static: bool = True, num_streams: int = 1,
-                ort_threads: int = 0, precision: str = "auto") -> vs.VideoNode:
+                ort_threads: int = 0, precision: str = "auto", timestamps=None) -> vs.VideoNode:
     """Raise a clip's frame rate by synthesizing intermediate frames with an optical-flow network.
 
     Output frame n sits at source position p = n / ratio (exact rational arithmetic);
-    i = floor(p) and the timestep t = p - i. When t = 0 source frame i is returned
+    i = floor(p) and the timestep t = p - i. On a variable-frame-rate source with ``fps``
+    (``timestamps`` given, or a clip of fps 0) output frame n sits at time T = T0 + n / fps
+    of the source timeline instead (T0: the first frame's time): i is the last source frame
+    starting at or before T and t = (T - T_i) / (T_i+1 - T_i) from their real times. When t = 0 source frame i is returned
     unchanged (bit-exact, same props except durations). Otherwise the network synthesizes
     the frame between source frames i and i + 1 at timestep t; past the last source frame,
     across a scene change, and between two equal source frames (every plane within
@@ -321,7 +330,10 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
             least 1280x720 (width or height), else BT.601; limited range; left siting. Only
             synthesized frames are converted back to the input format.
         ratio: output fps / input fps: int, float, Fraction or "num/den" string, >= 1.
-        fps: target frame rate (same types, > 0); needs a clip with a known (non-zero) fps.
+        fps: target frame rate (same types, > 0, at least the clip's average rate). On a clip
+            of fps 0 (variable) without ``timestamps`` the frames' ``_DurationNum`` /
+            ``_DurationDen`` give the timeline: every frame is requested once when the clip
+            is built, so pass ``timestamps`` for long clips.
             If both are given ``ratio`` wins (a warning is logged); if neither, ratio = 2.
         model: network; one of :data:`vsvfi.models.MODELS`: "rife46" (RIFE v4.6, the
             default) or "rife39" (Practical-RIFE v3.9 with its Contextnet + Unet refinement:
@@ -365,10 +377,20 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
             slower), "fp32" or "fp16". The fp16 graph is made from the exported one on first
             use (:func:`vsvfi.runtime.fp16.fp16_onnx`); it keeps the warp's coordinates and GridSample
             in float32 (docs/gpu.md). RGBH clips then go in as float16 without a cast.
+        timestamps: the source timeline for ``fps`` when the clip's own rate cannot be
+            trusted (a variable-rate file that a source filter reports at its average rate):
+            N frame start times in seconds (the last frame then lasts as long as the one
+            before it) or N + 1 (the last is the end of the last frame), strictly
+            increasing; or the path of a Matroska timecodes v2 file (milliseconds), e.g.
+            one written by ``core.bs.VideoSource(path, timecodes="tc.txt")`` from the
+            file's index without decoding. Ignored with ``ratio``.
 
     Returns:
         A clip of floor(N * ratio) frames in the input's format at fps = input fps * ratio
         (0 for a variable-frame-rate input, whose per-frame durations are divided by ratio).
+        With ``fps`` on a source timeline (``timestamps``, or a clip of fps 0):
+        floor((T_N - T0) * fps) frames at ``fps``, each with ``_AbsoluteTime`` = its time
+        T on the source timeline (seconds).
         Every frame has ``_DurationNum``/``_DurationDen`` and ``VsvfiSynthesized`` (0/1),
         ``VsvfiTimestep`` (float, t), ``VsvfiSourceFrame`` (int, i), ``VsvfiSceneChange``
         (0/1), ``VsvfiStatic`` (0/1: a static pair's copy). Synthesized and duplicated frames drop ``_AbsoluteTime``,
@@ -376,7 +398,9 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
 
     Raises:
         vapoursynth.Error: for a non-clip, fewer than 2 frames, variable format or size, a
-            bad ratio/fps, fps on a variable-frame-rate clip, a scale not in 0.25/0.5/1/2/"auto", a
+            bad ratio/fps, fps below a variable-rate clip's average rate, bad timestamps (wrong
+            count, not increasing, an unreadable timecodes file) or a clip of fps 0 whose
+            frames lack durations, a scale not in 0.25/0.5/1/2/"auto", a
             non-bool ensemble/protect_static, num_streams outside 1..16, ort_threads outside
             0..1024, device_index outside 0..1023, an unknown precision (or fp16 for gmfss), an unknown model, a missing, modified or
             unloadable model file, an unavailable provider, more than 2**31 - 1 output frames,
@@ -390,11 +414,11 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
     if msg:
         _fail(msg)
     try:
-        r = arguments.output_ratio(clip, ratio, fps)
+        timeline = arguments.output_timeline(clip, ratio, fps, timestamps)
     except ValueError as e:
         _fail(str(e))
     engine = _load_engine(model, provider, device_index, ort_threads, num_streams, precision, clip)
     fixed = None if scale == "auto" else float(scale)
     _check_memory(clip, engine, model, 1.0 if fixed is None else fixed, bool(ensemble))  # auto: at most 1
-    return _Interpolator(clip, r, engine, bool(scene_change), float(sc_threshold), fixed, bool(ensemble),
+    return _Interpolator(clip, timeline, engine, bool(scene_change), float(sc_threshold), fixed, bool(ensemble),
                          bool(protect_static)).build()
