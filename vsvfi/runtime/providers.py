@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -53,6 +54,37 @@ def preload_cuda_libraries() -> None:
             ort.preload_dlls()
 
 
+#: Install hints for the two ONNX Runtime wheels, which both provide the ``onnxruntime`` module.
+ORT_INSTALL = "pip install 'vsvfi[cpu]' (CPU only) or 'vsvfi[gpu]' (CUDA 12/13 + cuDNN 9, CPU fallback)"
+
+
+def ort_distributions() -> list[str]:
+    """The ONNX Runtime distributions installed ("onnxruntime", "onnxruntime-gpu")."""
+    from importlib import metadata
+
+    found = []
+    for dist in ("onnxruntime", "onnxruntime-gpu"):
+        try:
+            metadata.version(dist)
+            found.append(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def check_onnxruntime() -> None:
+    """Raise ProviderError when no ONNX Runtime is installed, or when both the CPU and the
+    GPU wheel are: they install the same ``onnxruntime`` module, so whichever was installed
+    last silently replaced the other's files."""
+    found = ort_distributions()
+    if len(found) > 1:
+        raise ProviderError("both onnxruntime and onnxruntime-gpu are installed; they share one module and the "
+                            "last one installed overwrote the other. Fix: pip uninstall -y onnxruntime "
+                            "onnxruntime-gpu, then " + ORT_INSTALL)
+    if importlib.util.find_spec("onnxruntime") is None:
+        raise ProviderError("ONNX Runtime is not installed: " + ORT_INSTALL)
+
+
 def provider_name(provider: str, device_index: int = 0) -> str:
     """The ORT provider ``provider`` ("auto", "cpu", "cuda", "tensorrt") stands for here,
     e.g. "CUDAExecutionProvider".
@@ -60,6 +92,7 @@ def provider_name(provider: str, device_index: int = 0) -> str:
     Raises ProviderError when the name is unknown or the provider asked for is not usable
     here (its ORT build lacks it, or there is no CUDA device ``device_index``).
     """
+    check_onnxruntime()
     import onnxruntime as ort
 
     if provider not in ("auto", *PROVIDERS):
@@ -71,6 +104,8 @@ def provider_name(provider: str, device_index: int = 0) -> str:
     ep = PROVIDERS[provider]
     if ep not in available or (provider != "cpu" and not has_gpu):
         why = "this onnxruntime build lacks it" if ep not in available else f"no CUDA device {device_index} was found"
+        if ep not in available and "onnxruntime-gpu" not in ort_distributions():
+            why += "; the CPU-only onnxruntime wheel is installed: pip uninstall -y onnxruntime, then pip install 'vsvfi[gpu]'"
         raise ProviderError(f"provider {provider!r} was asked for but is not available ({why}); "
                             f"available here: cpu{', cuda' if has_gpu else ''}. Use provider='auto' or 'cpu'.")
     return ep

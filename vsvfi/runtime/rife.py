@@ -131,7 +131,7 @@ class RifeEngine:
         :data:`INPUT_NAMES` with img0/img1 of shape [batch, 3, height, width], batch, height
         and width dynamic; else ModelFileError naming the fix (before any frame runs)."""
         got = {i.name: i.shape for i in self.session.get_inputs()}
-        fix = f"export it again with 'python -m vsvfi.export {self.model} --force'"
+        fix = f"fetch it again with 'vsvfi models fetch --model {self.model} --force'"
         if tuple(got) != INPUT_NAMES:
             raise ModelFileError(f"{path} has inputs {list(got)}, expected {list(INPUT_NAMES)}: {fix}")
         for name in ("img0", "img1"):

@@ -1,0 +1,231 @@
+"""Motion-compensated comparison of two luma thumbnails: how different two source frames
+are once their motion is taken out, and how far things moved. The scene-change decision
+and ``scale="auto"`` both read it (:mod:`vsvfi.scenes`).
+
+Method (block matching with normalised cross-correlation, NCC, which ignores brightness and
+contrast changes such as flashes, fades and dissolves):
+
+1. candidate motions: none, and the strongest peaks of the phase correlation of the two
+   thumbnails (a pan, a large object);
+2. coarse search: each block of frame a, on thumbnails halved again, searches frame b within
+   ``COARSE_RADIUS`` pixels around every candidate;
+3. fine search: each block at thumbnail resolution searches ``FINE_RADIUS`` pixels around
+   its coarse vector, at whole and half pixels;
+4. the block vectors are smoothed (3x3 median) and each block is scored at its smoothed
+   vector: real motion is coherent from block to block (pans, zooms, shake, a crossing
+   object), while the best matches between two unrelated shots are not, so a chance match
+   does not hide a cut.
+
+The difference is the median over textured blocks of 1 - NCC: near 0 when the content of a
+is found in b, 0.4 or more across a cut. Blocks that leave the frame with the dominant
+motion are not counted. Measured on families of cuts and hard non-cuts in
+docs/scene-change.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Side of the compared blocks (thumbnail pixels).
+BLOCK = 8
+#: Search radius of the coarse step (pixels of the half-size thumbnail) around each candidate.
+COARSE_RADIUS = 6
+#: Search radius of the fine step (thumbnail pixels) around each block's coarse vector.
+FINE_RADIUS = 1
+#: Candidate motions taken from the phase correlation (its strongest peaks).
+PEAKS = 3
+#: A block counts as textured when the standard deviation of its luma (0..1) is above this;
+#: flat blocks match anything and say nothing.
+MIN_BLOCK_STD = 0.03
+#: With fewer textured blocks than this in either frame, the difference is the plain mean
+#: absolute luma difference times :data:`PLAIN_SCALE` (flat or nearly black frames: nothing
+#: to track or be fooled by).
+MIN_BLOCKS = 12
+#: Puts the plain difference on about this measure's scale: the plain measure's cut
+#: threshold 0.12 (the detector before this one) becomes 0.30, near
+#: :data:`vsvfi.scenes.SC_THRESHOLD`.
+PLAIN_SCALE = 2.5
+#: Blocks matched at least this well (NCC) say how far things moved (:attr:`Comparison.motion`).
+SURE_MATCH = 0.8
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What :func:`compare` measured on a pair of thumbnails.
+
+    difference: 0..1; median over textured blocks of 1 - NCC at the smoothed block vectors
+        (or the scaled plain mean absolute luma difference, see :data:`MIN_BLOCKS`).
+    motion: 90th percentile of the displacement of the blocks matched with NCC above
+        :data:`SURE_MATCH`, thumbnail pixels.
+    blocks: textured blocks compared.
+    """
+
+    difference: float
+    motion: float
+    blocks: int
+
+
+def _tukey(n: int, alpha: float = 0.3) -> np.ndarray:
+    """Tukey window: flat in the middle, so content near the edges (what two frames of a
+    large pan share) still counts in the phase correlation."""
+    w = np.ones(n, np.float32)
+    k = max(1, int(alpha * n / 2))
+    ramp = 0.5 * (1 - np.cos(np.pi * np.arange(k) / k))
+    w[:k], w[n - k:] = ramp, ramp[::-1]
+    return w
+
+
+def _peaks(a: np.ndarray, b: np.ndarray, count: int) -> list[tuple[int, int]]:
+    """The ``count`` strongest displacements (dy, dx) of b relative to a by phase
+    correlation, each peak's 3x3 neighbourhood suppressed before the next."""
+    win = np.outer(_tukey(a.shape[0]), _tukey(a.shape[1]))
+    cross = np.fft.rfft2(b * win) * np.conj(np.fft.rfft2(a * win))
+    surface = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=a.shape)
+    h, w = a.shape
+    found = []
+    for _ in range(count):
+        y, x = np.unravel_index(int(np.argmax(surface)), surface.shape)
+        found.append((int(y - h if y > h // 2 else y), int(x - w if x > w // 2 else x)))
+        surface[np.ix_([(y + k) % h for k in (-1, 0, 1)], [(x + k) % w for k in (-1, 0, 1)])] = -np.inf
+    return found
+
+
+def _blocks(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    return x[:rows * BLOCK, :cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK)
+
+
+def _stats(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each block of ``v`` (rows, BLOCK, cols, BLOCK)."""
+    m = v.mean(axis=(1, 3))
+    return m, np.sqrt(np.maximum((v * v).mean(axis=(1, 3)) - m * m, 0))
+
+
+def _ncc(va: np.ndarray, ma: np.ndarray, sa: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    mb, sb = _stats(vb)
+    return ((va * vb).mean(axis=(1, 3)) - ma * mb) / (sa * sb + 1e-6)
+
+
+def _coarse(a: np.ndarray, b: np.ndarray, offsets: set[tuple[int, int]]) -> np.ndarray:
+    """Per block of ``a``: the offset (dy, dx) among ``offsets`` where b matches best
+    (offsets reaching outside b are skipped)."""
+    rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
+    va = _blocks(a, rows, cols)
+    ma, sa = _stats(va)
+    reach = max(max(abs(dy), abs(dx)) for dy, dx in offsets)
+    padded = np.pad(b, reach, constant_values=np.nan)
+    best = np.full((rows, cols), -np.inf, np.float32)
+    where = np.zeros((rows, cols, 2), np.float32)
+    for dy, dx in sorted(offsets):
+        ncc = _ncc(va, ma, sa, _blocks(padded[reach + dy:, reach + dx:], rows, cols))
+        better = ncc > best  # NaN (outside b) never is
+        best[better], where[better] = ncc[better], (dy, dx)
+    return where
+
+
+class _Shifted:
+    """Frame b edge-padded, with half-pixel shifted copies, read at per-block vectors."""
+
+    def __init__(self, b: np.ndarray, reach: int, rows: int, cols: int):
+        p = np.pad(b, reach, mode="edge")
+        right = (p + np.roll(p, -1, 1)) / 2
+        self.copies = {(0, 0): p, (0, 1): right, (1, 0): (p + np.roll(p, -1, 0)) / 2,
+                       (1, 1): (right + np.roll(right, -1, 0)) / 2}
+        self.inside = np.pad(np.ones(b.shape, bool), reach)
+        self.reach, self.rows, self.cols = reach, rows, cols
+
+    def index(self, whole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel indices (rows, BLOCK, cols, BLOCK) of every block moved by ``whole``
+        (rows, cols, 2) integer vectors."""
+        r = np.arange(BLOCK)
+        iy = (np.arange(self.rows)[:, None, None, None] * BLOCK + r[None, :, None, None]
+              + whole[:, None, :, None, 0] + self.reach)
+        ix = (np.arange(self.cols)[None, None, :, None] * BLOCK + r[None, None, None, :]
+              + whole[:, None, :, None, 1] + self.reach)
+        return iy, ix
+
+
+def _fine(a: np.ndarray, shifted: _Shifted, guess: np.ndarray) -> np.ndarray:
+    """Per block: the best vector within :data:`FINE_RADIUS` of its ``guess`` (rows, cols, 2),
+    at whole and half pixels; blocks whose match would leave b keep their guess."""
+    va = _blocks(a, shifted.rows, shifted.cols)
+    ma, sa = _stats(va)
+    best = np.full(guess.shape[:2], -np.inf, np.float32)
+    where = guess.astype(np.float32)
+    iy, ix = shifted.index(guess.astype(int))
+    for dy in range(-FINE_RADIUS, FINE_RADIUS + 1):
+        for dx in range(-FINE_RADIUS, FINE_RADIUS + 1):
+            ok = (shifted.inside[iy + dy, ix + dx].all(axis=(1, 3))
+                  & shifted.inside[iy + dy + 1, ix + dx + 1].all(axis=(1, 3)))
+            for (hy, hx), copy in shifted.copies.items():
+                ncc = _ncc(va, ma, sa, copy[iy + dy, ix + dx])
+                better = (ncc > best) & ok
+                best[better], where[better] = ncc[better], guess[better] + (dy + hy / 2, dx + hx / 2)
+    return where
+
+
+def _score(a: np.ndarray, shifted: _Shifted, vectors: np.ndarray) -> np.ndarray:
+    """NCC of every block of ``a`` against b at its own half-pixel vector."""
+    va = _blocks(a, shifted.rows, shifted.cols)
+    ma, sa = _stats(va)
+    whole = np.floor(vectors).astype(int)
+    half = np.round((vectors - whole) * 2).astype(int)
+    iy, ix = shifted.index(whole)
+    out = np.full(vectors.shape[:2], -1.0, np.float32)
+    for key, copy in shifted.copies.items():
+        sel = (half[..., 0] == key[0]) & (half[..., 1] == key[1])
+        if sel.any():
+            out[sel] = _ncc(va, ma, sa, copy[iy, ix])[sel]
+    return out
+
+
+def _median3(vectors: np.ndarray) -> np.ndarray:
+    """Component-wise median of each block's 3x3 neighbourhood of vectors, on half pixels."""
+    p = np.pad(vectors, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    rows, cols = vectors.shape[:2]
+    stack = np.stack([p[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols] for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+    return np.round(np.median(stack, axis=0) * 2) / 2
+
+
+def _half(x: np.ndarray) -> np.ndarray:
+    h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
+    return x[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+
+def _inside(grid: tuple[int, int], shape: tuple[int, int], shift: tuple[int, int]) -> np.ndarray:
+    """Blocks that stay inside a frame of ``shape`` when moved by ``shift`` (dy, dx): the
+    rest leaves the frame with the dominant motion and has no counterpart."""
+    ys = np.arange(grid[0])[:, None] * BLOCK + shift[0]
+    xs = np.arange(grid[1])[None, :] * BLOCK + shift[1]
+    return (ys >= 0) & (ys + BLOCK <= shape[0]) & (xs >= 0) & (xs + BLOCK <= shape[1])
+
+
+def compare(a: np.ndarray, b: np.ndarray) -> Comparison:
+    """Compare luma thumbnails ``a`` and ``b`` (float32 (H, W), 0..1, same shape; about
+    160 pixels wide, smooth: see :func:`vsvfi.scenes.thumbnails`) of source frames i and
+    i + 1. Takes about 10-25 ms."""
+    a = np.ascontiguousarray(a, np.float32)
+    b = np.ascontiguousarray(b, np.float32)
+    plain = Comparison(float(min(1.0, PLAIN_SCALE * np.abs(a - b).mean())), 0.0, 0)
+    rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
+    if rows < 4 or cols < 4 or (_stats(_blocks(b, rows, cols))[1] > MIN_BLOCK_STD).sum() < MIN_BLOCKS:
+        return plain
+    peaks = _peaks(*[(x - x.mean()) / max(float(x.std()), 1e-3) for x in (a, b)], PEAKS)
+    r = COARSE_RADIUS
+    offsets = {(round(cy / 2) + dy, round(cx / 2) + dx) for cy, cx in [(0, 0), *peaks]
+               for dy in range(-r, r + 1) for dx in range(-r, r + 1)}
+    coarse = _coarse(_half(a), _half(b), offsets)
+    parent = coarse[np.minimum(np.arange(rows) // 2, coarse.shape[0] - 1)][:, np.minimum(np.arange(cols) // 2,
+                                                                                         coarse.shape[1] - 1)]
+    reach = int(np.abs(2 * parent).max()) + FINE_RADIUS + 2
+    shifted = _Shifted(b, reach, rows, cols)
+    vectors = _median3(_fine(a, shifted, 2 * parent))
+    ncc = _score(a, shifted, vectors)
+    counted = (_stats(_blocks(a, rows, cols))[1] > MIN_BLOCK_STD) & _inside((rows, cols), a.shape, peaks[0])
+    if counted.sum() < MIN_BLOCKS:
+        return Comparison(plain.difference, 0.0, int(counted.sum()))
+    sure = counted & (ncc > SURE_MATCH)
+    shift = np.hypot(vectors[..., 0], vectors[..., 1])[sure]
+    return Comparison(float(np.clip(np.median(1 - ncc[counted]), 0, 1)),
+                      float(np.percentile(shift, 90)) if shift.size else 0.0, int(counted.sum()))
