@@ -280,3 +280,19 @@ def test_cli_keeps_variable_frame_rate_input_in_sync(vfr_with_clicks, tmp_path):
     end = float(_frames(vfr_with_clicks)[-1]["pts_time"]) + 0.04  # the last source frame lasts 40 ms
     assert float(got["video"]["start_time"]) + float(got["video"]["duration"]) == pytest.approx(end, abs=0.021)
     assert src["codec_name"] == "h264"
+
+
+def test_vpy_script_keeps_variable_frame_rate_input_in_sync(vfr_with_clicks, tmp_path):
+    vspipe = Path(sys.executable).with_name("vspipe")
+    vspipe = str(vspipe) if vspipe.exists() else shutil.which("vspipe")
+    out = tmp_path / "vpy.mp4"
+    first = float(_frames(vfr_with_clicks)[0]["pts_time"])  # y4m has no timestamps: the offset goes to ffmpeg
+    pipe = subprocess.Popen([vspipe, "-c", "y4m", str(ROOT / "scripts" / "interpolate.vpy"), "-", "-a",
+                             f"src={vfr_with_clicks}"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    subprocess.run(["ffmpeg", "-v", "error", "-itsoffset", str(first), "-i", "-", "-i", str(vfr_with_clicks), "-map",
+                    "0:v", "-map", "1:a", "-c:v", "libx264", "-c:a", "copy", str(out)], stdin=pipe.stdout, check=True)
+    assert pipe.wait() == 0
+    flashes, clicks = _flash_times(out), _click_times(out)
+    assert len(flashes) == len(clicks) == len(FLASHES)
+    assert max(abs(f - c) for f, c in zip(flashes, clicks)) <= 0.02, (flashes, clicks)
+    assert Fraction(probe(out)["video"]["r_frame_rate"]) == 50

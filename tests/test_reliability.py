@@ -272,7 +272,7 @@ CASES = [
     Case("ONNX file modified (one byte)", in_model_dir(lambda: _flip_byte(real_onnx())),
          ("rife46.onnx has sha256", "the manifest says", "--force")),
     Case("ONNX file truncated, manifest re-hashed to match", in_model_dir(lambda: real_onnx()[:4096], rehash=True),
-         ("could not load model 'rife46'", "re-export", "--force")),
+         ("could not load model 'rife46'", "vsvfi models fetch --model rife46 --force")),
     Case("ONNX with wrong input names (manifest agrees with the file)",
          in_model_dir(lambda: _onnx_graph(WRONG_NAMES), manifest_entry(inputs=[{"name": n} for n in WRONG_NAMES]), rehash=True),
          ("has inputs ['image0', 'image1', 't', 's']", "expected ['img0', 'img1', 'timestep', 'scale']", "--force")),
