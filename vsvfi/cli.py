@@ -163,6 +163,10 @@ def _cli_words(message: str) -> str:
                            "(lower it with ffmpeg first, e.g. -vf fps=24)")
 
 
+#: Frame times closer than this (seconds) are the same time (timecodes files keep 0.01 ms).
+EPS = Fraction(1, 10**6)
+
+
 def _end(times: list[Fraction]) -> Fraction:
     """End of the last frame: it lasts as long as the one before it."""
     return times[-1] + (times[-1] - times[-2] if len(times) > 1 else 0)
@@ -185,10 +189,6 @@ def _section(times: list[Fraction], num_frames: int, start, end) -> tuple[int, i
     if last <= first:
         raise CliError(f"--end must come after --start (frames {first} and {last}; the input has {length})")
     return first, last - first
-
-
-#: Frame times closer than this (seconds) are the same time (timecodes files keep 0.01 ms).
-EPS = Fraction(1, 10**6)
 
 
 def _open(src: Path):
@@ -226,7 +226,6 @@ def _rate_args(args, clip, times: list[Fraction]) -> dict:
     if clip.fps != 0 and not is_variable(times):
         return {"ratio": args.ratio, "fps": args.fps}
     steps = [b - a for a, b in zip(times, times[1:])]
-
     try:
         ratio = to_fraction(args.ratio, "--ratio") if args.ratio is not None else Fraction(2)
         fps = to_fraction(args.fps, "--fps") if args.fps is not None else standard_rate(ratio * peak_rate(times))
@@ -293,8 +292,8 @@ def run(args) -> int:
         audio = ["-ss", f"{float(times[first] - times[0]):.6f}", "-t", f"{float(stop - times[first]):.6f}"]
     cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
            *video, "-f", "yuv4mpegpipe", "-i", "-", *audio, "-i", str(src),
-           "-map", "0:v:0", "-map", "1:a?", "-fps_mode:v", "passthrough", "-c:v", "libx264", "-crf", str(args.crf), "-preset", args.preset,
-           "-c:a", "copy", str(tmp)]
+           "-map", "0:v:0", "-map", "1:a?", "-fps_mode:v", "passthrough",  # keep the frames' own times
+           "-c:v", "libx264", "-crf", str(args.crf), "-preset", args.preset, "-c:a", "copy", str(tmp)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     bar = None

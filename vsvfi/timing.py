@@ -108,7 +108,8 @@ def timeline_times(stamps, num_frames: int) -> list[Fraction]:
     try:
         times = [to_fraction(x, "timestamps") for x in stamps]
     except TypeError:
-        raise ValueError(f"timestamps must be a list of seconds or a timecodes v2 file, got {type(stamps).__name__}") from None
+        raise ValueError("timestamps must be a list of seconds or a timecodes v2 file, got "
+                         f"{type(stamps).__name__}") from None
     if len(times) not in (num_frames, num_frames + 1):
         raise ValueError(f"timestamps has {len(times)} entries for a clip of {num_frames} frames; give one start "
                          "time per frame (and optionally the end of the last one)")
