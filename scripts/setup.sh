@@ -30,10 +30,10 @@ VPY=.venv/bin/python
 stamp=.venv/.vsvfi-installed
 want=$(sha256sum pyproject.toml | cut -c1-64)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    log "installing vsvfi[gpu,export,test,evaluate] and dependencies (torch is large; first run takes a few minutes)"
+    log "installing vsvfi[gpu,export,test,evaluate,ray] and dependencies (torch is large; first run takes a few minutes)"
     $VPY -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    $VPY -m pip install -q --disable-pip-version-check -e ".[gpu,export,test,evaluate]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    $VPY -c 'import vapoursynth, onnxruntime, torch, onnx, pytest, hypothesis, skimage, flip_evaluator, PIL, platformdirs; vapoursynth.core.mv' \
+    $VPY -m pip install -q --disable-pip-version-check -e ".[gpu,export,test,evaluate,ray]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+    $VPY -c 'import vapoursynth, onnxruntime, torch, onnx, pytest, hypothesis, skimage, flip_evaluator, PIL, platformdirs, ray; vapoursynth.core.mv' \
         || { echo "setup: pip install failed" >&2; exit 1; }
     echo "$want" > "$stamp"
 fi

@@ -21,7 +21,6 @@ needs a path prefix (``./evaluate``), as does one named ``models``.
 from __future__ import annotations
 
 import argparse
-import bisect
 import math
 import os
 import re
@@ -31,14 +30,11 @@ import subprocess
 import sys
 import threading
 import time
-from fractions import Fraction
 from pathlib import Path
 
+from .cli_input import CliError, cli_words, open_input, rate_args, section, timing_args
+
 EXIT_USAGE, EXIT_FAIL, EXIT_INTERRUPTED = 2, 1, 130
-
-
-class CliError(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,6 +116,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="VapourSynth threads, i.e. frames computed at once (default: VapourSynth's, one per core)")
     p.add_argument("--streams", type=int, default=1, help="ONNX Runtime sessions used in turn, 1-16 (default 1)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    r = p.add_argument_group("scale-out on Ray (vsvfi[ray]; docs/scale-out.md)")
+    r.add_argument("--workers", type=int, metavar="N", help="render in chunks on a local Ray cluster of N workers")
+    r.add_argument("--ray-address", metavar="ADDR", help="render on an existing Ray cluster (an address, or auto)")
+    r.add_argument("--chunk-seconds", type=float, default=60.0,
+                   help="output seconds per chunk, moved to a scene cut within 2 s when there is one (default 60)")
+    r.add_argument("--intermediate", choices=("final", "lossless"), default="final",
+                   help="chunks encoded with the final settings (default) or lossless (FFV1), encoded once when joined")
+    r.add_argument("--work-dir", metavar="DIR",
+                   help="where chunks go (shared storage for several machines; default: the cache directory)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -140,101 +145,6 @@ def _vs_message(e: Exception) -> str:
     if lines[0].startswith("Traceback"):
         return lines[-1].removeprefix("vapoursynth.Error: ")
     return lines[0]
-
-
-#: Interpolate's argument names as this command line spells them (error messages are the
-#: filter's, written for .vpy users).
-_FLAGS = {"sc_threshold": "--sc-threshold", "num_streams": "--streams", "ratio": "--ratio", "fps": "--fps",
-          "model": "--model", "provider": "--provider", "scale": "--scale"}
-
-
-def _cli_words(message: str) -> str:
-    """A vsvfi.Interpolate error message phrased for the command line: ``provider='cpu'``
-    becomes ``--provider cpu``, VapourSynth-only advice becomes its ffmpeg equivalent."""
-    message = message.removeprefix("vsvfi.Interpolate: ")
-    message = re.sub(r"\b(\w+)=(?:'([^']*)'|([^\s,;)']+))?",
-                     lambda m: (_FLAGS[m.group(1)] + (" " + (m.group(2) or m.group(3)) if m.group(2) or m.group(3)
-                                                      else "")) if m.group(1) in _FLAGS else m.group(0), message)
-    message = re.sub(r" or '(\w+)'", r" or \1", message)
-    name = message.split(" ", 1)[0]
-    if name in _FLAGS:  # "sc_threshold must be ..."
-        message = _FLAGS[name] + message[len(name):]
-    return message.replace("(use core.std.SelectEvery or AssumeFPS to lower it)",
-                           "(lower it with ffmpeg first, e.g. -vf fps=24)")
-
-
-#: Frame times closer than this (seconds) are the same time (timecodes files keep 0.01 ms).
-EPS = Fraction(1, 10**6)
-
-
-def _end(times: list[Fraction]) -> Fraction:
-    """End of the last frame: it lasts as long as the one before it."""
-    return times[-1] + (times[-1] - times[-2] if len(times) > 1 else 0)
-
-
-def _section(times: list[Fraction], num_frames: int, start, end) -> tuple[int, int]:
-    """(first frame, frame count) of the source between ``--start`` and ``--end`` (values
-    from :func:`_position`; times relative to the first frame): a frame is in when its start
-    time is at or after start and before end. ``times``: each frame's start (seconds)."""
-    def frame(pos, default):
-        if pos is None:
-            return default
-        kind, value = pos
-        return int(value) if kind == "frame" else bisect.bisect_left(times, times[0] + Fraction(repr(value)) - EPS)
-
-    first, last = frame(start, 0), min(frame(end, num_frames), num_frames)
-    length = f"{num_frames} frames, {float(_end(times) - times[0]):.3f} s"
-    if first >= num_frames:
-        raise CliError(f"--start is at or past the end of the input ({length})")
-    if last <= first:
-        raise CliError(f"--end must come after --start (frames {first} and {last}; the input has {length})")
-    return first, last - first
-
-
-def _open(src: Path):
-    """(clip, frame start times in seconds or None) of the input, decoded by bestsource;
-    the times come from its index (a timecodes file), without decoding."""
-    import tempfile
-
-    import vapoursynth as vs
-
-    from .timing import read_timecodes
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tc = Path(tmp) / "timecodes.txt"
-        try:
-            clip = vs.core.bs.VideoSource(str(src), timecodes=str(tc))
-        except vs.Error as e:
-            raise CliError(f"cannot decode {src}: {str(e).splitlines()[0]}") from None
-        try:
-            times = read_timecodes(tc)
-        except ValueError:
-            times = None
-    if clip.fps == 0 and not times:
-        raise CliError("the input has a variable frame rate and no readable timestamps")
-    if times is None or len(times) != clip.num_frames or len(times) < 2:
-        times = [Fraction(k * clip.fps.denominator, clip.fps.numerator) for k in range(clip.num_frames)]
-    return clip, times
-
-
-def _rate_args(args, clip, times: list[Fraction]) -> dict:
-    """Interpolate's ratio/fps/timestamps for the input: as given for a constant-rate one; a
-    variable-rate one is written at ``--fps`` or at :func:`standard_rate` of ``--ratio``
-    (default 2) x its :func:`peak_rate`, on its own timeline (said in one line)."""
-    from .timing import is_variable, peak_rate, standard_rate, to_fraction
-
-    if clip.fps != 0 and not is_variable(times):
-        return {"ratio": args.ratio, "fps": args.fps}
-    steps = [b - a for a, b in zip(times, times[1:])]
-    try:
-        ratio = to_fraction(args.ratio, "--ratio") if args.ratio is not None else Fraction(2)
-        fps = to_fraction(args.fps, "--fps") if args.fps is not None else standard_rate(ratio * peak_rate(times))
-    except ValueError as e:
-        raise CliError(str(e)) from None
-    print(f"vsvfi: variable frame rate input ({float(1 / max(steps)):.4g} to {float(1 / min(steps)):.4g} fps, "
-          f"{len(times)} frames, {float(_end(times) - times[0]):.3f} s); writing constant {fps} fps "
-          f"({float(fps):.3f}) on its timeline", file=sys.stderr)
-    return {"fps": fps, "timestamps": [*times, _end(times)]}
 
 
 def _checked_paths(args) -> tuple[Path, Path]:
@@ -266,11 +176,15 @@ def run(args) -> int:
 
     src, dst = _checked_paths(args)
     ffmpeg = _ffmpeg()
+    if args.workers is not None or args.ray_address:
+        from .scaleout_cli import run_scaled
+
+        return run_scaled(args, src, dst, ffmpeg)
     if args.threads:
         vs.core.num_threads = args.threads
-    whole, times = _open(src)
-    first, count = _section(times, whole.num_frames, args.start, args.end)
-    rates = _rate_args(args, whole, times)
+    whole, times = open_input(src)
+    first, count = section(times, whole.num_frames, args.start, args.end)
+    rates = rate_args(args, whole, times)
     clip = whole if count == whole.num_frames else whole[first:first + count]
     if "timestamps" in rates:
         rates["timestamps"] = rates["timestamps"][first:first + count + 1]
@@ -280,16 +194,11 @@ def run(args) -> int:
                           scale=args.scale, ensemble=args.ensemble, protect_static=not args.no_protect_static,
                           num_streams=args.streams)
     except vs.Error as e:
-        raise CliError(_cli_words(str(e))) from None
+        raise CliError(cli_words(str(e))) from None
     enc = y4m_ready(out)
     tmp = dst.with_name(f".{dst.stem}.vsvfi-partial{dst.suffix}")
-    # The video starts where the source's first frame does (a start offset is kept); a
-    # section starts at 0 with the audio cut to it.
-    video, audio = ["-itsoffset", f"{float(times[0]):.6f}"], []
-    if count != whole.num_frames:
-        stop = times[first + count] if first + count < len(times) else _end(times)
-        video = []
-        audio = ["-ss", f"{float(times[first] - times[0]):.6f}", "-t", f"{float(stop - times[first]):.6f}"]
+    offset, audio = timing_args(times, first, count)
+    video = ["-itsoffset", f"{offset:.6f}"] if offset else []
     cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
            *video, "-f", "yuv4mpegpipe", "-i", "-", *audio, "-i", str(src),
            "-map", "0:v:0", "-map", "1:a?", "-fps_mode:v", "passthrough",  # keep the frames' own times
@@ -315,7 +224,7 @@ def run(args) -> int:
         except BrokenPipeError:
             pass
         except vs.Error as e:
-            raise CliError(f"interpolation failed: {_cli_words(_vs_message(e))}") from None
+            raise CliError(f"interpolation failed: {cli_words(_vs_message(e))}") from None
         err = proc.stderr.read().decode(errors="replace").strip().replace(str(tmp), str(dst))
         if proc.wait() != 0:
             raise CliError(f"ffmpeg failed: {err.splitlines()[-1] if err else 'exit status %d' % proc.returncode}")
