@@ -152,3 +152,20 @@ def test_bad_scale_out_flags(sample, tmp_path):
     assert r.returncode == 1 and "--workers must be >= 1" in r.stderr
     r = scaled(sample("bikes"), tmp_path / "o.mkv", "--workers", "1", "--chunk-seconds", "0")
     assert r.returncode == 1 and "--chunk-seconds must be > 0" in r.stderr
+
+
+def test_a_failing_frame_names_its_chunk(clip_with_audio, tmp_path, monkeypatch):
+    """A data error inside a chunk (here the network failing on one pair) is a ScaleOutError
+    naming the chunk and its output frames, and leaves no chunk file (rendered in-process,
+    as a Ray worker runs it)."""
+    from vsvfi.runtime import RifeEngine
+
+    def fail(self, pair, t, ensemble=False, **kw):
+        raise MemoryError("simulated ONNX Runtime out of memory")
+
+    monkeypatch.setattr(RifeEngine, "synthesize", fail)
+    job = scaleout.Job(str(clip_with_audio), str(tmp_path / "idx"), 0, 30, {"ratio": 2, "provider": "cpu"}, 18,
+                       "medium", False, 1, str(tmp_path))
+    with pytest.raises(scaleout.ScaleOutError, match=r"^chunk 1 \(output frames 20\.\.39\): .*simulated ONNX"):
+        scaleout.render_chunk(job, scaleout.Chunk(1, 20, 40))
+    assert not list(tmp_path.glob("chunk_*"))

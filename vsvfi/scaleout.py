@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -250,9 +251,15 @@ class Settings:
 
 
 def _start_ray(settings: Settings, gpu: bool):
-    """Start a local cluster (loopback only, no dashboard) of ``settings.workers`` CPU slots,
-    or join ``settings.address`` (token authentication as Ray is configured: RAY_AUTH_MODE,
-    RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH in the environment; never printed here)."""
+    """Start a local cluster of ``settings.workers`` CPU slots (node address 127.0.0.1, no
+    dashboard, token authentication), or join ``settings.address`` (token authentication as
+    Ray is configured: RAY_AUTH_MODE, RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH in the
+    environment; never printed here). Raises ScaleOutError when Ray is not installed."""
+    if not settings.address and "ray" not in sys.modules:
+        # Ray's own servers listen on every interface even for a local cluster (Ray 2.60 has
+        # no setting to restrict them): require its token (ray.init generates one into
+        # ~/.ray), unless the user set RAY_AUTH_MODE. Ray reads it when imported.
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     try:
         import ray
     except ImportError:
@@ -261,6 +268,9 @@ def _start_ray(settings: Settings, gpu: bool):
     if settings.address:
         ray.init(address=settings.address, **quiet)
     else:
+        if os.environ.get("RAY_AUTH_MODE", "token").lower() != "token":
+            print("vsvfi: warning: RAY_AUTH_MODE is not 'token': the local Ray cluster's ports accept anyone who "
+                  "can reach this machine", file=sys.stderr)
         ray.init(num_cpus=settings.workers, num_gpus=1 if gpu else 0, include_dashboard=False,
                  _node_ip_address="127.0.0.1", **quiet)
     return ray

@@ -22,10 +22,12 @@ def _settings(args) -> Settings:
     return Settings(args.workers, args.ray_address, args.chunk_seconds, args.intermediate == "lossless", args.work_dir)
 
 
-def _options(args, rates: dict) -> dict:
+def _options(args, rates: dict, threads: int) -> dict:
+    """Interpolate's arguments for every chunk; ONNX Runtime gets the task's threads (frames
+    do not depend on thread counts: docs/reliability.md, "Determinism")."""
     return dict(rates, model=args.model, provider=args.provider, scene_change=not args.no_scene_change,
                 sc_threshold=args.sc_threshold, scale=args.scale, ensemble=args.ensemble,
-                protect_static=not args.no_protect_static, num_streams=args.streams)
+                protect_static=not args.no_protect_static, num_streams=args.streams, ort_threads=threads)
 
 
 def _uses_gpu(provider: str) -> bool:
@@ -64,7 +66,7 @@ def run_scaled(args, src: Path, dst: Path, ffmpeg: str) -> int:
     rates = rate_args(args, whole, times)
     if "timestamps" in rates:
         rates["timestamps"] = rates["timestamps"][first:first + count + 1]
-    job = Job(str(src.resolve()), str(work / "source"), first, count, _options(args, rates), args.crf, args.preset,
+    job = Job(str(src.resolve()), str(work / "source"), first, count, _options(args, rates, threads), args.crf, args.preset,
               settings.lossless, threads, str(work), ffmpeg)
     import vapoursynth as vs
 
