@@ -8,6 +8,7 @@ needs the export extra; the default model directory is per-user, not site-packag
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -22,8 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def wheel_env(tmp_path_factory):
     """(python of a fresh venv with the vsvfi wheel[cpu] installed, its environment variables)."""
     tmp = tmp_path_factory.mktemp("wheel")
+    # built from a copy of the sources: setuptools leaves build/ beside the project it builds
+    tree = tmp / "src"
+    shutil.copytree(ROOT / "vsvfi", tree / "vsvfi", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, tree / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp),
-                    str(ROOT)], check=True, capture_output=True)
+                    str(tree)], check=True, capture_output=True)
     wheel = next(tmp.glob("vsvfi-*.whl"))
     venv.create(tmp / "venv", with_pip=True)
     py = tmp / "venv" / "bin" / "python"
