@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from .cli_input import CliError, cli_words, open_input, rate_args, section, timing_args
+from .cli_input import CliError, cli_words, open_input, progress_bar, rate_args, section, timing_args
 
 EXIT_USAGE, EXIT_FAIL, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -205,14 +205,9 @@ def run(args) -> int:
            "-c:v", "libx264", "-crf", str(args.crf), "-preset", args.preset, "-c:a", "copy", str(tmp)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    bar = None
+    bar = progress_bar(out.num_frames, not args.no_progress)
     ok = False
     try:
-        if not args.no_progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=out.num_frames, unit="frame", desc="vsvfi", dynamic_ncols=True, file=sys.stderr,
-                       mininterval=0.1 if sys.stderr.isatty() else 5.0)
 
         def progress(done, total):
             if bar is not None:

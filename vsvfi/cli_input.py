@@ -120,3 +120,14 @@ def timing_args(times: list[Fraction], first: int, count: int) -> tuple[float, l
         return float(times[0]), []
     stop = times[first + count] if first + count < len(times) else end_time(times)
     return 0.0, ["-ss", f"{float(times[first] - times[0]):.6f}", "-t", f"{float(stop - times[first]):.6f}"]
+
+
+def progress_bar(total: int, enabled: bool):
+    """A tqdm bar over ``total`` output frames on stderr (None when not ``enabled``): frames,
+    frames/s and ETA, redrawn every 0.1 s on a terminal and every 5 s into a log."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="frame", desc="vsvfi", dynamic_ncols=True, file=sys.stderr,
+                mininterval=0.1 if sys.stderr.isatty() else 5.0)

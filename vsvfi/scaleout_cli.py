@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cli_input import CliError, cli_words, open_input, rate_args, section, timing_args
+from .cli_input import CliError, cli_words, open_input, progress_bar, rate_args, section, timing_args
 from .scaleout import Job, ScaleOutError, Settings, join, open_source, output_clip, plan, render_all, work_key
 
 
@@ -80,14 +80,9 @@ def run_scaled(args, src: Path, dst: Path, ffmpeg: str) -> int:
     print(f"vsvfi: {len(chunks)} chunks of about {settings.chunk_seconds:g} s; input indexed in {indexed:.1f} s; "
           f"work directory {work}", file=sys.stderr)
     tmp = dst.with_name(f".{dst.stem}.vsvfi-partial{dst.suffix}")
-    bar = None
+    bar = progress_bar(out.num_frames, not args.no_progress)
     ok = False
     try:
-        if not args.no_progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=out.num_frames, unit="frame", desc="vsvfi", dynamic_ncols=True, file=sys.stderr,
-                       mininterval=0.1 if sys.stderr.isatty() else 5.0)
         done = render_all(job, chunks, settings, _uses_gpu(args.provider), bar)
         offset, audio = timing_args(times, first, count)
         join(job, chunks, tmp, audio, offset)
