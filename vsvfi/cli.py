@@ -184,10 +184,8 @@ def run(args) -> int:
         vs.core.num_threads = args.threads
     whole, times = open_input(src)
     first, count = section(times, whole.num_frames, args.start, args.end)
-    rates = rate_args(args, whole, times)
+    rates = rate_args(args, whole, times, first, count)
     clip = whole if count == whole.num_frames else whole[first:first + count]
-    if "timestamps" in rates:
-        rates["timestamps"] = rates["timestamps"][first:first + count + 1]
     try:
         out = Interpolate(clip, **rates, model=args.model, provider=args.provider,
                           scene_change=not args.no_scene_change, sc_threshold=args.sc_threshold,

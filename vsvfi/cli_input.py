@@ -92,10 +92,11 @@ def open_input(src: Path, index: str | None = None):
     return clip, times
 
 
-def rate_args(args, clip, times: list[Fraction]) -> dict:
-    """Interpolate's ratio/fps/timestamps for the input: as given for a constant-rate one; a
-    variable-rate one is written at ``--fps`` or at :func:`standard_rate` of ``--ratio``
-    (default 2) x its :func:`peak_rate`, on its own timeline (said in one line)."""
+def rate_args(args, clip, times: list[Fraction], first: int, count: int) -> dict:
+    """Interpolate's ratio/fps/timestamps for source frames ``first`` .. ``first + count - 1``
+    of the input: as given for a constant-rate one; a variable-rate one is written at
+    ``--fps`` or at :func:`standard_rate` of ``--ratio`` (default 2) x its :func:`peak_rate`,
+    on its own timeline (said in one line)."""
     from .timing import is_variable, peak_rate, standard_rate, to_fraction
 
     if clip.fps != 0 and not is_variable(times):
@@ -109,7 +110,7 @@ def rate_args(args, clip, times: list[Fraction]) -> dict:
     print(f"vsvfi: variable frame rate input ({float(1 / max(steps)):.4g} to {float(1 / min(steps)):.4g} fps, "
           f"{len(times)} frames, {float(end_time(times) - times[0]):.3f} s); writing constant {fps} fps "
           f"({float(fps):.3f}) on its timeline", file=sys.stderr)
-    return {"fps": fps, "timestamps": [*times, end_time(times)]}
+    return {"fps": fps, "timestamps": [*times, end_time(times)][first:first + count + 1]}
 
 
 def timing_args(times: list[Fraction], first: int, count: int) -> tuple[float, list[str]]:

@@ -29,7 +29,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -81,7 +81,6 @@ class Job:
     threads: int
     work: str
     ffmpeg: str = "ffmpeg"
-    extra: dict = field(default_factory=dict)
 
 
 def open_source(job: Job):

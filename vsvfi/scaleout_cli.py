@@ -63,9 +63,7 @@ def run_scaled(args, src: Path, dst: Path, ffmpeg: str) -> int:
     whole, times = open_input(src, index=str(work / "source"))  # indexed once, on the shared storage
     indexed = time.perf_counter() - t0
     first, count = section(times, whole.num_frames, args.start, args.end)
-    rates = rate_args(args, whole, times)
-    if "timestamps" in rates:
-        rates["timestamps"] = rates["timestamps"][first:first + count + 1]
+    rates = rate_args(args, whole, times, first, count)
     job = Job(str(src.resolve()), str(work / "source"), first, count, _options(args, rates, threads), args.crf, args.preset,
               settings.lossless, threads, str(work), ffmpeg)
     import vapoursynth as vs
