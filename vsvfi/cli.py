@@ -98,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--end", type=_position, metavar="T",
                    help="source time or frame (300f) where rendering stops, not included (default: the end)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--ratio", help="output fps / input fps, e.g. 2, 2.5 or 5/2 (default 2)")
+    g.add_argument("--ratio", help="output fps / input fps, e.g. 2, 2.5 or 5/2 (default 2); on a variable-frame-rate "
+                                    "input, the standard rate nearest ratio x its peak rate")
     g.add_argument("--fps", help="target frame rate, e.g. 60 or 60000/1001")
     p.add_argument("--model", default="rife46", choices=sorted(MODELS), help="network (default rife46)")
     p.add_argument("--scale", type=_scale, default=1.0, choices=("auto", *SCALES),
@@ -113,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-scene-change", action="store_true", help="interpolate across scene changes too")
     p.add_argument("--sc-threshold", type=float, default=SC_THRESHOLD, help=f"scene-change threshold 0..1 (default {SC_THRESHOLD})")
     p.add_argument("--threads", type=int, default=0,
-                   help="VapourSynth threads, i.e. frames computed at once (default: VapourSynth's, one per core)")
+                   help="VapourSynth threads, i.e. frames computed at once (default: VapourSynth's, one per core; "
+                        "with --workers N, threads per worker: cores / N; on a cluster 2)")
     p.add_argument("--streams", type=int, default=1, help="ONNX Runtime sessions used in turn, 1-16 (default 1)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     r = p.add_argument_group("scale-out on Ray (vsvfi[ray]; docs/scale-out.md)")
