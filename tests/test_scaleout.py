@@ -169,3 +169,27 @@ def test_a_failing_frame_names_its_chunk(clip_with_audio, tmp_path, monkeypatch)
     with pytest.raises(scaleout.ScaleOutError, match=r"^chunk 1 \(output frames 20\.\.39\): .*simulated ONNX"):
         scaleout.render_chunk(job, scaleout.Chunk(1, 20, 40))
     assert not list(tmp_path.glob("chunk_*"))
+
+
+def test_joins_a_running_cluster(sample, single, tmp_path):
+    """--ray-address: the multi-machine path of docs/scale-out.md on one machine, with
+    Ray's token authentication on both sides."""
+    import socket
+
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    subprocess.run([ray_cli, "start", "--head", f"--port={port}", "--num-cpus=2", "--node-ip-address=127.0.0.1",
+                    "--include-dashboard=false", "--disable-usage-stats"], env=env, check=True, capture_output=True)
+    try:
+        out = tmp_path / "joined.mkv"
+        r = subprocess.run([*VSVFI, sample("bikes"), "-o", str(out), "--crf", "0", "--no-progress", *EXCERPT,
+                            "--ray-address", f"127.0.0.1:{port}", "--chunk-seconds", "1",
+                            "--work-dir", str(tmp_path / "work")], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        assert "on 2 Ray CPU slots" in r.stdout
+        assert framemd5(out) == framemd5(single["2"])
+    finally:
+        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True)
