@@ -129,3 +129,89 @@ def test_onnx_runtime_matches_torch(version, tmp_path):
         got = run_onnx(sess, img0, img1, 0.4, scale)
         want = run_torch(net, img0, img1, 0.4, scale, outputs=outputs)
         assert float(np.abs(got["frame"] - want["frame"]).max()) < 1e-4, (version, scale)
+
+
+# --- importing a version's weights and running it (vsvfi models import) ----------------------------
+
+VSVFI = [sys.executable, "-m", "vsvfi.cli"]
+
+
+def _cli(*args, model_dir):
+    import os
+    import subprocess
+
+    env = {**os.environ, "VSVFI_MODEL_DIR": str(model_dir)}
+    return subprocess.run([*VSVFI, *args], capture_output=True, text=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    """A model directory with random rife4.25 weights imported (saved with upstream's
+    ``module.`` prefix), and the network with those weights."""
+    d = tmp_path_factory.mktemp("imported")
+    net = _random_net("4.25")
+    torch.save({f"module.{k}": v for k, v in net.state_dict().items()}, d / "flownet_v4.25.pkl")
+    r = _cli("models", "import", str(d / "flownet_v4.25.pkl"), "--model", "rife4.25", model_dir=d / "models")
+    assert r.returncode == 0, r.stderr
+    return d, net
+
+
+def test_imported_version_is_listed_with_its_weights(imported):
+    import json
+
+    d, _ = imported
+    entry = json.loads((d / "models" / "manifest.json").read_text())["rife4.25"]
+    assert entry["weights"]["sha256"] == hashlib.sha256((d / "flownet_v4.25.pkl").read_bytes()).hexdigest()
+    assert entry["check"]["max_abs_diff_vs_torch"] < 1e-4 and entry["pad_multiple"] == 64
+    r = _cli("models", "list", model_dir=d / "models")
+    lines = r.stdout.splitlines()
+    assert any(line.split()[:3] == ["rife4.25", "rife4.25.onnx", "imported"] for line in lines)
+    assert any(line.split()[:3] == ["rife4.26", "rife4.26.onnx", "importable"] for line in lines)
+    assert any(line.split()[:3] == ["rife46", "rife46.onnx", "missing"] for line in lines)
+
+
+def test_imported_version_runs_in_the_filter_like_its_torch_module(imported):
+    """Interpolate(model="rife4.25") on an RGBS pair equals the torch network with the same
+    weights (ONNX Runtime CPU, fp32)."""
+    import os
+    import subprocess
+
+    d, net = imported
+    a, b = _pair(128, 192, seed=11, shift=4)
+    np.save(d / "pair.npy", torch.cat((a, b)).numpy())
+    code = f"""
+import numpy as np, vapoursynth as vs, vsvfi
+pair = np.load({str(d / "pair.npy")!r})
+blank = vs.core.std.BlankClip(width=192, height=128, format=vs.RGBS, length=2)
+def fill(n, f):
+    out = f.copy()
+    for p in range(3):
+        np.copyto(np.asarray(out[p]), pair[n, p])
+    return out
+clip = vs.core.std.ModifyFrame(blank, blank, fill)
+out = vsvfi.Interpolate(clip, ratio=2, model="rife4.25", provider="cpu", scene_change=False, protect_static=False)
+f = out.get_frame(1)
+assert f.props["VsvfiSynthesized"] == 1
+np.save({str(d / "out.npy")!r}, np.stack([np.asarray(f[p]) for p in range(3)]))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "VSVFI_MODEL_DIR": str(d / "models")})
+    assert r.returncode == 0, r.stderr
+    with torch.inference_mode():
+        want = net(a, b, torch.full((1, 1, 1, 1), 0.5), 1.0)[0].numpy()
+    assert float(np.abs(np.load(d / "out.npy") - want).max()) < 1e-4
+
+
+def test_import_and_fetch_messages(tmp_path):
+    lite = _random_net("4.22.lite")
+    torch.save(lite.state_dict(), tmp_path / "lite.pkl")
+    (tmp_path / "junk.pkl").write_bytes(b"not a state dict")
+    r = _cli("models", "import", str(tmp_path / "lite.pkl"), "--model", "rife4.25", model_dir=tmp_path / "m")
+    assert r.returncode == 1 and "does not hold rife4.25 weights: its tensors are those of rife4.22.lite" in r.stderr
+    r = _cli("models", "import", str(tmp_path / "junk.pkl"), "--model", "rife4.25", model_dir=tmp_path / "m")
+    assert r.returncode == 1 and "is not PyTorch weights that load with weights_only=True" in r.stderr
+    r = _cli("models", "fetch", "--model", "rife4.25", model_dir=tmp_path / "m")
+    assert r.returncode == 1 and "rife4.25's weights are not bundled" in r.stderr
+    assert "https://github.com/HolyWu/vs-rife/releases/download/model/flownet_v4.25.pkl" in r.stderr
+    r = _cli(str(tmp_path / "x.mp4"), "-o", str(tmp_path / "o.mp4"), "--model", "rife4.99", model_dir=tmp_path / "m")
+    assert r.returncode == 2 and "invalid choice" in r.stderr

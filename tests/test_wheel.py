@@ -82,11 +82,14 @@ except vs.Error as e:
     vsvfi = py.with_name("vsvfi")
     r = subprocess.run([str(vsvfi), "models", "fetch"], capture_output=True, text=True, env=env, cwd=env["HOME"])
     assert r.returncode == 1
-    assert r.stderr.strip() == ("vsvfi models: error: fetching a model exports it from its PyTorch weights, which "
-                                "needs the export extra: pip install 'vsvfi[export]' (or copy an exported models folder "
-                                "and point VSVFI_MODEL_DIR at it)")
+    assert r.stderr.strip() == ("vsvfi models: error: fetching a model exports it from its PyTorch weights: that needs "
+                                "torch, which comes with the export extra: pip install 'vsvfi[export]' (or copy an "
+                                "exported models folder and point VSVFI_MODEL_DIR at it)")
+    r = subprocess.run([str(vsvfi), "models", "import", "flownet.pkl", "--model", "rife4.25"], capture_output=True,
+                       text=True, env=env, cwd=env["HOME"])
+    assert r.returncode == 1 and "importing weights checks them and exports them to ONNX: that needs torch" in r.stderr
     r = subprocess.run([str(vsvfi), "models", "list"], capture_output=True, text=True, env=env, cwd=env["HOME"])
-    assert r.returncode == 0 and "rife46.onnx        missing" in r.stdout
+    assert r.returncode == 0 and "rife46.onnx              missing" in r.stdout
     r = subprocess.run([str(vsvfi), "--version"], capture_output=True, text=True, env=env, cwd=env["HOME"])
     assert r.returncode == 0 and "onnxruntime 1." in r.stdout and "onnxruntime-gpu" not in r.stdout
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, NamedTuple
 
 import vapoursynth as vs
 
-from .models import MODELS, SCALES
+from .models import FAMILY, MODELS, SCALES
 from .runtime.providers import PROVIDERS
 from .runtime.rife import PRECISION_MESSAGE, PRECISIONS
 from .timing import RatioTimeline, TimestampTimeline, clip_times, output_length, timeline_times, to_fraction
@@ -70,8 +70,9 @@ RULES: tuple[Rule, ...] = (
     _int_rule("ort_threads", 0, 1024),
     _int_rule("device_index", 0, 1023),
     Rule("precision", lambda v: isinstance(v, str) and v in PRECISIONS, PRECISION_MESSAGE),
-    Rule("model", lambda v: isinstance(v, str) and v in MODELS,
-         f"unknown model {{value!r}}; known models: {', '.join(MODELS)}"),
+    Rule("model", lambda v: isinstance(v, str) and (v in MODELS or v in FAMILY),
+         f"unknown model {{value!r}}; known models: {', '.join(MODELS)}, and the RIFE 4.x versions "
+         f"rife4.0 ... rife4.26.heavy once imported (vsvfi models list)"),
     Rule("provider", lambda v: isinstance(v, str),
          f"unknown provider {{value!r}}; use one of: auto, {', '.join(PROVIDERS)}"),
 )

@@ -84,7 +84,7 @@ def _version() -> str:
 
 def _parser() -> argparse.ArgumentParser:
     from .filter import SC_THRESHOLD
-    from .models import MODELS, SCALES
+    from .models import FAMILY, MODELS, SCALES
 
     p = _Parser(prog="vsvfi", description="Interpolate a video to a higher frame rate (RIFE on ONNX Runtime).",
                 epilog="Models: vsvfi models --help. Quality evaluation against baselines and other interpolators: "
@@ -101,7 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--ratio", help="output fps / input fps, e.g. 2, 2.5 or 5/2 (default 2); on a variable-frame-rate "
                                     "input, the standard rate nearest ratio x its peak rate")
     g.add_argument("--fps", help="target frame rate, e.g. 60 or 60000/1001")
-    p.add_argument("--model", default="rife46", choices=sorted(MODELS), help="network (default rife46)")
+    p.add_argument("--model", default="rife46", choices=[*sorted(MODELS), *FAMILY], metavar="MODEL",
+                   help=f"network: {', '.join(sorted(MODELS))} (default rife46), or an imported RIFE 4.x version "
+                        "(rife4.0 ... rife4.26.heavy: vsvfi models list)")
     p.add_argument("--scale", type=_scale, default=1.0, choices=("auto", *SCALES),
                    help="optical-flow resolution relative to the frame: auto (per pair, from the measured motion), "
                         "0.25, 0.5, 1, 2 (default 1; 0.5 for very large motion or 4K)")
@@ -374,6 +376,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: {stopped}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (vsvfi models list | head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .models import MODELS
+from .models import spec
 
 #: Per-clip caches: source frames converted to the network format and prepared pairs are
 #: kept for core.num_threads + CACHE_PAIRS_EXTRA pairs and one more source frame, least
@@ -63,12 +63,12 @@ def memory_needed(width: int, height: int, model: str = "rife46", scale: float =
     plus the full per-clip caches for ``threads`` VapourSynth threads
     (:data:`CACHE_PAIRS_EXTRA`; an upper bound, no safety factor). Only one network run
     is counted: with several threads several may run at once."""
-    spec = MODELS[model]
-    m = spec.pad_for(scale)
+    model_spec = spec(model)
+    m = model_spec.pad_for(scale)
     padded = (-(-height // m) * m) * (-(-width // m) * m)
     total = 0.0
     if network_on_host:
-        total += (MEMORY_SAFETY * spec.net_bytes_per_pixel
+        total += (MEMORY_SAFETY * model_spec.net_bytes_per_pixel
                   * NET_SCALE_FACTOR.get(float(scale), max(NET_SCALE_FACTOR.values()))
                   * padded * (2 if ensemble else 1))
     pairs = cache_pairs(model, threads, width, height)
@@ -79,7 +79,7 @@ def memory_needed(width: int, height: int, model: str = "rife46", scale: float =
 def pair_bytes(model: str) -> int:
     """Bytes per source pixel of one prepared pair of ``model`` in the pair cache: two padded
     frames plus masks, and the engine's per-pair state (``ModelSpec.state_bytes_per_pixel``)."""
-    state = MODELS[model].state_bytes_per_pixel
+    state = spec(model).state_bytes_per_pixel
     return CACHE_PAIR_BYTES + (int(state + 1) if state else 0)
 
 

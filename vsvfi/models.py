@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .assets import (GMFSS_FEATURE_WEIGHTS, GMFSS_FLOW_WEIGHTS, GMFSS_FUSION_WEIGHTS, GMFSS_METRIC_WEIGHTS,
                      PROJECT_DIR, RIFE39_WEIGHTS, RIFE46_WEIGHTS, Asset, in_checkout, sha256_of, user_dir)
+from .rife4_versions import VERSIONS
 
 
 #: Values accepted for ``scale``: the resolution of the optical-flow estimation relative to
@@ -42,7 +43,9 @@ class ModelSpec:
 
     name: str
     description: str
-    weights: Asset
+    #: The pinned weights of a bundled model; None for a RIFE 4.x version, whose weights the
+    #: user imports (``vsvfi models import``; :func:`imported_weights`).
+    weights: Asset | None
     #: Height and width of the network input must be multiples of this at ``scale=1``;
     #: see :meth:`pad_for`.
     pad_multiple: int
@@ -127,6 +130,45 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+def _family_spec(version: str) -> ModelSpec:
+    """The spec of RIFE ``version`` (:mod:`vsvfi.rife4_versions`) with imported weights."""
+    v = VERSIONS[version]
+    # estimated from rife46's measured 250 bytes per pixel, by the blocks' and encoder's width
+    size = (sum(v.widths) + 16 * v.features) / sum(VERSIONS["4.6"].widths)
+    return ModelSpec(
+        name=f"rife{version}",
+        description=f"RIFE v{version} (Practical-RIFE IFNet_HDv3{', same architecture as v' + v.same_as if v.same_as else ''}), "
+                    "user-supplied weights (upstream: MIT)",
+        weights=None,
+        pad_multiple=v.pad_multiple,
+        net_bytes_per_pixel=round(250 * max(1.0, size)),
+        outputs=("frame", "large_motion") if v.large_motion else ("frame",),
+        profile_inputs=RIFE_PROFILE,
+    )
+
+
+#: The RIFE 4.x versions a user can import weights for, by model name ("rife4.25",
+#: "rife4.25.lite", ...): the upstream version numbers with a "rife" prefix.
+FAMILY: dict[str, ModelSpec] = {f"rife{v}": _family_spec(v) for v in VERSIONS}
+
+
+def spec(name: str) -> ModelSpec:
+    """The spec of a bundled model (:data:`MODELS`) or a RIFE 4.x version
+    (:data:`FAMILY`). Raises KeyError for an unknown name."""
+    return MODELS[name] if name in MODELS else FAMILY[name]
+
+
+def known_models() -> list[str]:
+    """Every model name Interpolate accepts: the bundled ones, then the RIFE 4.x versions."""
+    return [*MODELS, *FAMILY]
+
+
+def imported_weights(name: str) -> Path:
+    """Where ``vsvfi models import`` keeps the weights of RIFE 4.x model ``name`` (so that
+    it can be exported again)."""
+    return model_dir() / "weights" / f"{name}.pkl"
+
+
 def model_dir() -> Path:
     """Where the ONNX files and manifest.json live: ``$VSVFI_MODEL_DIR`` if set; else
     ``<project>/models`` in a source checkout; else ``models`` in the per-user data
@@ -194,14 +236,17 @@ def verified_onnx(name: str) -> tuple[Path, dict]:
     Raises KeyError for an unknown name, ModelFileError for a missing file, a missing
     manifest entry or a hash mismatch; each message names the command that fixes it.
     """
-    owner = MODELS.get(name) or next((m for m in MODELS.values() if name in m.graphs), None)
+    owner = MODELS.get(name) or FAMILY.get(name) or next((m for m in MODELS.values() if name in m.graphs), None)
     if owner is None or (owner.graphs and name not in owner.graphs):
         raise KeyError(name)
     path = onnx_path(name)
-    fix = f"run 'vsvfi models fetch --model {owner.name}' (scripts/setup.sh does this)"
+    fix = (f"run 'vsvfi models fetch --model {owner.name}' (scripts/setup.sh does this)" if owner.weights else
+           f"import its weights: 'vsvfi models import flownet.pkl --model {owner.name}' (vsvfi models fetch --model "
+           f"{owner.name} says where to get them)")
     if not path.exists():
         raise ModelFileError(f"model file {path} is missing: {fix}")
-    refetch = f"run 'vsvfi models fetch --model {owner.name} --force'"
+    refetch = (f"run 'vsvfi models fetch --model {owner.name} --force'" if owner.weights else
+               f"import its weights again: 'vsvfi models import flownet.pkl --model {owner.name} --force'")
     entry = read_manifest().get(name)
     if entry is None:
         raise ModelFileError(f"{manifest_path()} has no entry for {name}: {fix}")
@@ -214,8 +259,7 @@ def verified_onnx(name: str) -> tuple[Path, dict]:
 def verified_model(name: str) -> list[tuple[Path, dict]]:
     """(path, manifest entry) of every ONNX file of model ``name`` (one, or each of
     ``ModelSpec.graphs``), each checked by :func:`verified_onnx`; same errors."""
-    spec = MODELS[name]
-    return [verified_onnx(g) for g in (spec.graphs or (name,))]
+    return [verified_onnx(g) for g in (spec(name).graphs or (name,))]
 
 
 def verified_graphs(name: str) -> dict[str, Path]:
@@ -223,9 +267,8 @@ def verified_graphs(name: str) -> dict[str, Path]:
     :func:`verified_onnx` and against the inputs and outputs of :meth:`ModelSpec.io` as its
     manifest entry records them. Raises KeyError, or ModelFileError with the command that
     fixes it."""
-    spec = MODELS[name]
     paths = {}
-    for graph, (inputs, outputs) in spec.io().items():
+    for graph, (inputs, outputs) in spec(name).io().items():
         path, entry = verified_onnx(graph)
         ins = [i["name"] for i in entry["inputs"]]
         outs = [o["name"] for o in entry["outputs"]]

@@ -66,14 +66,15 @@ def parse_method(spec: str) -> Method:
     Raises EvaluateError for an unknown name, options on a non-vsvfi method, a malformed
     option or one that evaluate sets itself (ratio, fps, model, clip).
     """
-    from ..models import MODELS
+    from ..models import FAMILY, MODELS
 
     text = spec.strip()
     name, *opts = text.split(":")
     known = [*MODELS, *BASELINES, *PEERS]
-    if name not in known:
-        raise EvaluateError(f"unknown method {name!r}; known methods: {', '.join(known)}")
-    if name not in MODELS:
+    if name not in known and name not in FAMILY:
+        raise EvaluateError(f"unknown method {name!r}; known methods: {', '.join(known)}, and the imported RIFE 4.x "
+                            "versions (rife4.25, ...: vsvfi models list)")
+    if name not in MODELS and name not in FAMILY:
         if opts:
             raise EvaluateError(f"method {name!r} takes no options (got {text!r})")
         return Method(label=name, kind=name)
@@ -101,7 +102,7 @@ def _ffmpeg() -> str | None:
 
 def availability() -> dict[str, str | None]:
     """Method name -> None when it can run here, else the reason it cannot (one line)."""
-    from ..models import MODELS, verified_model
+    from ..models import FAMILY, MODELS, verified_model
 
     out: dict[str, str | None] = {}
     for name in MODELS:
@@ -110,6 +111,12 @@ def availability() -> dict[str, str | None]:
             out[name] = None
         except Exception as e:  # missing export, stale manifest, ...
             out[name] = str(e).splitlines()[0] if str(e) else type(e).__name__
+    for name in FAMILY:  # imported RIFE 4.x versions run too; the others are not listed
+        try:
+            verified_model(name)
+            out[name] = None
+        except Exception:
+            pass
     out["dup"] = out["blend"] = None
     mv = None if hasattr(core, "mv") else "needs VapourSynth MVTools (pip install vapoursynth-mvtools, in vsvfi[evaluate])"
     out["mv-flowfps"] = out["mv-blockfps"] = mv

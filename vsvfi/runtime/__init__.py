@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..models import MODELS, ModelFileError, ModelSpec
+from ..models import ModelFileError, ModelSpec, spec
 from .gmfss import GMFSSEngine
 from .graphs import pad_batch
 from .providers import (PROVIDERS, ProviderError, cuda_device_count, preload_cuda_libraries, resolve_providers,
@@ -76,7 +76,7 @@ def get_engine(model: str, provider: str = "auto", device_index: int = 0, thread
     with _engines_lock:
         eng = _engines.get(key)
         if eng is None:
-            eng = ENGINES[MODELS[model].kind](model, provider, device_index, threads, streams, precision, size,
+            eng = ENGINES[spec(model).kind](model, provider, device_index, threads, streams, precision, size,
                                               device_pad, static_shapes)
             _engines[key] = eng
         return eng

@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 
 from ..assets import sha256_of
-from ..models import MODELS, file_entry, model_dir, read_manifest, verified_onnx, write_manifest_entry
+from ..models import file_entry, model_dir, read_manifest, spec, verified_onnx, write_manifest_entry
 from .fp16_passes import (_FLOAT, _FLOAT32_INPUTS, COORD_SOURCE_OPS, CONVERTER, FP32_OPS, SAMPLER_OPS, _elem_types,
                           convert_fp16)
 
@@ -34,7 +34,7 @@ __all__ = ["CONVERTER", "COORD_SOURCE_OPS", "FP32_OPS", "SAMPLER_OPS", "convert_
 
 def fp16_path(name: str) -> Path:
     """Path of the fp16 graph of model ``name``: ``<model dir>/NAME.fp16.onnx``."""
-    return model_dir() / f"{MODELS[name].name}.fp16.onnx"
+    return model_dir() / f"{spec(name).name}.fp16.onnx"
 
 
 # --------------------------------------------------------------------------- inspection
@@ -88,10 +88,10 @@ def fp16_onnx(name: str, *, force: bool = False) -> Path:
     """
     import onnx
 
-    spec = MODELS[name]
-    src, src_entry = verified_onnx(spec.name)
-    path = fp16_path(spec.name)
-    key = f"{spec.name}.fp16"
+    model = spec(name)
+    src, src_entry = verified_onnx(model.name)
+    path = fp16_path(model.name)
+    key = f"{model.name}.fp16"
     with _fp16_lock:
         entry = read_manifest().get(key)
         if (not force and entry and path.exists() and entry.get("source_sha256") == src_entry["sha256"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..assets import sha256_of
-from ..models import INPUT_NAMES, MODELS, SCALES, ModelFileError, verified_graphs
+from ..models import INPUT_NAMES, SCALES, ModelFileError, spec, verified_graphs
 from .binding import BoundRunner
 from .graphs import fix_dimensions, pad_batch, pad_model, static_model
 from .providers import (PROVIDERS, provider_chain, provider_name, session_options, start_session,
@@ -70,7 +70,7 @@ class RifeEngine:
     runs: int = field(default=0, init=False)  # network runs so far (for tests and stats)
 
     def __post_init__(self):
-        self.spec = MODELS[self.model]
+        self.spec = spec(self.model)
         check_precision(self.precision)
         path = verified_graphs(self.model)[self.model]
         ep = provider_name(self.provider, self.device_index)
