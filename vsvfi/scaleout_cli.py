@@ -69,8 +69,9 @@ def run_scaled(args, src: Path, dst: Path, ffmpeg: str) -> int:
     import vapoursynth as vs
 
     try:
-        out = output_clip(job)
-        chunks = plan(open_source(job), job.options, settings.chunk_seconds, snap=True)
+        source = open_source(job)  # opened once here for the output clip and the plan
+        out = output_clip(job, source)
+        chunks = plan(source, job.options, settings.chunk_seconds, snap=True)
     except vs.Error as e:
         raise CliError(cli_words(str(e))) from None
     except ScaleOutError as e:

@@ -72,7 +72,7 @@ def check_scales(name: str) -> tuple[float, ...]:
     return tuple(sorted(set(SCALES) | extra))
 
 
-def _example(h: int = 64, w: int = 96, seed: int = 0, shift: int = 3):
+def example_pair(h: int = 64, w: int = 96, seed: int = 0, shift: int = 3):
     """A smooth random RGB image and a copy shifted ``shift`` pixels right: a pair with a
     well-defined optical flow (white noise gives chaotic flows that amplify rounding).
     Returns img0, img1 (float32 (1, 3, h, w)) and timestep 0.5 (float32 (1, 1, 1, 1))."""
@@ -89,7 +89,7 @@ def to_onnx(net: torch.nn.Module, name: str | None, outputs: tuple[str, ...] | N
     height and width; ``scale`` a (1,) input. ``size``: the traced example's (height,
     width), multiples of the network's padding."""
     outputs = list(outputs or spec(name).outputs)
-    img0, img1, t = _example(*size)
+    img0, img1, t = example_pair(*size)
     args = (img0, img1, t, torch.ones(1))
     image_axes = {0: "batch", 2: "height", 3: "width"}
     dyn = {k: image_axes for k in ("img0", "img1", "frame")}
@@ -161,8 +161,8 @@ def self_check(name: str, net: torch.nn.Module, path: Path) -> dict:
     scales = check_scales(name)
     h = max(model.pad_for(s) for s in SCALES)  # rife39: 64 / s also covers its reruns at s / 2
     w = 2 * h
-    a, b, _ = _example(h, w, seed=1)
-    c, d, _ = _example(h, w, seed=2, shift=5)
+    a, b, _ = example_pair(h, w, seed=1)
+    c, d, _ = example_pair(h, w, seed=2, shift=5)
     img0, img1 = torch.cat((a, c)).numpy(), torch.cat((b, d)).numpy()
     timesteps = [0.37, 0.81]
     sess = session(path)
