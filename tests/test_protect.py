@@ -39,13 +39,50 @@ def test_a_static_high_contrast_block_over_motion_is_an_overlay():
     text[28:32, 36:60] = True  # 4 px high: mostly moving pixels around each of its pixels
     pattern = np.indices((4, 24)).sum(0) % 2  # ... except a black-and-white checker "subtitle"
     a[:, text] = b[:, text] = np.tile(pattern.ravel().astype(np.float32), (3, 1))
-    static, overlay = masks(a, b)
-    assert static.dtype == overlay.dtype == np.float32 and static.shape == overlay.shape == (64, 96)
-    assert static[text].min() == 1 and overlay[28:32, 38:58].min() == 1
-    assert static[~text].max() == 0 and overlay[~text].max() == 0
+    static, overlay, keep = masks(a, b)
+    assert static.dtype == overlay.dtype == keep.dtype == np.float32
+    assert static.shape == overlay.shape == keep.shape == (64, 96)
+    assert static[text].min() == 1 and overlay[text].min() == 1 and (keep >= overlay).all()
+    rim = ndimage.binary_dilation(text, np.ones((3, 3), bool))  # anti-aliased edges: 1 px
+    assert static[~text].max() == 0 and overlay[~rim].max() == 0
     # identical frames: all static, nothing moves around anything, so no overlay
-    static, overlay = masks(a, a)
-    assert static.min() == 1 and overlay.max() == 0
+    static, overlay, keep = masks(a, a)
+    assert static.min() == 1 and overlay.max() == 0 and keep.max() == 0
+
+
+def _pan_scene(shift: int, seed: int = 3):
+    """Frames a, b of a textured 96x160 picture panning ``shift`` px to the right."""
+    rng = np.random.default_rng(seed)
+    wide = ndimage.uniform_filter(rng.random((3, 96, 160 + shift), dtype=np.float32), size=(1, 3, 3))
+    return np.ascontiguousarray(wide[:, :, shift:]), np.ascontiguousarray(wide[:, :, :160])
+
+
+def test_motion_shifts_find_a_pan_in_both_signs():
+    a, b = _pan_scene(12)
+    shifts = protect.motion_shifts(a, b)
+    assert (0, 12) in shifts and (0, -12) in shifts
+    assert all(max(abs(dy), abs(dx)) >= protect.MIN_SHIFT for dy, dx in shifts)
+
+
+def test_the_inside_of_a_thick_static_letter_is_overlay_too():
+    """Far from any edge the contrast test cannot see a letter; it grows in from its edges."""
+    a, b = _pan_scene(12)
+    letter = (slice(33, 63), slice(68, 92))  # 30 x 24 px of flat white
+    a[(slice(None), *letter)] = b[(slice(None), *letter)] = 1.0
+    _, overlay, _ = masks(a, b)
+    assert overlay[35:61, 70:90].min() == 1  # 2 px in from its edges
+
+
+def test_a_pattern_moved_by_whole_periods_is_not_an_overlay():
+    """Stripes that moved by one period agree in both frames, but the pan explains them
+    (all but the band's own top and bottom edges: static edges along the motion)."""
+    a, b = _pan_scene(12)
+    stripes = np.tile((np.arange(160 + 12) // 6 % 2).astype(np.float32), (40, 1))  # period 12 px
+    a[:, 30:70] = stripes[:, 12:]
+    b[:, 30:70] = stripes[:, :160]
+    assert np.array_equal(a[:, 30:70], b[:, 30:70])
+    static, overlay, _ = masks(a, b)
+    assert static[40:60, 20:140].min() == 1 and overlay[34:66, 16:144].max() == 0  # the frame edges: no counterpart
 
 
 def test_fill_replaces_only_masked_pixels_by_their_unmasked_neighbourhood():
@@ -82,10 +119,10 @@ def test_strips_and_tiles_equal_one_pass_over_the_frame():
     """static_masks in strips and fill in tiles give what one pass over the whole frame gives."""
     h, w = 3 * protect.STRIP_ROWS + 17, 5 * protect.TILE + 9
     a, b = _overlay_scene(h, w)
-    static, overlay = masks(a, b)
-    s1, o1 = protect._static_masks(a, b, P)
-    np.testing.assert_allclose(static, s1, atol=1e-6)
-    np.testing.assert_allclose(overlay, o1, atol=1e-6)
+    static, overlay, keep = masks(a, b)
+    s1, o1, k1 = protect._overlay_masks(a, b, *protect._static_masks(a, b, P), P)
+    for got, want in ((static, s1), (overlay, o1), (keep, k1)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
     assert (overlay > 0.5).sum() > 100 and (overlay > 0).mean() < 0.25  # overlays found, tiles used
     for img in (a, a.astype(np.float16)):
         got, want = protect.fill(img, overlay, PROTECT_RADIUS), protect._fill(img, overlay, PROTECT_RADIUS)

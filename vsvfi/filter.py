@@ -86,8 +86,8 @@ class _Pair:
     """What every output frame between source frames i and i + 1 re-uses: the engine's
     prepared pair (padded network inputs, or a two-stage model's flows and features), the
     two source frames (float32 (3, H, W), RGB in [0, 1]) for the static blend, and the
-    static-pixel mask and its part near overlays (float32 (H, W) in [0, 1]; None where no
-    pixel is static / near an overlay; :mod:`vsvfi.protect`)."""
+    static-pixel mask and where the blend goes in whatever the network says (float32 (H, W)
+    in [0, 1]; None where no pixel is static / near an overlay; :mod:`vsvfi.protect`)."""
 
     net: object
     img0: np.ndarray
@@ -213,10 +213,11 @@ class _Interpolator:
         static = overlay = None
         net_a, net_b = a, b
         if self.protect:
-            mask, found = PROTECTION.masks(a.astype(np.float32, copy=False), b.astype(np.float32, copy=False))
+            a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
+            mask, found, keep = PROTECTION.masks(a32, b32)
             static = mask if mask.any() else None
             if found.any():
-                overlay = PROTECTION.keep(mask, found)
+                overlay = keep
                 net_a, net_b = PROTECTION.fill(a, found), PROTECTION.fill(b, found)
         if self.uploads is not None and net_a is a:  # the network sees the source frames as they are
             dev = [self.uploads.get((k, scale), lambda x=x: self.engine.upload(x, scale)) for k, x in ((i, a), (i + 1, b))]

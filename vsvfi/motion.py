@@ -77,7 +77,7 @@ def _tukey(n: int, alpha: float = 0.3) -> np.ndarray:
     return w
 
 
-def _peaks(a: np.ndarray, b: np.ndarray, count: int) -> list[tuple[int, int]]:
+def phase_peaks(a: np.ndarray, b: np.ndarray, count: int) -> list[tuple[int, int]]:
     """The ``count`` strongest displacements (dy, dx) of b relative to a by phase
     correlation, each peak's 3x3 neighbourhood suppressed before the next."""
     win = np.outer(_tukey(a.shape[0]), _tukey(a.shape[1]))
@@ -211,7 +211,7 @@ def compare(a: np.ndarray, b: np.ndarray) -> Comparison:
     rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
     if rows < 4 or cols < 4 or (_stats(_blocks(b, rows, cols))[1] > MIN_BLOCK_STD).sum() < MIN_BLOCKS:
         return plain
-    peaks = _peaks(*[(x - x.mean()) / max(float(x.std()), 1e-3) for x in (a, b)], PEAKS)
+    peaks = phase_peaks(*[(x - x.mean()) / max(float(x.std()), 1e-3) for x in (a, b)], PEAKS)
     r = COARSE_RADIUS
     offsets = {(round(cy / 2) + dy, round(cx / 2) + dx) for cy, cx in [(0, 0), *peaks]
                for dy in range(-r, r + 1) for dx in range(-r, r + 1)}

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .motion import phase_peaks
+
 
 @dataclass(frozen=True)
 class Protection:
@@ -32,12 +34,23 @@ class Protection:
       between ``moving``), and within :data:`REACH` pixels of static edges that run both
       across and along (steps between ``contrast`` in both frames). The last test keeps
       moving periodic patterns out: where one slides along itself, only the edges that run
-      along the motion stay static. Overlay pixels are painted out of both inputs before
-      the network runs, so it cannot drag them along with the motion around them.
-    - afterwards (:meth:`combine`) static pixels get the blend: always within ``near``
-      pixels of an overlay, elsewhere only where the network's frame is within
-      ``disagree`` of the blend (where it is not, the network saw motion that two frames
-      alone hide, such as a pattern that moved by whole periods).
+      along the motion stay static. The overlay then grows up to ``grow`` pixels into
+      exactly static pixels (the inside of thick letters, far from any edge, and thin
+      strokes the opening dropped) and by a ``rim`` of 1 pixel (anti-aliased edges, which
+      mix the overlay with the moving background and are static in neither). Overlay
+      pixels are painted out of both inputs before the network runs, so it cannot drag
+      them along with the motion around them. Last, overlay pixels that one of the
+      frame's dominant motions explains (I1 at x + v matches I0 at x within ``explained``,
+      mean over a 5x5 patch, for one of the :data:`MOTION_PEAKS` strongest phase-correlation
+      shifts v, either sign) are dropped: a pattern that moved by whole periods looks
+      static but is found again at its motion; an overlay is not.
+    - afterwards (:meth:`combine`) the blend goes in on overlay pixels, on pixels within
+      ``near`` pixels of an overlay whose inputs differ by less than ``nearly`` (a
+      smoothstep: semi-transparent edges, shadows and text too small for the masks, where
+      the network's own frame is the worse guess), and on the other static pixels where
+      the network's frame is within ``disagree`` of the blend (where it is not, the
+      network saw motion that two frames alone hide, such as a pattern that moved by
+      whole periods).
 
     Each (lo, hi) pair is the ramp of a :func:`smoothstep`; values are fractions of the
     sample range, ``radius`` is in pixels.
@@ -51,8 +64,12 @@ class Protection:
     radius: int = 6
     disagree: tuple[float, float] = (8 / 255, 24 / 255)
     near: int = 6
+    nearly: tuple[float, float] = (4 / 255, 12 / 255)
+    grow: int = 12
+    rim: int = 1
+    explained: tuple[float, float] = (2 / 255, 6 / 255)
 
-    def masks(self, img0: np.ndarray, img1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def masks(self, img0: np.ndarray, img1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`static_masks` of a pair with these parameters."""
         return static_masks(img0, img1, self)
 
@@ -60,16 +77,11 @@ class Protection:
         """:func:`fill` with this ``radius``."""
         return fill(img, mask, self.radius)
 
-    def keep(self, static: np.ndarray, overlay: np.ndarray) -> np.ndarray:
-        """The static pixels within ``near`` pixels of an overlay (float32 (H, W)): they get
-        the blend whatever the network says (:meth:`combine`)."""
-        return static * _dilate(overlay, self.near)
-
     def combine(self, frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float, static: np.ndarray,
                 keep: np.ndarray | None) -> np.ndarray:
         """The network's ``frame`` (3, H, W) at timestep ``t`` with the linear blend of
-        ``img0``, ``img1`` put in on the ``static`` pixels of :meth:`masks`: near overlays
-        (``keep``, from :meth:`keep`) always, elsewhere only where the network agrees with
+        ``img0``, ``img1`` put in on the ``keep`` pixels of :meth:`masks` always, on its
+        other ``static`` pixels elsewhere only where the network agrees with
         the blend (its output within ``disagree``). Where it does not, it saw motion that the
         two frames alone hide (a periodic pattern that moved by whole periods), and its
         frame is kept."""
@@ -134,17 +146,22 @@ TILE = 32
 REACH = 12
 
 
-def static_masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
-    """The two masks of a pair of RGB frames.
+def static_masks(img0: np.ndarray, img1: np.ndarray,
+                 params: Protection = DEFAULT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three masks of a pair of RGB frames.
 
     Args:
         img0, img1: float32 (3, H, W) in [0, 1], source frames i and i + 1.
         params: thresholds and sizes (:class:`Protection`).
 
     Returns:
-        (static, overlay): float32 (H, W) in [0, 1]. ``static``: pixels where the inputs
-        agree (3x3-opened), candidates for the linear blend. ``overlay``: static text and
-        logos surrounded by motion, to be painted out before the network.
+        (static, overlay, keep): float32 (H, W) in [0, 1]. ``static``: pixels where the
+        inputs agree (3x3-opened), candidates for the linear blend. ``overlay``: static text
+        and logos surrounded by motion, to be painted out before the network. ``keep``:
+        where the blend goes in whatever the network says: the overlay, and the pixels
+        within ``near`` pixels of it whose inputs differ by less than ``nearly`` (see
+        :class:`Protection`). ``overlay`` and ``keep`` are
+        all zero where nothing looks like an overlay.
 
     Computed in strips of :data:`STRIP_ROWS` rows, each with enough rows of context above
     and below (the reach of the whole chain of filters), so every pixel sees the
@@ -152,15 +169,113 @@ def static_masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAUL
     another row: float rounding at most).
     """
     h = img0.shape[1]
-    static = np.empty(img0.shape[1:], np.float32)
-    overlay = np.empty(img0.shape[1:], np.float32)
+    static, seed, exact = (np.empty(img0.shape[1:], np.float32) for _ in range(3))
     reach = max(params.radius + 2, REACH + 1)
     for y0 in range(0, h, STRIP_ROWS):
         y1 = min(h, y0 + STRIP_ROWS)
         a0, a1 = max(0, y0 - reach), min(h, y1 + reach)
-        s, o = _static_masks(img0[:, a0:a1], img1[:, a0:a1], params)
-        static[y0:y1], overlay[y0:y1] = s[y0 - a0:y1 - a0], o[y0 - a0:y1 - a0]
-    return static, overlay
+        parts = _static_masks(img0[:, a0:a1], img1[:, a0:a1], params)
+        for whole, part in zip((static, seed, exact), parts):
+            whole[y0:y1] = part[y0 - a0:y1 - a0]
+    return _overlay_masks(img0, img1, static, seed, exact, params)
+
+
+def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed: np.ndarray, exact: np.ndarray,
+                   params: Protection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(static, overlay, keep) of :func:`static_masks` from the whole frame's ``static``,
+    overlay ``seed`` and ``exact``-ly static pixels (:func:`_static_masks`)."""
+    if not (seed > 0).any():
+        return static, seed, seed
+    zone = _dilate(seed, params.grow + params.rim + params.near)
+    unexplained = _unexplained(img0, img1, zone, motion_shifts(img0, img1), params)
+    overlay = _grown(seed * unexplained, exact * unexplained, params)
+    d = np.abs(img0 - img1).max(axis=0)
+    near = _dilate(overlay, params.near) * smoothstep(d, params.nearly[1], params.nearly[0])
+    return static, overlay, np.maximum(overlay, near)
+
+
+#: Distinct phase-correlation peaks (:func:`vsvfi.motion.phase_peaks`) tried as the motions
+#: that may explain static-looking pixels, and the width (pixels) of the luma they are
+#: measured on.
+MOTION_PEAKS = 6
+PEAK_WIDTH = 640
+#: Peaks closer than this (pixels of the measured luma) to no motion or to a stronger peak
+#: are its side lobes; shorter shifts would explain smooth content by itself.
+MIN_SHIFT = 4
+
+
+def motion_shifts(img0: np.ndarray, img1: np.ndarray) -> list[tuple[int, int]]:
+    """Whole-pixel shifts (dy, dx) that may carry content of ``img0`` to ``img1`` (float
+    (3, H, W)): the :data:`MOTION_PEAKS` strongest distinct phase-correlation peaks of their
+    mean over the channels, block-averaged to at most about :data:`PEAK_WIDTH` pixels wide
+    (at full size, with each peak's whole-pixel neighbours), either sign."""
+    f = max(1, img0.shape[2] // PEAK_WIDTH)
+    h, w = img0.shape[1] // f * f, img0.shape[2] // f * f
+    small = [x[:, :h, :w].mean(axis=0, dtype=np.float32).reshape(h // f, f, w // f, f).mean(axis=(1, 3))
+             for x in (img0, img1)]
+    kept = [(0, 0)]
+    for dy, dx in phase_peaks(*[(x - x.mean()) / max(float(x.std()), 1e-3) for x in small], 4 * MOTION_PEAKS):
+        if len(kept) <= MOTION_PEAKS and all(max(abs(dy - y), abs(dx - x)) >= MIN_SHIFT for y, x in kept):
+            kept.append((dy, dx))
+    near = range(-(f // 2), f // 2 + 1)
+    return sorted({(s * (dy * f + ey), s * (dx * f + ex)) for dy, dx in kept[1:] for ey in near for ex in near
+                   for s in (1, -1)})
+
+
+def _window(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    """``img[:, y0:y1, x0:x1]`` (float32), with 2.0 (outside [0, 1], matching nothing)
+    where the window leaves the frame."""
+    out = np.full((img.shape[0], y1 - y0, x1 - x0), 2.0, np.float32)
+    h, w = img.shape[1:]
+    a0, a1, b0, b1 = max(y0, 0), min(y1, h), max(x0, 0), min(x1, w)
+    if a0 < a1 and b0 < b1:
+        out[:, a0 - y0:a1 - y0, b0 - x0:b1 - x0] = img[:, a0:a1, b0:b1]
+    return out
+
+
+#: Pixels a short step (this many pixels along a shift) must change a patch by for the shift
+#: to explain it.
+STEP = 3
+
+
+def _patch_diff(a: np.ndarray, b: np.ndarray, m: int) -> np.ndarray:
+    """Mean over the (2m + 1)² patch of the largest channel difference of windows ``a`` and
+    ``b`` (3, h + 2m, w + 2m); (h, w)."""
+    return _box(np.abs(a - b).max(axis=0), m)[m:-m, m:-m]
+
+
+def _unexplained(img0: np.ndarray, img1: np.ndarray, zone: np.ndarray, shifts: list[tuple[int, int]],
+                 p: Protection) -> np.ndarray:
+    """float32 (H, W): 0 where one of ``shifts`` v explains a textured pixel x of ``zone``,
+    1 elsewhere. Explained: I1 at x + v within ``p.explained`` of I0 at x (mean over a 5x5
+    patch), I0 at x + :data:`STEP` pixels towards v not (an edge along v matches itself
+    under any shift along it), and the range of I0 over the 9x9 square around x reaches
+    ``p.contrast`` (flat pixels match any short shift). Computed strip by strip on the columns
+    that hold ``zone`` pixels."""
+    out = np.ones(zone.shape, np.float32)
+    overlay = zone
+    h, w = overlay.shape
+    m = 2  # the patch radius
+    for y0 in range(0, h, STRIP_ROWS):
+        y1 = min(h, y0 + STRIP_ROWS)
+        cols = np.nonzero((overlay[y0:y1] > 0).any(axis=0))[0]
+        if not cols.size or not shifts:
+            continue
+        x0, x1 = cols[0], cols[-1] + 1
+        a = _window(img0, y0 - m, y1 + m, x0 - m, x1 + m)
+        best = np.zeros((y1 - y0, x1 - x0), np.float32)
+        for dy, dx in shifts:
+            match = _patch_diff(a, _window(img1, y0 - m + dy, y1 + m + dy, x0 - m + dx, x1 + m + dx), m)
+            # structure along v: an edge that runs along the motion matches itself anywhere
+            uy, ux = (round(STEP * c / max(abs(dy), abs(dx))) for c in (dy, dx))
+            along = _patch_diff(a, _window(img0, y0 - m + uy, y1 + m + uy, x0 - m + ux, x1 + m + ux), m)
+            best = np.maximum(best, smoothstep(match, p.explained[1], p.explained[0])
+                              * smoothstep(along, p.explained[0], p.explained[1]))
+        piece = a[:, m:-m, m:-m]
+        spread = (ndimage.maximum_filter(piece, size=(1, 9, 9), mode="nearest")
+                  - ndimage.minimum_filter(piece, size=(1, 9, 9), mode="nearest")).max(axis=0)
+        out[y0:y1, x0:x1] = 1 - best * smoothstep(spread, *p.contrast)
+    return out
 
 
 def _gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +299,17 @@ def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np
     overlay = still * smoothstep(around, *p.moving) * smoothstep(edges, *p.contrast)
     (gx0, gy0), (gx1, gy1) = _gradients(img0), _gradients(img1)
     across, along = (exact * smoothstep(np.minimum(g0, g1), *p.contrast) for g0, g1 in ((gx0, gx1), (gy0, gy1)))
-    return static, overlay * np.minimum(_dilate(across, REACH), _dilate(along, REACH))
+    return static, overlay * np.minimum(_dilate(across, REACH), _dilate(along, REACH)), exact
+
+
+def _grown(seed: np.ndarray, exact: np.ndarray, p: Protection) -> np.ndarray:
+    """``seed`` (overlay pixels, float32 (H, W)) grown ``p.grow`` pixels (8-connected) into
+    the ``exact``-ly static pixels, then by ``p.rim`` pixels."""
+    if p.grow and (seed > 0.5).any():
+        grown = ndimage.binary_dilation(seed > 0.5, iterations=p.grow, mask=exact > 0.5,
+                                        structure=np.ones((3, 3), bool))
+        seed = np.maximum(seed, grown * exact)
+    return _dilate(seed, p.rim) if p.rim else seed
 
 
 def fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
