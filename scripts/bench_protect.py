@@ -1,6 +1,7 @@
 """Cost of the static-overlay protection per source pair (vsvfi.protect): the strip-wise
 masks and tile-wise fill the filter uses against the same code in one pass over the frame
-(``protect._static_masks`` / ``protect._fill``), on real frame pairs resized to 1920x1080,
+(``protect._static_masks`` / ``protect._fill``), on real frame pairs resized to 1920x1080
+(two of the sample clips, and a subtitle over a pan from the overlay family),
 from 1 and from ``--threads`` threads at once (the filter prepares pairs on every
 VapourSynth thread). Prints a markdown table (docs/gpu.md, "The whole filter").
 
@@ -28,13 +29,18 @@ ARGS = (P,)
 PROTECT_RADIUS = P.radius
 
 
+def one_pass(a, b, params):
+    """static_masks without the strips."""
+    return protect._overlay_masks(a, b, *protect._static_masks(a, b, params), params)
+
+
 def pair_work(masks, fill, a, b):
     """What the filter does for one pair: the masks, then the fill of both frames."""
-    static, overlay = masks(a, b, *ARGS)
+    static, overlay, keep = masks(a, b, *ARGS)
     if overlay.any():
         fill(a, overlay, PROTECT_RADIUS)
         fill(b, overlay, PROTECT_RADIUS)
-    return static, overlay
+    return static, overlay, keep
 
 
 def main() -> int:
@@ -52,7 +58,11 @@ def main() -> int:
         src = vs.core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[clip])))
         rgb = vs.core.resize.Bicubic(src, 1920, 1080, format=vs.RGBS, matrix_in_s=matrix)
         pairs[clip] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (n, n + 1)]
-    ways = {"one pass over the frame": (protect._static_masks, protect._fill),
+    from vsvfi import families
+    case = next(c for c in families.cases("overlay") if c.name.startswith("overlay white 32px subtitle outline over pan"))
+    rgb = vs.core.resize.Bicubic(case.clip, 1920, 1080, format=vs.RGBS)
+    pairs["subtitle over a pan"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
+    ways = {"one pass over the frame": (one_pass, protect._fill),
             f"strips of {protect.STRIP_ROWS} rows, {protect.TILE}-px fill tiles": (protect.static_masks,
                                                                                  protect.fill)}
     print(f"| pair (1920x1080) | computation | ms per pair, 1 thread | ms per pair, {args.threads} threads at once "

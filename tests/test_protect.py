@@ -50,18 +50,26 @@ def test_a_static_high_contrast_block_over_motion_is_an_overlay():
     assert static.min() == 1 and overlay.max() == 0 and keep.max() == 0
 
 
-def _pan_scene(shift: int, seed: int = 3):
-    """Frames a, b of a textured 96x160 picture panning ``shift`` px to the right."""
+def _pan_scene(shift: int, seed: int = 3, height: int = 96, width: int = 160):
+    """Frames a, b of a textured picture panning ``shift`` px to the right."""
     rng = np.random.default_rng(seed)
-    wide = ndimage.uniform_filter(rng.random((3, 96, 160 + shift), dtype=np.float32), size=(1, 3, 3))
-    return np.ascontiguousarray(wide[:, :, shift:]), np.ascontiguousarray(wide[:, :, :160])
+    wide = ndimage.uniform_filter(rng.random((3, height, width + shift), dtype=np.float32), size=(1, 3, 3))
+    return np.ascontiguousarray(wide[:, :, shift:]), np.ascontiguousarray(wide[:, :, :width])
 
 
 def test_motion_shifts_find_a_pan_in_both_signs():
     a, b = _pan_scene(12)
-    shifts = protect.motion_shifts(a, b)
-    assert (0, 12) in shifts and (0, -12) in shifts
-    assert all(max(abs(dy), abs(dx)) >= protect.MIN_SHIFT for dy, dx in shifts)
+    groups = protect.motion_shifts(a, b)
+    assert [(0, 12)] in groups and [(0, -12)] in groups  # 160 px wide: measured at full size
+    assert all(max(abs(dy), abs(dx)) >= protect.MIN_SHIFT for g in groups for dy, dx in g)
+    # three times as wide, measured at a third of the size: a peak's neighbours at full size
+    # go with it, and the one that matches best is picked
+    big = _pan_scene(37, height=120, width=3 * protect.PEAK_WIDTH)
+    groups = protect.motion_shifts(*big)
+    group = next(g for g in groups if (0, 37) in g)
+    assert len(group) == 9 and (0, 36) in group
+    zone = np.ones(big[0].shape[1:], np.float32)
+    assert (0, 37) in protect._refined(*big, zone, groups)
 
 
 def test_the_inside_of_a_thick_static_letter_is_overlay_too():

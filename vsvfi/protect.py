@@ -184,14 +184,23 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
                    params: Protection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(static, overlay, keep) of :func:`static_masks` from the whole frame's ``static``,
     overlay ``seed`` and ``exact``-ly static pixels (:func:`_static_masks`)."""
-    if not (seed > 0).any():
+    rows, cols = (np.nonzero((seed > 0).any(axis=k))[0] for k in (1, 0))
+    if not rows.size:
         return static, seed, seed
-    zone = _dilate(seed, params.grow + params.rim + params.near)
-    unexplained = _unexplained(img0, img1, zone, motion_shifts(img0, img1), params)
-    overlay = _grown(seed * unexplained, exact * unexplained, params)
-    d = np.abs(img0 - img1).max(axis=0)
-    near = _dilate(overlay, params.near) * smoothstep(d, params.nearly[1], params.nearly[0])
-    return static, overlay, np.maximum(overlay, near)
+    # everything below reaches at most r pixels from a seed: work on that box only
+    r = params.grow + params.rim + 2 * params.near
+    h, w = seed.shape
+    box = (slice(max(0, rows[0] - r), min(h, rows[-1] + 1 + r)), slice(max(0, cols[0] - r), min(w, cols[-1] + 1 + r)))
+    zone = np.zeros_like(seed)
+    zone[box] = _dilate(seed[box], params.grow + params.rim + params.near)
+    shifts = _refined(img0, img1, seed, motion_shifts(img0, img1))
+    unexplained = _unexplained(img0, img1, zone, shifts, params)[box]
+    grown = _grown(seed[box] * unexplained, exact[box] * unexplained, params)
+    d = np.abs(img0[(slice(None), *box)] - img1[(slice(None), *box)]).max(axis=0)
+    overlay, keep = np.zeros_like(seed), np.zeros_like(seed)
+    overlay[box] = grown
+    keep[box] = np.maximum(grown, _dilate(grown, params.near) * smoothstep(d, params.nearly[1], params.nearly[0]))
+    return static, overlay, keep
 
 
 #: Distinct phase-correlation peaks (:func:`vsvfi.motion.phase_peaks`) tried as the motions
@@ -204,11 +213,12 @@ PEAK_WIDTH = 640
 MIN_SHIFT = 4
 
 
-def motion_shifts(img0: np.ndarray, img1: np.ndarray) -> list[tuple[int, int]]:
+def motion_shifts(img0: np.ndarray, img1: np.ndarray) -> list[list[tuple[int, int]]]:
     """Whole-pixel shifts (dy, dx) that may carry content of ``img0`` to ``img1`` (float
     (3, H, W)): the :data:`MOTION_PEAKS` strongest distinct phase-correlation peaks of their
-    mean over the channels, block-averaged to at most about :data:`PEAK_WIDTH` pixels wide
-    (at full size, with each peak's whole-pixel neighbours), either sign."""
+    mean over the channels, block-averaged to at most about :data:`PEAK_WIDTH` pixels wide,
+    either sign; one list per peak and sign: the peak at full size and its whole-pixel
+    neighbours within the block size (:func:`_refined` picks one)."""
     f = max(1, img0.shape[2] // PEAK_WIDTH)
     h, w = img0.shape[1] // f * f, img0.shape[2] // f * f
     small = [x[:, :h, :w].mean(axis=0, dtype=np.float32).reshape(h // f, f, w // f, f).mean(axis=(1, 3))
@@ -218,8 +228,30 @@ def motion_shifts(img0: np.ndarray, img1: np.ndarray) -> list[tuple[int, int]]:
         if len(kept) <= MOTION_PEAKS and all(max(abs(dy - y), abs(dx - x)) >= MIN_SHIFT for y, x in kept):
             kept.append((dy, dx))
     near = range(-(f // 2), f // 2 + 1)
-    return sorted({(s * (dy * f + ey), s * (dx * f + ex)) for dy, dx in kept[1:] for ey in near for ex in near
-                   for s in (1, -1)})
+    return [[(s * (dy * f + ey), s * (dx * f + ex)) for ey in near for ex in near] for dy, dx in kept[1:]
+            for s in (1, -1)]
+
+
+def _refined(img0: np.ndarray, img1: np.ndarray, where: np.ndarray,
+             groups: list[list[tuple[int, int]]]) -> list[tuple[int, int]]:
+    """One shift per group of :func:`motion_shifts`: the one under which ``img1`` matches
+    ``img0`` best (mean largest channel difference) on every 2nd row and column of the
+    pixels of ``where`` (H, W) that it keeps inside the frame."""
+    ys, xs = np.nonzero(where[::2, ::2] > 0)
+    ys, xs = ys * 2, xs * 2
+    h, w = where.shape
+    out = []
+    for group in groups:
+        best, pick = np.inf, group[len(group) // 2]
+        for dy, dx in group if len(group) > 1 else ():
+            ok = (ys + dy >= 0) & (ys + dy < h) & (xs + dx >= 0) & (xs + dx < w)
+            if ok.any():
+                y, x = ys[ok], xs[ok]
+                err = float(np.abs(img0[:, y, x] - img1[:, y + dy, x + dx]).max(axis=0).mean())
+                if err < best:
+                    best, pick = err, (dy, dx)
+        out.append(pick)
+    return sorted(set(out))
 
 
 def _window(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
@@ -264,13 +296,15 @@ def _unexplained(img0: np.ndarray, img1: np.ndarray, zone: np.ndarray, shifts: l
         x0, x1 = cols[0], cols[-1] + 1
         a = _window(img0, y0 - m, y1 + m, x0 - m, x1 + m)
         best = np.zeros((y1 - y0, x1 - x0), np.float32)
+        along = {}
         for dy, dx in shifts:
             match = _patch_diff(a, _window(img1, y0 - m + dy, y1 + m + dy, x0 - m + dx, x1 + m + dx), m)
             # structure along v: an edge that runs along the motion matches itself anywhere
-            uy, ux = (round(STEP * c / max(abs(dy), abs(dx))) for c in (dy, dx))
-            along = _patch_diff(a, _window(img0, y0 - m + uy, y1 + m + uy, x0 - m + ux, x1 + m + ux), m)
-            best = np.maximum(best, smoothstep(match, p.explained[1], p.explained[0])
-                              * smoothstep(along, p.explained[0], p.explained[1]))
+            u = tuple(round(STEP * c / max(abs(dy), abs(dx))) for c in (dy, dx))
+            if u not in along:
+                along[u] = smoothstep(_patch_diff(a, _window(img0, y0 - m + u[0], y1 + m + u[0], x0 - m + u[1],
+                                                             x1 + m + u[1]), m), *p.explained)
+            best = np.maximum(best, smoothstep(match, p.explained[1], p.explained[0]) * along[u])
         piece = a[:, m:-m, m:-m]
         spread = (ndimage.maximum_filter(piece, size=(1, 9, 9), mode="nearest")
                   - ndimage.minimum_filter(piece, size=(1, 9, 9), mode="nearest")).max(axis=0)
