@@ -81,6 +81,18 @@ def test_the_inside_of_a_thick_static_letter_is_overlay_too():
     assert overlay[35:61, 70:90].min() == 1  # 2 px in from its edges
 
 
+def test_a_thin_static_stroke_is_an_overlay_and_chance_agreement_is_not():
+    """A 2 px stroke survives; single pixels that agree by chance in moving texture do not."""
+    a, b = _pan_scene(12)
+    frame = np.zeros(a.shape[1:], bool)
+    frame[30:52, 40:42] = frame[30:32, 40:62] = frame[50:52, 40:62] = True  # an open 2 px box
+    a[:, frame], b[:, frame] = 1.0, 1.0
+    lone = (10, 130)
+    b[:, lone[0], lone[1]] = a[:, lone[0], lone[1]]
+    _, overlay, _ = masks(a, b)
+    assert overlay[frame].min() == 1 and overlay[lone] == 0
+
+
 def test_a_pattern_moved_by_whole_periods_is_not_an_overlay():
     """Stripes that moved by one period agree in both frames, but the pan explains them
     (all but the band's own top and bottom edges: static edges along the motion)."""

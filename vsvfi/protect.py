@@ -28,22 +28,22 @@ class Protection:
     - static pixels: weight 1 for d <= ``low``, 0 for d >= ``high`` (smooth in between),
       after a 3x3 morphological opening that drops isolated pixels. The output there is
       the linear blend of I0 and I1 (where they agree, the blend is the answer).
-    - overlay pixels: subtitles and logos over moving content: exactly static (d between
-      ``exact``), near high contrast (the 5x5 maximum of I0's 3x3 range between
-      ``contrast``), with a mostly moving ``radius``-pixel neighbourhood (moving fraction
-      between ``moving``), and within :data:`REACH` pixels of static edges that run both
-      across and along (steps between ``contrast`` in both frames). The last test keeps
-      moving periodic patterns out: where one slides along itself, only the edges that run
-      along the motion stay static. The overlay then grows up to ``grow`` pixels into
-      exactly static pixels (the inside of thick letters, far from any edge, and thin
-      strokes the opening dropped) and by a ``rim`` of 1 pixel (anti-aliased edges, which
-      mix the overlay with the moving background and are static in neither). Overlay
-      pixels are painted out of both inputs before the network runs, so it cannot drag
-      them along with the motion around them. Last, overlay pixels that one of the
-      frame's dominant motions explains (I1 at x + v matches I0 at x within ``explained``,
-      mean over a 5x5 patch, for one of the :data:`MOTION_PEAKS` strongest phase-correlation
-      shifts v, either sign) are dropped: a pattern that moved by whole periods looks
-      static but is found again at its motion; an overlay is not.
+    - overlay pixels: subtitles and logos over moving content. Seeds: exactly static (d
+      between ``exact``, with at least 3 of the 8 neighbours so too: strokes 2 px wide
+      stay, isolated chance agreements go), near high contrast (the 5x5 maximum of I0's
+      3x3 range between ``contrast``), with a mostly moving ``radius``-pixel neighbourhood
+      (moving fraction between ``moving``), and within :data:`REACH` pixels of static edges
+      that run both across and along (steps between ``contrast`` in both frames: where a
+      periodic pattern slides along itself, only the edges along the motion stay static).
+      Seeds that one of the pair's dominant motions explains are dropped (I1 at x + v
+      within ``explained`` of I0 at x over a whole 5x5 patch, for a phase-correlation
+      shift v of either sign, with the static pixels there changing along v and I0
+      textured around x; :func:`_unexplained`): a pattern moved by whole periods looks
+      static but is found again at its motion; an overlay is not. The rest grows up to ``grow`` pixels into unexplained exactly static pixels
+      (the inside of thick letters, far from any edge) and by a ``rim`` of 1 pixel
+      (anti-aliased edges mix the overlay with the moving background and are static in
+      neither). Overlay pixels are painted out of both inputs before the network runs, so
+      it cannot drag them along with the motion around them.
     - afterwards (:meth:`combine`) the blend goes in on overlay pixels, on pixels within
       ``near`` pixels of an overlay whose inputs differ by less than ``nearly`` (a
       smoothstep: semi-transparent edges, shadows and text too small for the masks, where
@@ -194,7 +194,7 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     zone = np.zeros_like(seed)
     zone[box] = _dilate(seed[box], params.grow + params.rim + params.near)
     shifts = _refined(img0, img1, seed, motion_shifts(img0, img1))
-    unexplained = _unexplained(img0, img1, zone, shifts, params)[box]
+    unexplained = _unexplained(img0, img1, zone, exact, shifts, params)[box]
     grown = _grown(seed[box] * unexplained, exact[box] * unexplained, params)
     d = np.abs(img0[(slice(None), *box)] - img1[(slice(None), *box)]).max(axis=0)
     overlay, keep = np.zeros_like(seed), np.zeros_like(seed)
@@ -270,20 +270,24 @@ def _window(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
 STEP = 3
 
 
-def _patch_diff(a: np.ndarray, b: np.ndarray, m: int) -> np.ndarray:
-    """Mean over the (2m + 1)² patch of the largest channel difference of windows ``a`` and
-    ``b`` (3, h + 2m, w + 2m); (h, w)."""
-    return _box(np.abs(a - b).max(axis=0), m)[m:-m, m:-m]
+def _patch_diff(a: np.ndarray, b: np.ndarray, m: int, worst: bool = False) -> np.ndarray:
+    """Mean (``worst``: maximum) over the (2m + 1)² patch of the largest channel difference
+    of windows ``a`` and ``b`` (3, h + 2m, w + 2m); (h, w)."""
+    d = np.abs(a - b).max(axis=0)
+    if worst:
+        return ndimage.maximum_filter(d, size=2 * m + 1, mode="nearest")[m:-m, m:-m]
+    return _box(d, m)[m:-m, m:-m]
 
 
-def _unexplained(img0: np.ndarray, img1: np.ndarray, zone: np.ndarray, shifts: list[tuple[int, int]],
-                 p: Protection) -> np.ndarray:
+def _unexplained(img0: np.ndarray, img1: np.ndarray, zone: np.ndarray, exact: np.ndarray,
+                 shifts: list[tuple[int, int]], p: Protection) -> np.ndarray:
     """float32 (H, W): 0 where one of ``shifts`` v explains a textured pixel x of ``zone``,
-    1 elsewhere. Explained: I1 at x + v within ``p.explained`` of I0 at x (mean over a 5x5
-    patch), I0 at x + :data:`STEP` pixels towards v not (an edge along v matches itself
-    under any shift along it), and the range of I0 over the 9x9 square around x reaches
-    ``p.contrast`` (flat pixels match any short shift). Computed strip by strip on the columns
-    that hold ``zone`` pixels."""
+    1 elsewhere. Explained: I1 at x + v within ``p.explained`` of I0 at x on every pixel
+    of the 5x5 patch; the ``exact``-ly static pixels of the patch changing (mean beyond
+    ``p.explained``) when I0 moves :data:`STEP` pixels towards v (a static edge along v,
+    such as the bar of a letter, matches itself under any shift along it); and the range
+    of I0 over the 9x9 square around x reaching ``p.contrast`` (flat pixels match any short
+    shift). Computed strip by strip on the columns that hold ``zone`` pixels."""
     out = np.ones(zone.shape, np.float32)
     overlay = zone
     h, w = overlay.shape
@@ -295,15 +299,17 @@ def _unexplained(img0: np.ndarray, img1: np.ndarray, zone: np.ndarray, shifts: l
             continue
         x0, x1 = cols[0], cols[-1] + 1
         a = _window(img0, y0 - m, y1 + m, x0 - m, x1 + m)
+        still = np.clip(_window(exact[None], y0 - m, y1 + m, x0 - m, x1 + m)[0], 0, 1)
         best = np.zeros((y1 - y0, x1 - x0), np.float32)
         along = {}
         for dy, dx in shifts:
-            match = _patch_diff(a, _window(img1, y0 - m + dy, y1 + m + dy, x0 - m + dx, x1 + m + dx), m)
+            match = _patch_diff(a, _window(img1, y0 - m + dy, y1 + m + dy, x0 - m + dx, x1 + m + dx), m, True)
             # structure along v: an edge that runs along the motion matches itself anywhere
             u = tuple(round(STEP * c / max(abs(dy), abs(dx))) for c in (dy, dx))
             if u not in along:
-                along[u] = smoothstep(_patch_diff(a, _window(img0, y0 - m + u[0], y1 + m + u[0], x0 - m + u[1],
-                                                             x1 + m + u[1]), m), *p.explained)
+                step = np.abs(a - _window(img0, y0 - m + u[0], y1 + m + u[0], x0 - m + u[1], x1 + m + u[1])).max(axis=0)
+                along[u] = smoothstep((_box(step * still, m) / np.maximum(_box(still, m), 1e-3))[m:-m, m:-m],
+                                      *p.explained)
             best = np.maximum(best, smoothstep(match, p.explained[1], p.explained[0]) * along[u])
         piece = a[:, m:-m, m:-m]
         spread = (ndimage.maximum_filter(piece, size=(1, 9, 9), mode="nearest")
@@ -326,7 +332,8 @@ def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np
     d = np.abs(img0 - img1).max(axis=0)
     static = _opened(smoothstep(d, p.high, p.low))
     exact = smoothstep(d, p.exact[1], p.exact[0])
-    still = _opened(exact)
+    # thin strokes (2 px) stay; isolated pixels that agree by chance do not
+    still = exact * smoothstep(_box(exact, 1), 3 / 9, 5 / 9)
     around = _box(1 - still, p.radius)
     spread = (_extreme3(img0, np.maximum) - _extreme3(img0, np.minimum)).max(axis=0)
     edges = _extreme3(_extreme3(spread, np.maximum), np.maximum)
