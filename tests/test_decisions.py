@@ -75,13 +75,20 @@ def test_overlay_protection_keeps_overlays_and_the_rest(quick):
     for case in of(quick, "overlay"):
         a, mid, b = frames(case)
         on, off = render(a, b)[0], render(a, b, protect_static=False)[0]
-        rows.append((psnr(on, mid, case.mask) - psnr(off, mid, case.mask),
+        blend = ((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8)
+        inside = {k: psnr(v, mid, case.mask) for k, v in (("on", on), ("off", off), ("blend", blend))}
+        rows.append((inside["on"] - inside["off"], inside["on"] - inside["blend"],
                      psnr(on, mid, ~case.mask) - psnr(off, mid, ~case.mask), case.name))
-    inside, outside = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
-    print("\n" + "\n".join(f"inside {i:+.2f} outside {o:+.2f} {n}" for i, o, n in rows))
-    # measured on the quick set: inside the boxes +3.5 dB over protection off, the rest +3.9, none worse
-    assert inside.mean() >= 3.2 and outside.mean() >= 3.6
-    assert inside.min() >= -0.3 and outside.min() >= -0.1
+    over_off, over_blend, outside = (np.array([r[k] for r in rows]) for k in range(3))
+    print("\n" + "\n".join(f"inside {i:+.2f} vs off, {j:+.2f} vs blend; outside {o:+.2f} {n}" for i, j, o, n in rows))
+    # measured on the quick set (docs/hard-scenes.md has the whole family): inside the boxes
+    # +7.94 dB over protection off and +1.27 over a blend, the rest +4.19 over off
+    assert over_off.mean() >= 7.6 and over_blend.mean() >= 1.0 and outside.mean() >= 3.9
+    assert over_off.min() >= -0.3 and outside.min() >= -0.1
+    # opaque outlined text over motion: well above a blend (measured +6.28, +5.55); thin
+    # anti-aliased labels, shadows and semi-transparent logos are not (docs/hard-scenes.md)
+    opaque = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "32px subtitle" in n or "caption" in n]
+    assert len(opaque) == 2 and min(opaque) >= 5.0
 
 
 def test_protection_does_not_hurt_periodic_texture(quick):
@@ -90,7 +97,7 @@ def test_protection_does_not_hurt_periodic_texture(quick):
         a, mid, b = frames(case)
         gaps.append(psnr(render(a, b)[0], mid) - psnr(render(a, b, protect_static=False)[0], mid))
     print(f"\nperiodic: protection on - off: {np.round(gaps, 2)}")
-    assert min(gaps) >= -0.8 and np.mean(gaps) >= -0.15  # measured: worst -0.64, mean -0.09
+    assert min(gaps) >= -0.7 and np.mean(gaps) >= -0.12  # measured: worst -0.56, mean -0.08
 
 
 def test_auto_scale_follows_the_motion(quick):

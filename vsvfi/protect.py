@@ -37,9 +37,11 @@ class Protection:
       periodic pattern slides along itself, only the edges along the motion stay static).
       Seeds that one of the pair's dominant motions explains are dropped (I1 at x + v
       within ``explained`` of I0 at x over a whole 5x5 patch, for a phase-correlation
-      shift v of either sign, with the static pixels there changing along v and I0
-      textured around x; :func:`_unexplained`): a pattern moved by whole periods looks
-      static but is found again at its motion; an overlay is not. The rest grows up to ``grow`` pixels into unexplained exactly static pixels
+      shift v of either sign that also carries the textured moving pixels around, with
+      the static pixels there changing along v and I0 textured around x;
+      :func:`_unexplained`), unless most of their part (a letter and its outline) is not
+      explained (:func:`_by_parts`): a pattern moved by whole periods looks static but is
+      found again at its motion all over; an overlay is not. The rest grows up to ``grow`` pixels into unexplained exactly static pixels
       (the inside of thick letters, far from any edge) and by a ``rim`` of 1 pixel
       (anti-aliased edges mix the overlay with the moving background and are static in
       neither). Overlay pixels are painted out of both inputs before the network runs, so
@@ -195,12 +197,28 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     zone[box] = _dilate(seed[box], params.grow + params.rim + params.near)
     shifts = _refined(img0, img1, seed, motion_shifts(img0, img1))
     unexplained = _unexplained(img0, img1, zone, exact, shifts, params)[box]
+    unexplained = _by_parts(seed[box], unexplained)
     grown = _grown(seed[box] * unexplained, exact[box] * unexplained, params)
     d = np.abs(img0[(slice(None), *box)] - img1[(slice(None), *box)]).max(axis=0)
     overlay, keep = np.zeros_like(seed), np.zeros_like(seed)
     overlay[box] = grown
     keep[box] = np.maximum(grown, _dilate(grown, params.near) * smoothstep(d, params.nearly[1], params.nearly[0]))
     return static, overlay, keep
+
+
+def _by_parts(seed: np.ndarray, unexplained: np.ndarray) -> np.ndarray:
+    """``unexplained`` with every connected part of the ``seed`` (8-connected after a 2 px
+    dilation: a letter and its outline) whose seed pixels are mostly unexplained made
+    wholly so: a
+    pattern moved by whole periods is explained all over but for its border, while a
+    letter is explained at most where it looks like its neighbour (the left of a G is the
+    left of an O)."""
+    parts, count = ndimage.label(ndimage.binary_dilation(seed > 0.5, iterations=2), structure=np.ones((3, 3), bool))
+    if not count:
+        return unexplained
+    share = ndimage.mean(unexplained, np.where(seed > 0.5, parts, 0), index=np.arange(1, count + 1))
+    whole = np.concatenate([[False], share > 0.5])[parts]
+    return np.where(whole, np.float32(1), unexplained)
 
 
 #: Distinct phase-correlation peaks (:func:`vsvfi.motion.phase_peaks`) tried as the motions
@@ -268,6 +286,14 @@ def _window(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
 #: Pixels a short step (this many pixels along a shift) must change a patch by for the shift
 #: to explain it.
 STEP = 3
+#: A shift explains static pixels only where it also carries this fraction (a smoothstep) of
+#: the moving pixels within :data:`SUPPORT` pixels to their place in the next frame: a real
+#: motion, not the likeness of a text to itself one letter further.
+CARRIED = (0.1, 0.25)
+SUPPORT = 12
+#: Range over the 3x3 square (a smoothstep) that makes a moving pixel textured enough to
+#: say where it went.
+TEXTURE = (0.05, 0.1)
 
 
 def _patch_diff(a: np.ndarray, b: np.ndarray, m: int, worst: bool = False) -> np.ndarray:
@@ -298,20 +324,30 @@ def _unexplained(img0: np.ndarray, img1: np.ndarray, zone: np.ndarray, exact: np
         if not cols.size or not shifts:
             continue
         x0, x1 = cols[0], cols[-1] + 1
-        a = _window(img0, y0 - m, y1 + m, x0 - m, x1 + m)
-        still = np.clip(_window(exact[None], y0 - m, y1 + m, x0 - m, x1 + m)[0], 0, 1)
+        g = max(m, SUPPORT)  # the windows' margin
+        a = _window(img0, y0 - g, y1 + g, x0 - g, x1 + g)
+        still = np.clip(_window(exact[None], y0 - g, y1 + g, x0 - g, x1 + g)[0], 0, 1)
+        # textured moving pixels: flat ones would follow any shift
+        moving = (1 - still) * smoothstep((_extreme3(a, np.maximum) - _extreme3(a, np.minimum)).max(axis=0), *TEXTURE)
+        inner = (slice(g, -g), slice(g, -g))
+        near = (slice(g - m, m - g or None), slice(g - m, m - g or None))  # the patch's margin
+        around = np.maximum(_box(moving, SUPPORT), 1e-3)
         best = np.zeros((y1 - y0, x1 - x0), np.float32)
         along = {}
         for dy, dx in shifts:
-            match = _patch_diff(a, _window(img1, y0 - m + dy, y1 + m + dy, x0 - m + dx, x1 + m + dx), m, True)
+            diff = np.abs(a - _window(img1, y0 - g + dy, y1 + g + dy, x0 - g + dx, x1 + g + dx)).max(axis=0)
+            match = ndimage.maximum_filter(diff[near], size=2 * m + 1, mode="nearest")[m:-m, m:-m]
+            # a motion, not a pattern's likeness to itself: it carries the moving pixels around too
+            carried = _box(moving * (diff <= p.explained[0]), SUPPORT) / around
             # structure along v: an edge that runs along the motion matches itself anywhere
             u = tuple(round(STEP * c / max(abs(dy), abs(dx))) for c in (dy, dx))
             if u not in along:
-                step = np.abs(a - _window(img0, y0 - m + u[0], y1 + m + u[0], x0 - m + u[1], x1 + m + u[1])).max(axis=0)
-                along[u] = smoothstep((_box(step * still, m) / np.maximum(_box(still, m), 1e-3))[m:-m, m:-m],
+                step = np.abs(a - _window(img0, y0 - g + u[0], y1 + g + u[0], x0 - g + u[1], x1 + g + u[1])).max(axis=0)
+                along[u] = smoothstep((_box(step * still, m) / np.maximum(_box(still, m), 1e-3))[inner],
                                       *p.explained)
-            best = np.maximum(best, smoothstep(match, p.explained[1], p.explained[0]) * along[u])
-        piece = a[:, m:-m, m:-m]
+            best = np.maximum(best, smoothstep(match, p.explained[1], p.explained[0]) * along[u]
+                              * smoothstep(carried[inner], *CARRIED))
+        piece = a[(slice(None), *inner)]
         spread = (ndimage.maximum_filter(piece, size=(1, 9, 9), mode="nearest")
                   - ndimage.minimum_filter(piece, size=(1, 9, 9), mode="nearest")).max(axis=0)
         out[y0:y1, x0:x1] = 1 - best * smoothstep(spread, *p.contrast)
