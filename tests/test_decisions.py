@@ -100,6 +100,17 @@ def test_protection_does_not_hurt_periodic_texture(quick):
     assert min(gaps) >= -0.7 and np.mean(gaps) >= -0.12  # measured: worst -0.56, mean -0.08
 
 
+def test_protection_leaves_a_moving_object_over_a_still_background_alone(quick):
+    """The still background next to a moving object looks like an overlay's edge; the
+    protection must not paint it away from the network (docs/protection.md)."""
+    gaps = []
+    for case in of(quick, "object"):
+        a, mid, b = frames(case)
+        gaps.append(psnr(render(a, b)[0], mid) - psnr(render(a, b, protect_static=False)[0], mid))
+    print(f"\nobject: protection on - off: {np.round(gaps, 2)}")
+    assert len(gaps) >= 2 and min(gaps) >= -0.1 and np.mean(gaps) >= 0.1  # measured +0.14, +0.29, +0.02
+
+
 def test_auto_scale_follows_the_motion(quick):
     rows = []
     for case in of(quick, "large-motion"):

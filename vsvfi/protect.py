@@ -41,11 +41,14 @@ class Protection:
       the static pixels there changing along v and I0 textured around x;
       :func:`_unexplained`), unless most of their part (a letter and its outline) is not
       explained (:func:`_by_parts`): a pattern moved by whole periods looks static but is
-      found again at its motion all over; an overlay is not. The rest grows up to ``grow`` pixels into unexplained exactly static pixels
-      (the inside of thick letters, far from any edge) and by a ``rim`` of 1 pixel
-      (anti-aliased edges mix the overlay with the moving background and are static in
-      neither). Overlay pixels are painted out of both inputs before the network runs, so
-      it cannot drag them along with the motion around them.
+      found again at its motion all over; an overlay is not. The rest grows up to
+      ``grow`` pixels into unexplained exactly static pixels of connected static regions
+      no larger than ``grow_area`` of the frame (the inside of thick letters, far from
+      any edge; not the static background around a moving object, which the network
+      must see as it is), then by a ``rim`` of 1 pixel (anti-aliased edges mix the
+      overlay with the moving background and are static in neither). Overlay pixels are
+      painted out of both inputs before the network runs, so it cannot drag them along
+      with the motion around them.
     - afterwards (:meth:`combine`) the blend goes in on overlay pixels, on pixels within
       ``near`` pixels of an overlay whose inputs differ by less than ``nearly`` (a
       smoothstep: semi-transparent edges, shadows and text too small for the masks, where
@@ -55,7 +58,9 @@ class Protection:
       whole periods).
 
     Each (lo, hi) pair is the ramp of a :func:`smoothstep`; values are fractions of the
-    sample range, ``radius`` is in pixels.
+    sample range, ``radius``, ``near``, ``grow`` and ``rim`` are in pixels, ``grow_area`` a
+    fraction of the frame's area. Tuned on the overlay, periodic and object families of
+    :mod:`vsvfi.families` (docs/protection.md).
     """
 
     low: float = 1 / 255
@@ -68,6 +73,7 @@ class Protection:
     near: int = 6
     nearly: tuple[float, float] = (4 / 255, 12 / 255)
     grow: int = 12
+    grow_area: float = 1 / 32
     rim: int = 1
     explained: tuple[float, float] = (2 / 255, 6 / 255)
 
@@ -198,7 +204,13 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     shifts = _refined(img0, img1, seed, motion_shifts(img0, img1))
     unexplained = _unexplained(img0, img1, zone, exact, shifts, params)[box]
     unexplained = _by_parts(seed[box], unexplained)
-    grown = _grown(seed[box] * unexplained, exact[box] * unexplained, params)
+    # grow only into small static regions: the inside of a letter, not the static
+    # background around a moving object (the network needs to see that as it is)
+    parts, _ = ndimage.label(exact > 0.5, structure=np.ones((3, 3), bool))
+    area = np.bincount(parts.ravel())
+    area[0] = 0
+    room = exact[box] * unexplained * (area[parts[box]] <= params.grow_area * exact.size)
+    grown = _grown(seed[box] * unexplained, room, params)
     d = np.abs(img0[(slice(None), *box)] - img1[(slice(None), *box)]).max(axis=0)
     overlay, keep = np.zeros_like(seed), np.zeros_like(seed)
     overlay[box] = grown
