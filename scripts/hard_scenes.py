@@ -282,12 +282,14 @@ def goals_table(rows: list[dict], rev: str | None) -> list[str]:
     lines = ["| goal | measured |", "|---|---|"]
     cuts = [r for r in rows if r["family"] == "cut"]
     missed = [r["name"] for r in cuts if not r["detectors"]["vsvfi"]["cut"]]
-    lines.append(f"| every cut found | {len(cuts) - len(missed)} of {len(cuts)}; missed: "
-                 f"{', '.join(missed) or 'none'} |")
+    if cuts:
+        lines.append(f"| every cut found | {len(cuts) - len(missed)} of {len(cuts)}; missed: "
+                     f"{', '.join(missed) or 'none'} |")
     non = [r for r in rows if r["family"] in DETECTION_FAMILIES[1:] and _row_within_goals(r)]
     dup = [r["name"] for r in non if r["detectors"]["vsvfi"]["cut"]]
-    lines.append(f"| no duplicate on pans up to 1/4 of the width, zooms up to 20 %, shake, flashes, fades, "
-                 f"objects | {len(dup)} of {len(non)} called a cut{': ' + ', '.join(dup) if dup else ''} |")
+    if non:
+        lines.append(f"| no duplicate on pans up to 1/4 of the width, zooms up to 20 %, shake, flashes, fades, "
+                     f"objects | {len(dup)} of {len(non)} called a cut{': ' + ', '.join(dup) if dup else ''} |")
     ov = [r for r in rows if r["family"] == "overlay" and "psnr" in r]
     if ov:
         ins = np.array([r["psnr"]["inside"]["default"] - r["psnr"]["inside"]["blend"] for r in ov])
@@ -362,6 +364,7 @@ def main() -> int:
         rows = measure(a.quick, a.before, a.family)
     cmd = "python scripts/hard_scenes.py" + (" --quick" if a.quick else "") + (f" --before {a.before}" if a.before else "")
     cmd += "".join(f" --family {f}" for f in a.family or ())
+    cmd += "".join(f" --{k} {v}" for k, v in (("out", a.out), ("json", a.json)) if v != p.get_default(k))
     Path(a.out).write_text(markdown(rows, cmd, a.before) + "\n")
     if not a.from_json:
         Path(a.json).write_text(json.dumps(rows, indent=1) + "\n")
