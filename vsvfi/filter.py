@@ -93,7 +93,7 @@ class _Pair:
     img0: np.ndarray
     img1: np.ndarray
     static: np.ndarray | None
-    overlay: np.ndarray | None = None
+    keep: np.ndarray | None = None
 
 
 class _HeapTrimmer:
@@ -210,19 +210,19 @@ class _Interpolator:
         the protection masks, overlays painted out, and the engine's prepared pair for flow
         ``scale``."""
         a, b = self._source(i, f[1]), self._source(i + 1, f[2])
-        static = overlay = None
+        static = keep = None
         net_a, net_b = a, b
         if self.protect:
             a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
-            mask, found, keep = PROTECTION.masks(a32, b32)
+            mask, found, blend_in = PROTECTION.masks(a32, b32)
             static = mask if mask.any() else None
             if found.any():
-                overlay = keep
+                keep = blend_in
                 net_a, net_b = PROTECTION.fill(a, found), PROTECTION.fill(b, found)
         if self.uploads is not None and net_a is a:  # the network sees the source frames as they are
             dev = [self.uploads.get((k, scale), lambda x=x: self.engine.upload(x, scale)) for k, x in ((i, a), (i + 1, b))]
-            return _Pair(self.engine.pair(*dev, a, b, scale), a, b, static, overlay)
-        return _Pair(self.engine.prepare(net_a, net_b, scale), a, b, static, overlay)
+            return _Pair(self.engine.pair(*dev, a, b, scale), a, b, static, keep)
+        return _Pair(self.engine.prepare(net_a, net_b, scale), a, b, static, keep)
 
     def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None,
                     scale: float) -> vs.VideoFrame:
@@ -237,7 +237,7 @@ class _Interpolator:
             # dtype=None: an fp16 graph's output is converted once, by the copy into the frame
             res = self.engine.synthesize(pair.net, float(t), self.ensemble, dtype=None)
             if pair.static is not None:
-                res = PROTECTION.combine(res, pair.img0, pair.img1, float(t), pair.static, pair.overlay)
+                res = PROTECTION.combine(res, pair.img0, pair.img1, float(t), pair.static, pair.keep)
         except Exception as e:  # becomes a frame error naming the output frame
             raise vs.Error(f"vsvfi.Interpolate: output frame {out_n} (between source frames "
                            f"{i} and {i + 1}, t={float(t):.4f}): {type(e).__name__}: {e}") from e

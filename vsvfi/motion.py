@@ -78,8 +78,10 @@ def _tukey(n: int, alpha: float = 0.3) -> np.ndarray:
 
 
 def phase_peaks(a: np.ndarray, b: np.ndarray, count: int) -> list[tuple[int, int]]:
-    """The ``count`` strongest displacements (dy, dx) of b relative to a by phase
-    correlation, each peak's 3x3 neighbourhood suppressed before the next."""
+    """The ``count`` strongest displacements (dy, dx) of b relative to a (float (H, W), the
+    same shape) by phase correlation of the two normalised to zero mean and unit standard
+    deviation, each peak's 3x3 neighbourhood suppressed before the next."""
+    a, b = ((x - x.mean()) / max(float(x.std()), 1e-3) for x in (a, b))
     win = np.outer(_tukey(a.shape[0]), _tukey(a.shape[1]))
     cross = np.fft.rfft2(b * win) * np.conj(np.fft.rfft2(a * win))
     surface = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=a.shape)
@@ -211,7 +213,7 @@ def compare(a: np.ndarray, b: np.ndarray) -> Comparison:
     rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
     if rows < 4 or cols < 4 or (_stats(_blocks(b, rows, cols))[1] > MIN_BLOCK_STD).sum() < MIN_BLOCKS:
         return plain
-    peaks = phase_peaks(*[(x - x.mean()) / max(float(x.std()), 1e-3) for x in (a, b)], PEAKS)
+    peaks = phase_peaks(a, b, PEAKS)
     r = COARSE_RADIUS
     offsets = {(round(cy / 2) + dy, round(cx / 2) + dx) for cy, cx in [(0, 0), *peaks]
                for dy in range(-r, r + 1) for dx in range(-r, r + 1)}

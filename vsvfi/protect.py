@@ -254,7 +254,7 @@ def motion_shifts(img0: np.ndarray, img1: np.ndarray) -> list[list[tuple[int, in
     small = [x[:, :h, :w].mean(axis=0, dtype=np.float32).reshape(h // f, f, w // f, f).mean(axis=(1, 3))
              for x in (img0, img1)]
     kept = [(0, 0)]
-    for dy, dx in phase_peaks(*[(x - x.mean()) / max(float(x.std()), 1e-3) for x in small], 4 * MOTION_PEAKS):
+    for dy, dx in phase_peaks(*small, 4 * MOTION_PEAKS):
         if len(kept) <= MOTION_PEAKS and all(max(abs(dy - y), abs(dx - x)) >= MIN_SHIFT for y, x in kept):
             kept.append((dy, dx))
     near = range(-(f // 2), f // 2 + 1)
@@ -306,15 +306,6 @@ SUPPORT = 12
 #: Range over the 3x3 square (a smoothstep) that makes a moving pixel textured enough to
 #: say where it went.
 TEXTURE = (0.05, 0.1)
-
-
-def _patch_diff(a: np.ndarray, b: np.ndarray, m: int, worst: bool = False) -> np.ndarray:
-    """Mean (``worst``: maximum) over the (2m + 1)² patch of the largest channel difference
-    of windows ``a`` and ``b`` (3, h + 2m, w + 2m); (h, w)."""
-    d = np.abs(a - b).max(axis=0)
-    if worst:
-        return ndimage.maximum_filter(d, size=2 * m + 1, mode="nearest")[m:-m, m:-m]
-    return _box(d, m)[m:-m, m:-m]
 
 
 def _unexplained(img0: np.ndarray, img1: np.ndarray, zone: np.ndarray, exact: np.ndarray,
