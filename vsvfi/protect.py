@@ -88,9 +88,9 @@ class Protection:
     def combine(self, frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float, static: np.ndarray,
                 keep: np.ndarray | None) -> np.ndarray:
         """The network's ``frame`` (3, H, W) at timestep ``t`` with the linear blend of
-        ``img0``, ``img1`` put in on the ``keep`` pixels of :meth:`masks` always, on its
-        other ``static`` pixels elsewhere only where the network agrees with
-        the blend (its output within ``disagree``). Where it does not, it saw motion that the
+        ``img0``, ``img1`` put in on the ``keep`` pixels of :meth:`masks` always, and on
+        the other ``static`` pixels only where the network agrees with the blend (its
+        output within ``disagree``). Where it does not, it saw motion that the
         two frames alone hide (a periodic pattern that moved by whole periods), and its
         frame is kept."""
         blend = img0 * np.float32(1 - t) + img1 * np.float32(t)
@@ -123,6 +123,12 @@ def _extreme3(x: np.ndarray, op) -> np.ndarray:
     op(out[..., 1:], rows[..., :-1], out=out[..., 1:])
     op(out[..., :-1], rows[..., 1:], out=out[..., :-1])
     return out
+
+
+def _range3(img: np.ndarray) -> np.ndarray:
+    """Largest range (maximum - minimum) over the channels of ``img`` (3, H, W) in the 3x3
+    square around each pixel; (H, W)."""
+    return (_extreme3(img, np.maximum) - _extreme3(img, np.minimum)).max(axis=0)
 
 
 def _opened(mask: np.ndarray) -> np.ndarray:
@@ -168,8 +174,8 @@ def static_masks(img0: np.ndarray, img1: np.ndarray,
         and logos surrounded by motion, to be painted out before the network. ``keep``:
         where the blend goes in whatever the network says: the overlay, and the pixels
         within ``near`` pixels of it whose inputs differ by less than ``nearly`` (see
-        :class:`Protection`). ``overlay`` and ``keep`` are
-        all zero where nothing looks like an overlay.
+        :class:`Protection`). ``overlay`` and ``keep`` are all zero where nothing looks
+        like an overlay.
 
     Computed in strips of :data:`STRIP_ROWS` rows, each with enough rows of context above
     and below (the reach of the whole chain of filters), so every pixel sees the
@@ -221,10 +227,9 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
 def _by_parts(seed: np.ndarray, unexplained: np.ndarray) -> np.ndarray:
     """``unexplained`` with every connected part of the ``seed`` (8-connected after a 2 px
     dilation: a letter and its outline) whose seed pixels are mostly unexplained made
-    wholly so: a
-    pattern moved by whole periods is explained all over but for its border, while a
-    letter is explained at most where it looks like its neighbour (the left of a G is the
-    left of an O)."""
+    wholly so: a pattern moved by whole periods is explained all over but for its border,
+    while a letter is explained at most where it looks like its neighbour (the left of a
+    G is the left of an O)."""
     parts, count = ndimage.label(ndimage.binary_dilation(seed > 0.5, iterations=2), structure=np.ones((3, 3), bool))
     if not count:
         return unexplained
@@ -318,20 +323,21 @@ def _unexplained(img0: np.ndarray, img1: np.ndarray, zone: np.ndarray, exact: np
     of I0 over the 9x9 square around x reaching ``p.contrast`` (flat pixels match any short
     shift). Computed strip by strip on the columns that hold ``zone`` pixels."""
     out = np.ones(zone.shape, np.float32)
-    overlay = zone
-    h, w = overlay.shape
+    if not shifts:
+        return out
+    h = zone.shape[0]
     m = 2  # the patch radius
     for y0 in range(0, h, STRIP_ROWS):
         y1 = min(h, y0 + STRIP_ROWS)
-        cols = np.nonzero((overlay[y0:y1] > 0).any(axis=0))[0]
-        if not cols.size or not shifts:
+        cols = np.nonzero((zone[y0:y1] > 0).any(axis=0))[0]
+        if not cols.size:
             continue
         x0, x1 = cols[0], cols[-1] + 1
         g = max(m, SUPPORT)  # the windows' margin
         a = _window(img0, y0 - g, y1 + g, x0 - g, x1 + g)
         still = np.clip(_window(exact[None], y0 - g, y1 + g, x0 - g, x1 + g)[0], 0, 1)
         # textured moving pixels: flat ones would follow any shift
-        moving = (1 - still) * smoothstep((_extreme3(a, np.maximum) - _extreme3(a, np.minimum)).max(axis=0), *TEXTURE)
+        moving = (1 - still) * smoothstep(_range3(a), *TEXTURE)
         inner = (slice(g, -g), slice(g, -g))
         near = (slice(g - m, m - g or None), slice(g - m, m - g or None))  # the patch's margin
         around = np.maximum(_box(moving, SUPPORT), 1e-3)
@@ -374,7 +380,7 @@ def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np
     # thin strokes (2 px) stay; isolated pixels that agree by chance do not
     still = exact * smoothstep(_box(exact, 1), 3 / 9, 5 / 9)
     around = _box(1 - still, p.radius)
-    spread = (_extreme3(img0, np.maximum) - _extreme3(img0, np.minimum)).max(axis=0)
+    spread = _range3(img0)
     edges = _extreme3(_extreme3(spread, np.maximum), np.maximum)
     overlay = still * smoothstep(around, *p.moving) * smoothstep(edges, *p.contrast)
     (gx0, gy0), (gx1, gy1) = _gradients(img0), _gradients(img1)
