@@ -99,15 +99,20 @@ def test_the_static_background_around_a_moving_object_is_not_grown_into():
 
 
 def test_a_thin_static_stroke_is_an_overlay_and_chance_agreement_is_not():
-    """A 2 px stroke survives; single pixels that agree by chance in moving texture do not."""
+    """2 px and 1 px strokes survive; single pixels or pairs that agree by chance in moving
+    texture do not."""
     a, b = _pan_scene(12)
     frame = np.zeros(a.shape[1:], bool)
     frame[30:52, 40:42] = frame[30:32, 40:62] = frame[50:52, 40:62] = True  # an open 2 px box
-    a[:, frame], b[:, frame] = 1.0, 1.0
-    lone = (10, 130)
-    b[:, lone[0], lone[1]] = a[:, lone[0], lone[1]]
+    line = np.zeros(a.shape[1:], bool)
+    line[30:52, 100] = line[30, 100:122] = line[51, 100:122] = True  # the same, 1 px wide
+    a[:, frame | line], b[:, frame | line] = 1.0, 1.0
+    lone, pair = (10, 130), (80, slice(10, 12))
+    for where in (lone, pair):
+        b[(slice(None), *where)] = a[(slice(None), *where)]
     _, overlay, _ = masks(a, b)
-    assert overlay[frame].min() == 1 and overlay[lone] == 0
+    assert overlay[frame].min() == 1 and overlay[line].min() == 1
+    assert overlay[lone] == 0 and overlay[pair].max() == 0
 
 
 def test_a_pattern_moved_by_whole_periods_is_not_an_overlay():

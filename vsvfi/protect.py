@@ -29,8 +29,9 @@ class Protection:
       after a 3x3 morphological opening that drops isolated pixels. The output there is
       the linear blend of I0 and I1 (where they agree, the blend is the answer).
     - overlay pixels: subtitles and logos over moving content. Seeds: exactly static (d
-      between ``exact``, with at least 3 of the 8 neighbours so too: strokes 2 px wide
-      stay, isolated chance agreements go), near high contrast (the 5x5 maximum of I0's
+      between ``exact``, weighted by the exactly static share of the 3x3 square between
+      ``still``: strokes 2 px wide count fully, 1 px wide half, isolated chance agreements
+      not at all), near high contrast (the 5x5 maximum of I0's
       3x3 range between ``contrast``), with a mostly moving ``radius``-pixel neighbourhood
       (moving fraction between ``moving``), and within :data:`REACH` pixels of static edges
       that run both across and along (steps between ``contrast`` in both frames: where a
@@ -66,6 +67,7 @@ class Protection:
     low: float = 1 / 255
     high: float = 3 / 255
     exact: tuple[float, float] = (0.5 / 255, 2 / 255)
+    still: tuple[float, float] = (2 / 9, 4 / 9)
     contrast: tuple[float, float] = (0.2, 0.4)
     moving: tuple[float, float] = (0.3, 0.5)
     radius: int = 6
@@ -377,8 +379,9 @@ def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np
     d = np.abs(img0 - img1).max(axis=0)
     static = _opened(smoothstep(d, p.high, p.low))
     exact = smoothstep(d, p.exact[1], p.exact[0])
-    # thin strokes (2 px) stay; isolated pixels that agree by chance do not
-    still = exact * smoothstep(_box(exact, 1), 3 / 9, 5 / 9)
+    # thin strokes stay (the middle of a 1 px line has 3 of 9, of a 2 px one 6 of 9);
+    # isolated pixels that agree by chance (1 or 2 of 9) do not
+    still = exact * smoothstep(_box(exact, 1), *p.still)
     around = _box(1 - still, p.radius)
     spread = _range3(img0)
     edges = _extreme3(_extreme3(spread, np.maximum), np.maximum)
