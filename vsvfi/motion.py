@@ -51,8 +51,8 @@ PLAIN_SCALE = 2.5
 SURE_MATCH = 0.8
 #: :attr:`Comparison.motion` is this percentile of those blocks' displacements: what most of
 #: the picture does. A fast object over a still background gains less from a coarser flow
-#: scale than the rest of the picture loses (the 90th percentile cost up to 0.18 dB on the
-#: sample clips and more on the object and zoom families; docs/auto-scale.md).
+#: scale than the rest of the picture loses (the 90th percentile cost 0.2 dB on bikes at a
+#: quarter of its frame rate, and more on the object and zoom families; docs/auto-scale.md).
 MOTION_PERCENTILE = 50
 
 
@@ -62,7 +62,7 @@ class Comparison:
 
     difference: 0..1; median over textured blocks of 1 - NCC at the smoothed block vectors
         (or the scaled plain mean absolute luma difference, see :data:`MIN_BLOCKS`).
-    motion: :data:`MOTION_PERCENTILE` th percentile of the displacement of the blocks
+    motion: the :data:`MOTION_PERCENTILE`-th percentile of the displacement of the blocks
         matched with NCC above :data:`SURE_MATCH`, thumbnail pixels.
     blocks: textured blocks compared.
     """

@@ -31,8 +31,8 @@ class Protection:
     - overlay pixels: subtitles and logos over moving content. Seeds: exactly static (d
       between ``exact``, weighted by the exactly static share of the 3x3 square between
       ``still``: strokes 2 px wide count fully, 1 px wide half, isolated chance agreements
-      not at all), near high contrast (the 5x5 maximum of I0's
-      3x3 range between ``contrast``), with a mostly moving ``radius``-pixel neighbourhood
+      not at all), near high contrast (the 5x5 maximum of I0's 3x3 range between
+      ``contrast``), with a mostly moving ``radius``-pixel neighbourhood
       (moving fraction between ``moving``), and within :data:`REACH` pixels of static edges
       that run both across and along (steps between ``contrast`` in both frames: where a
       periodic pattern slides along itself, only the edges along the motion stay static).
