@@ -26,7 +26,9 @@ import vapoursynth as vs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
+from hard_scenes import psnr  # noqa: E402
 from vsvfi import assets, families, motion, scenes  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
@@ -35,11 +37,6 @@ core = vs.core
 PERCENTILES = (50, 75, 90)
 SCALES = (1.0, 0.5, 0.25)
 FAMILIES = ("object", "zoom", "large-motion")
-
-
-def _psnr(x: np.ndarray, truth: np.ndarray) -> float:
-    mse = ((np.clip(np.rint(x * 255), 0, 255) - truth.astype(np.float64)) ** 2).mean()
-    return 100.0 if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
 
 
 def _motions(a: np.ndarray, b: np.ndarray, factor: float) -> tuple[dict[int, float], bool]:
@@ -60,7 +57,8 @@ def _motions(a: np.ndarray, b: np.ndarray, factor: float) -> tuple[dict[int, flo
 def _scores(engine, x0: np.ndarray, x1: np.ndarray, truth: list[np.ndarray]) -> dict[float, float]:
     """Mean PSNR of the network's frames at t = 1/k .. (k-1)/k, k = len(truth) + 1, per scale."""
     k = len(truth) + 1
-    return {s: float(np.mean([_psnr(engine(x0, x1, t / k, s), truth[t - 1]) for t in range(1, k)])) for s in SCALES}
+    return {s: float(np.mean([psnr(np.clip(np.rint(engine(x0, x1, t / k, s) * 255), 0, 255).astype(np.uint8),
+                                   truth[t - 1]) for t in range(1, k)])) for s in SCALES}
 
 
 def measure(frames: int, ks: list[int], over: float) -> list[dict]:
