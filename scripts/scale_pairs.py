@@ -85,8 +85,16 @@ def measure(frames: int, ks: list[int], over: float) -> list[dict]:
             m, cut = _motions(a, b, case.clip.width / small.width)
             x0, x1 = (frame_array(case.clip.get_frame(i)).astype(np.float32) / 255 for i in (0, 2))
             rows.append({"clip": family, "k": 2, "pair": case.name, "motion": m, "cut": cut,
-                         "psnr": _scores(engine, x0, x1, [frame_array(case.clip.get_frame(1))])})
+                         "psnr": _scores(engine, x0, x1, [frame_array(case.clip.get_frame(1))]),
+                         "disagree": _disagreement(engine, x0, x1)})
     return rows
+
+
+def _disagreement(engine, x0: np.ndarray, x1: np.ndarray) -> dict[float, float]:
+    """Per scale, the mean absolute difference (0..1) between the network's middle frame
+    of (x0, x1) and of (x1, x0): a choice of scale from the content itself (the scale
+    whose two passes agree best), tried beside the motion."""
+    return {s: float(np.abs(engine(x0, x1, 0.5, s) - engine(x1, x0, 0.5, s)).mean()) for s in SCALES}
 
 
 def _pick(r: dict, q: int) -> float:
@@ -103,7 +111,8 @@ def markdown(rows: list[dict], cmd: str) -> str:
              f"(the filter reads the {motion.MOTION_PERCENTILE}th). PSNR dB of the network alone.", "",
              "## The families", "",
              "Mean PSNR dB per rule, and in how many cases it is within 0.5 dB of the best fixed scale:", "",
-             "| family | cases | scale 1 | auto p50 | auto p75 | auto p90 | best fixed |", "|---|---|---|---|---|---|---|"]
+             "| family | cases | scale 1 | auto p50 | auto p75 | auto p90 | best agreement | best fixed |",
+             "|---|---|---|---|---|---|---|---|"]
     for family in dict.fromkeys(r["clip"] for r in fams):
         sub = [r for r in fams if r["clip"] == family and not r["cut"]]
         best = np.array([max(r["psnr"].values()) for r in sub])
@@ -111,8 +120,12 @@ def markdown(rows: list[dict], cmd: str) -> str:
         for q in PERCENTILES:
             got = np.array([_pick(r, q) for r in sub])
             cells.append(f"{got.mean():.2f} ({int((got >= best - 0.5).sum())})")
+        agree = np.array([r["psnr"][min(r["disagree"], key=r["disagree"].get)] for r in sub])
+        cells.append(f"{agree.mean():.2f} ({int((agree >= best - 0.5).sum())})")
         lines.append(f"| {family} | {len(sub)} | " + " | ".join(cells) + f" | {best.mean():.2f} |")
-    lines += ["", "Cases called a cut (the filter duplicates there) are left out.", "",
+    lines += ["", "Cases called a cut (the filter duplicates there) are left out. `best agreement`: the scale at "
+              "which the network's middle frame of (a, b) and of (b, a) differ least, a choice from the content "
+              "instead of the motion.", "",
               "## The sample clips", "",
               "Pairs whose 90th-percentile motion exceeds the script's `--over`:", "",
               "| clip | k | pair | motion p50 / p75 / p90 | scale 1 | 0.5 | 0.25 | auto p50 | auto p75 | auto p90 |",
