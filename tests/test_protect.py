@@ -115,6 +115,26 @@ def test_a_thin_static_stroke_is_an_overlay_and_chance_agreement_is_not():
     assert overlay[lone] == 0 and overlay[pair].max() == 0
 
 
+def test_a_drop_shadow_gets_the_blend_and_the_moving_background_does_not():
+    """A translucent black shadow (alpha 0.7, 2 px down and right of a static stroke) is
+    darker than the pan says in both frames: it joins the overlay's blend; nothing else
+    around changes."""
+    a, b = _pan_scene(12)
+    text = np.zeros(a.shape[1:], bool)
+    text[30:52, 40:42] = text[30:32, 40:62] = text[50:52, 40:62] = True
+    shadow = np.zeros_like(text)
+    shadow[2:, 2:] = text[:-2, :-2]
+    shadow &= ~text
+    a[:, shadow] *= 0.3
+    b[:, shadow] *= 0.3
+    a[:, text], b[:, text] = 1.0, 1.0
+    _, overlay, keep = masks(a, b)
+    _, _, unshaded = protect.static_masks(a, b, replace(protect.DEFAULT, shade=(0.0, 0.01)))
+    assert overlay[text].min() == 1
+    assert keep[shadow].mean() >= 0.9 and unshaded[shadow].mean() <= 0.7  # measured 0.94, 0.62
+    assert np.array_equal(keep[~shadow], unshaded[~shadow])
+
+
 def test_a_pattern_moved_by_whole_periods_is_not_an_overlay():
     """Stripes that moved by one period agree in both frames, but the pan explains them
     (all but the band's own top and bottom edges: static edges along the motion)."""

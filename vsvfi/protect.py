@@ -53,14 +53,18 @@ class Protection:
     - afterwards (:meth:`combine`) the blend goes in on overlay pixels, on pixels within
       ``near`` pixels of an overlay whose inputs differ by less than ``nearly`` (a
       smoothstep: semi-transparent edges, shadows and text too small for the masks, where
-      the network's own frame is the worse guess), and on the other static pixels where
+      the network's own frame is the worse guess) or that are darker in both frames than
+      one of the pair's motions says, by one factor c (I = c B: a drop shadow, a dark
+      outline's soft edge, a translucent dark box; c below ``shade``, the fit of c times
+      the moved colours within ``shade_fit``; :func:`_darkened`), and on the other static
+      pixels where
       the network's frame is within ``disagree`` of the blend (where it is not, the
       network saw motion that two frames alone hide, such as a pattern that moved by
       whole periods).
 
     Each (lo, hi) pair is the ramp of a :func:`smoothstep`; values are fractions of the
-    sample range, ``radius``, ``near``, ``grow`` and ``rim`` are in pixels, ``grow_area`` a
-    fraction of the frame's area. Tuned on the overlay, periodic and object families of
+    sample range (``shade``: a ratio of luma), ``radius``, ``near``, ``grow`` and ``rim`` are
+    in pixels, ``grow_area`` a fraction of the frame's area. Tuned on the overlay, periodic and object families of
     :mod:`vsvfi.families` (docs/protection.md).
     """
 
@@ -78,6 +82,8 @@ class Protection:
     grow_area: float = 1 / 32
     rim: int = 1
     explained: tuple[float, float] = (2 / 255, 6 / 255)
+    shade: tuple[float, float] = (0.5, 0.7)
+    shade_fit: tuple[float, float] = (0.04, 0.08)
 
     def masks(self, img0: np.ndarray, img1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`static_masks` of a pair with these parameters."""
@@ -222,8 +228,37 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     d = np.abs(img0[(slice(None), *box)] - img1[(slice(None), *box)]).max(axis=0)
     overlay, keep = np.zeros_like(seed), np.zeros_like(seed)
     overlay[box] = grown
-    keep[box] = np.maximum(grown, _dilate(grown, params.near) * smoothstep(d, params.nearly[1], params.nearly[0]))
+    near = _dilate(grown, params.near)
+    keep[box] = np.maximum(grown, near * np.maximum(smoothstep(d, params.nearly[1], params.nearly[0]),
+                                                    _darkened(img0, img1, box, shifts, params)))
     return static, overlay, keep
+
+
+def _darkened(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], shifts: list[tuple[int, int]],
+              p: Protection) -> np.ndarray:
+    """float32 over ``box``: pixels darker in both frames than the motion says they should
+    be, by one factor: a drop shadow, a dark outline's soft edge or a translucent dark box
+    over the moving background (I = c B, c < 1, static). Per shift v of ``shifts``, c is
+    read from the luma of I0 at x against I1 at x + v (where the background at x went) and
+    of I1 at x against I0 at x - v; the shift where c times the moved colours fits both
+    frames best (largest channel error) is taken. 1 where c is at most ``shade[0]`` and the
+    fit within ``shade_fit[0]`` (smoothsteps to ``shade[1]``, ``shade_fit[1]``)."""
+    (y0, y1), (x0, x1) = ((s.start, s.stop) for s in box)
+    a, b = img0[:, y0:y1, x0:x1], img1[:, y0:y1, x0:x1]
+    la, lb = a.mean(axis=0), b.mean(axis=0)
+    best = np.zeros(a.shape[1:], np.float32)
+    fit = np.full(a.shape[1:], np.inf, np.float32)
+    for dy, dx in shifts:
+        went = _window(img1, y0 + dy, y1 + dy, x0 + dx, x1 + dx)  # outside the frame: 2.0, fits nothing
+        came = _window(img0, y0 - dy, y1 - dy, x0 - dx, x1 - dx)
+        c0 = la / np.maximum(went.mean(axis=0), 0.05)
+        c1 = lb / np.maximum(came.mean(axis=0), 0.05)
+        c = (c0 + c1) / 2
+        err = np.maximum(np.abs(a - c * went).max(axis=0), np.abs(b - c * came).max(axis=0))
+        better = err < fit
+        fit = np.where(better, err, fit)
+        best = np.where(better, smoothstep(np.maximum(c0, c1), p.shade[1], p.shade[0]), best)
+    return best * smoothstep(fit, p.shade_fit[1], p.shade_fit[0])
 
 
 def _by_parts(seed: np.ndarray, unexplained: np.ndarray) -> np.ndarray:
