@@ -82,17 +82,19 @@ def test_overlay_protection_keeps_overlays_and_the_rest(quick):
     over_off, over_blend, outside = (np.array([r[k] for r in rows]) for k in range(3))
     print("\n" + "\n".join(f"inside {i:+.2f} vs off, {j:+.2f} vs blend; outside {o:+.2f} {n}" for i, j, o, n in rows))
     # measured on the quick set (docs/hard-scenes.md has the whole family): inside the boxes
-    # +8.34 dB over protection off and +1.67 over a blend, the rest +4.23 over off
-    assert over_off.mean() >= 8.0 and over_blend.mean() >= 1.4 and outside.mean() >= 3.9
+    # +8.58 dB over protection off and +1.91 over a blend, the rest +4.21 over off
+    assert over_off.mean() >= 8.3 and over_blend.mean() >= 1.7 and outside.mean() >= 3.9
     assert over_off.min() >= -0.3 and outside.min() >= -0.1
-    # opaque outlined text over motion: well above a blend (measured +6.28, +5.55); thin
+    # opaque outlined text over motion: well above a blend (measured +6.28, +5.08: the
+    # darkening test costs the black caption 0.5 dB, docs/protection.md); thin
     # anti-aliased labels, shadows and semi-transparent logos are not (docs/hard-scenes.md)
     opaque = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "32px subtitle" in n or "caption" in n]
-    assert len(opaque) == 2 and min(opaque) >= 5.0
-    # the 24 px subtitle's 1 px strokes are found (measured -1.63 against a blend; -4.59
-    # when seeds needed 2 px strokes): its drop shadow keeps it below a blend
+    assert len(opaque) == 2 and min(opaque) >= 4.8
+    # the 24 px subtitle's 1 px strokes are found and its drop shadow, darker than the
+    # motion says, gets the blend (measured -0.73 against a blend; -1.63 without the
+    # darkening test, -4.59 when seeds needed 2 px strokes)
     shadowed = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "subtitle shadow" in n]
-    assert len(shadowed) == 1 and shadowed[0] >= -2.0
+    assert len(shadowed) == 1 and shadowed[0] >= -1.0
 
 
 def test_protection_does_not_hurt_periodic_texture(quick):
