@@ -229,28 +229,39 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     overlay, keep = np.zeros_like(seed), np.zeros_like(seed)
     overlay[box] = grown
     near = _dilate(grown, params.near)
-    keep[box] = np.maximum(grown, near * np.maximum(smoothstep(d, params.nearly[1], params.nearly[0]),
-                                                    _darkened(img0, img1, box, shifts, params)))
+    darker = _darkened(img0, img1, box, (near > 0) & (grown < 1), shifts, params)
+    keep[box] = np.maximum(grown, near * np.maximum(smoothstep(d, params.nearly[1], params.nearly[0]), darker))
     return static, overlay, keep
 
 
-def _darkened(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], shifts: list[tuple[int, int]],
-              p: Protection) -> np.ndarray:
-    """float32 over ``box``: pixels darker in both frames than the motion says they should
-    be, by one factor: a drop shadow, a dark outline's soft edge or a translucent dark box
-    over the moving background (I = c B, c < 1, static). Per shift v of ``shifts``, c is
-    read from the luma of I0 at x against I1 at x + v (where the background at x went) and
-    of I1 at x against I0 at x - v; the shift where c times the moved colours fits both
-    frames best (largest channel error) is taken. 1 where c is at most ``shade[0]`` and the
-    fit within ``shade_fit[0]`` (smoothsteps to ``shade[1]``, ``shade_fit[1]``)."""
-    (y0, y1), (x0, x1) = ((s.start, s.stop) for s in box)
-    a, b = img0[:, y0:y1, x0:x1], img1[:, y0:y1, x0:x1]
+def _darkened(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], where: np.ndarray,
+              shifts: list[tuple[int, int]], p: Protection) -> np.ndarray:
+    """float32 over ``box``, computed on the ``where`` pixels of it (0 elsewhere): pixels
+    darker in both frames than the motion says they should be, by one factor: a drop
+    shadow, a dark outline's soft edge or a translucent dark box over the moving background
+    (I = c B, c < 1, static). Per shift v of ``shifts``, c is read from the luma of I0 at x
+    against I1 at x + v (where the background at x went) and of I1 at x against I0 at
+    x - v; the shift where c times the moved colours fits both frames best (largest channel
+    error) is taken. 1 where c is at most ``shade[0]`` and the fit within ``shade_fit[0]``
+    (smoothsteps to ``shade[1]``, ``shade_fit[1]``)."""
+    ys, xs = np.nonzero(where)
+    out = np.zeros(where.shape, np.float32)
+    if not ys.size:
+        return out
+    ys, xs = ys + box[0].start, xs + box[1].start
+    h, w = img0.shape[1:]
+
+    def at(img, dy, dx):  # img at the pixels moved by (dy, dx); outside the frame 2.0, fitting nothing
+        y, x = ys + dy, xs + dx
+        inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+        return np.where(inside, img[:, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)], np.float32(2.0))
+
+    a, b = at(img0, 0, 0), at(img1, 0, 0)
     la, lb = a.mean(axis=0), b.mean(axis=0)
-    best = np.zeros(a.shape[1:], np.float32)
-    fit = np.full(a.shape[1:], np.inf, np.float32)
+    best = np.zeros(ys.shape, np.float32)
+    fit = np.full(ys.shape, np.inf, np.float32)
     for dy, dx in shifts:
-        went = _window(img1, y0 + dy, y1 + dy, x0 + dx, x1 + dx)  # outside the frame: 2.0, fits nothing
-        came = _window(img0, y0 - dy, y1 - dy, x0 - dx, x1 - dx)
+        went, came = at(img1, dy, dx), at(img0, -dy, -dx)
         c0 = la / np.maximum(went.mean(axis=0), 0.05)
         c1 = lb / np.maximum(came.mean(axis=0), 0.05)
         c = (c0 + c1) / 2
@@ -258,7 +269,8 @@ def _darkened(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], shif
         better = err < fit
         fit = np.where(better, err, fit)
         best = np.where(better, smoothstep(np.maximum(c0, c1), p.shade[1], p.shade[0]), best)
-    return best * smoothstep(fit, p.shade_fit[1], p.shade_fit[0])
+    out[ys - box[0].start, xs - box[1].start] = best * smoothstep(fit, p.shade_fit[1], p.shade_fit[0])
+    return out
 
 
 def _by_parts(seed: np.ndarray, unexplained: np.ndarray) -> np.ndarray:
