@@ -57,15 +57,15 @@ class Protection:
       one of the pair's motions says, by one factor c (I = c B: a drop shadow, a dark
       outline's soft edge, a translucent dark box; c below ``shade``, the fit of c times
       the moved colours within ``shade_fit``; :func:`_darkened`), and on the other static
-      pixels where
-      the network's frame is within ``disagree`` of the blend (where it is not, the
-      network saw motion that two frames alone hide, such as a pattern that moved by
-      whole periods).
+      pixels where the network's frame is within ``disagree`` of the blend (where it is
+      not, the network saw motion that two frames alone hide, such as a pattern that moved
+      by whole periods).
 
     Each (lo, hi) pair is the ramp of a :func:`smoothstep`; values are fractions of the
-    sample range (``shade``: a ratio of luma), ``radius``, ``near``, ``grow`` and ``rim`` are
-    in pixels, ``grow_area`` a fraction of the frame's area. Tuned on the overlay, periodic and object families of
-    :mod:`vsvfi.families` (docs/protection.md).
+    sample range (``still``: of the 3x3 square; ``shade``: a ratio of luma), ``radius``,
+    ``near``, ``grow`` and ``rim`` are in pixels, ``grow_area`` a fraction of the frame's
+    area. Tuned on the overlay, periodic and object families of :mod:`vsvfi.families`
+    (docs/protection.md).
     """
 
     low: float = 1 / 255
