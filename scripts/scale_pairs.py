@@ -1,6 +1,6 @@
 """Which flow scale each pair wants, beside what ``scale="auto"`` reads (the pair's motion,
 :mod:`vsvfi.motion`) at three percentiles of its block displacements: on the sample clips
-and on the object, zoom and large-motion families of :mod:`vsvfi.families`.
+and on the object, zoom, shake, pan and large-motion families of :mod:`vsvfi.families`.
 
 For each sample clip (its first ``--frames`` frames) and each k of ``--k``, the source is
 every k-th frame and the frames in between are the truth, as in ``vsvfi evaluate``. For
@@ -36,7 +36,7 @@ from vsvfi.runtime import get_engine  # noqa: E402
 core = vs.core
 PERCENTILES = (50, 75, 90)
 SCALES = (1.0, 0.5, 0.25)
-FAMILIES = ("object", "zoom", "large-motion")
+FAMILIES = ("object", "zoom", "shake", "pan", "large-motion")
 
 
 def _motions(a: np.ndarray, b: np.ndarray, factor: float) -> tuple[dict[int, float], bool]:
