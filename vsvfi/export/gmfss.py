@@ -52,6 +52,7 @@ import torch.nn.functional as F
 
 from .. import assets
 from ..models import GMFSS_STATE, MODELS, SCALES, ModelFileError, file_entry, onnx_path, verified_onnx, write_manifest_entry
+from ..runtime.gmfss import FUSION_CPU_THREADS
 from .gmflow import GMFlow, pixel_grid, sample_zeros
 from .onnx_graph import OPSET, declare_outputs
 from .ops import as_scale, resize_by
@@ -366,11 +367,17 @@ def to_onnx(flow: GMFSSFlow, fusion: GMFSSFusion) -> tuple[onnx.ModelProto, onnx
     return flow_model, fusion_model
 
 
-def _session(model_or_path):
+def _session(model_or_path, threads: int = 0):
+    """A CPU session with the runtime's options and ``threads`` intra-op threads (0 = ORT's
+    default). The fusion graph needs :data:`vsvfi.runtime.gmfss.FUSION_CPU_THREADS`: with
+    more, ORT's CPU ``ScatterND(add)`` loses updates and the self-check below fails at
+    random (docs/gmfss.md)."""
     import onnxruntime as ort
 
+    from ..runtime.providers import session_options
+
     data = model_or_path.SerializeToString() if isinstance(model_or_path, onnx.ModelProto) else str(model_or_path)
-    return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(data, session_options(threads), providers=["CPUExecutionProvider"])
 
 
 def compare(flow: GMFSSFlow, fusion: GMFSSFusion, flow_sess, fusion_sess, img0: np.ndarray, img1: np.ndarray,
@@ -421,7 +428,7 @@ def export(force: bool = False) -> tuple[Path, Path]:
     flow, fusion = build()
     models = to_onnx(flow, fusion)
     export_s = time.perf_counter() - t0
-    sessions = [_session(m) for m in models]
+    sessions = [_session(models[0]), _session(models[1], FUSION_CPU_THREADS)]
     h = max(spec.pad_for(s) for s in (1.0, 0.5))
     a, b = smooth_pair(h, 2 * h, seed=1, shift=5)
     check = {"size": [h, 2 * h], "timesteps": [0.25, 0.5], "per_scale": {}}
