@@ -51,6 +51,11 @@ SCALES = (0.25, 0.5, 1.0)
 
 # ----------------------------------------------------------------------------- scores
 
+def to_u8(x: np.ndarray) -> np.ndarray:
+    """A float frame in [0, 1] as uint8 code values (rounded, clipped)."""
+    return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
+
+
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     """PSNR (dB, peak 255) of two (3, H, W) uint8 arrays, over ``mask`` (H, W) if given."""
     d = (a.astype(np.float64) - b.astype(np.float64)) ** 2

@@ -36,14 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from hard_scenes import psnr, render  # noqa: E402
+from hard_scenes import psnr, render, to_u8  # noqa: E402
 from vsvfi import families, protect  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
-
-
-def _u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
 
 
 #: Bands of distance (pixels, chessboard) from the filter's overlay mask, inclusive.
@@ -70,8 +66,8 @@ def measure() -> tuple[list[tuple], np.ndarray]:
         outs = np.stack([blend, painted, raw])
         err = ((outs - truth) ** 2).sum(axis=1)
         default = render(a, b)[0]
-        rows.append((case.name, psnr(_u8(blend), mid, case.mask), psnr(default, mid, case.mask),
-                     *(psnr(_u8(_chosen(outs, err, tile)), mid, case.mask) for tile in TILES)))
+        rows.append((case.name, psnr(to_u8(blend), mid, case.mask), psnr(default, mid, case.mask),
+                     *(psnr(to_u8(_chosen(outs, err, tile)), mid, case.mask) for tile in TILES)))
         far = ndimage.distance_transform_cdt(overlay <= 0.5, metric="chessboard")
         own = ((default.astype(np.float64) - mid) ** 2).sum(axis=0)
         for k, (lo, hi) in enumerate(BANDS):

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from hard_scenes import psnr  # noqa: E402
+from hard_scenes import psnr, to_u8  # noqa: E402
 from vsvfi import assets, families, motion, scenes  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
@@ -42,23 +42,18 @@ FAMILIES = ("object", "zoom", "shake", "pan", "large-motion")
 def _motions(a: np.ndarray, b: np.ndarray, factor: float) -> tuple[dict[int, float], bool]:
     """The pair's motion (pixels at the clip's size) at each of :data:`PERCENTILES`, and
     whether the pair is a cut."""
-    out = {}
-    kept = motion.MOTION_PERCENTILE
-    try:
-        for q in PERCENTILES:
-            motion.MOTION_PERCENTILE = q
-            c = motion.compare(a, b)
-            out[q] = c.motion * factor
-    finally:
-        motion.MOTION_PERCENTILE = kept
-    return out, c.difference > scenes.SC_THRESHOLD
+    found = {q: motion.compare(a, b, q) for q in PERCENTILES}
+    return {q: c.motion * factor for q, c in found.items()}, found[PERCENTILES[0]].difference > scenes.SC_THRESHOLD
 
 
-def _scores(engine, x0: np.ndarray, x1: np.ndarray, truth: list[np.ndarray]) -> dict[float, float]:
-    """Mean PSNR of the network's frames at t = 1/k .. (k-1)/k, k = len(truth) + 1, per scale."""
-    k = len(truth) + 1
-    return {s: float(np.mean([psnr(np.clip(np.rint(engine(x0, x1, t / k, s) * 255), 0, 255).astype(np.uint8),
-                                   truth[t - 1]) for t in range(1, k)])) for s in SCALES}
+def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[np.ndarray]]:
+    """Per scale, the network's frames at t = 1/k .. (k-1)/k."""
+    return {s: [engine(x0, x1, t / k, s) for t in range(1, k)] for s in SCALES}
+
+
+def _scores(frames: dict[float, list[np.ndarray]], truth: list[np.ndarray]) -> dict[float, float]:
+    """Mean PSNR of each scale's ``frames`` against ``truth``."""
+    return {s: float(np.mean([psnr(to_u8(f), t) for f, t in zip(got, truth)])) for s, got in frames.items()}
 
 
 def measure(frames: int, ks: list[int], over: float) -> list[dict]:
@@ -76,7 +71,8 @@ def measure(frames: int, ks: list[int], over: float) -> list[dict]:
                 row = {"clip": stem, "k": k, "pair": j, "motion": m, "cut": cut}
                 if m[90] > over and not cut:
                     x0, x1 = (frame_array(rgb.get_frame(i)).astype(np.float32) / 255 for i in (j, j + k))
-                    row["psnr"] = _scores(engine, x0, x1, [frame_array(rgb.get_frame(j + s)) for s in range(1, k)])
+                    row["psnr"] = _scores(_frames(engine, x0, x1, k),
+                                          [frame_array(rgb.get_frame(j + s)) for s in range(1, k)])
                 rows.append(row)
     for family in FAMILIES:
         for case in families.cases(family):
@@ -84,17 +80,18 @@ def measure(frames: int, ks: list[int], over: float) -> list[dict]:
             a, b = (np.asarray(small.get_frame(i)[0]) for i in (0, 2))
             m, cut = _motions(a, b, case.clip.width / small.width)
             x0, x1 = (frame_array(case.clip.get_frame(i)).astype(np.float32) / 255 for i in (0, 2))
+            middle = _frames(engine, x0, x1, 2)
             rows.append({"clip": family, "k": 2, "pair": case.name, "motion": m, "cut": cut,
-                         "psnr": _scores(engine, x0, x1, [frame_array(case.clip.get_frame(1))]),
-                         "disagree": _disagreement(engine, x0, x1)})
+                         "psnr": _scores(middle, [frame_array(case.clip.get_frame(1))]),
+                         "disagree": _disagreement(engine, x0, x1, middle)})
     return rows
 
 
-def _disagreement(engine, x0: np.ndarray, x1: np.ndarray) -> dict[float, float]:
-    """Per scale, the mean absolute difference (0..1) between the network's middle frame
-    of (x0, x1) and of (x1, x0): a choice of scale from the content itself (the scale
-    whose two passes agree best), tried beside the motion."""
-    return {s: float(np.abs(engine(x0, x1, 0.5, s) - engine(x1, x0, 0.5, s)).mean()) for s in SCALES}
+def _disagreement(engine, x0: np.ndarray, x1: np.ndarray, middle: dict[float, list[np.ndarray]]) -> dict[float, float]:
+    """Per scale, the mean absolute difference (0..1) between the network's ``middle`` frame
+    of (x0, x1) and its middle frame of (x1, x0): a choice of scale from the content itself
+    (the scale whose two passes agree best), tried beside the motion."""
+    return {s: float(np.abs(middle[s][0] - engine(x1, x0, 0.5, s)).mean()) for s in SCALES}
 
 
 def _pick(r: dict, q: int) -> float:

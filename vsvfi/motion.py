@@ -208,10 +208,11 @@ def _inside(grid: tuple[int, int], shape: tuple[int, int], shift: tuple[int, int
     return (ys >= 0) & (ys + BLOCK <= shape[0]) & (xs >= 0) & (xs + BLOCK <= shape[1])
 
 
-def compare(a: np.ndarray, b: np.ndarray) -> Comparison:
+def compare(a: np.ndarray, b: np.ndarray, percentile: float = MOTION_PERCENTILE) -> Comparison:
     """Compare luma thumbnails ``a`` and ``b`` (float32 (H, W), 0..1, same shape; about
     160 pixels wide, smooth: see :func:`vsvfi.scenes.thumbnails`) of source frames i and
-    i + 1. Takes about 10-25 ms."""
+    i + 1; :attr:`Comparison.motion` is the ``percentile``-th percentile of the well-matched
+    blocks' displacements. Takes about 10-25 ms."""
     a = np.ascontiguousarray(a, np.float32)
     b = np.ascontiguousarray(b, np.float32)
     plain = Comparison(float(min(1.0, PLAIN_SCALE * np.abs(a - b).mean())), 0.0, 0)
@@ -235,4 +236,4 @@ def compare(a: np.ndarray, b: np.ndarray) -> Comparison:
     sure = counted & (ncc > SURE_MATCH)
     shift = np.hypot(vectors[..., 0], vectors[..., 1])[sure]
     return Comparison(float(np.clip(np.median(1 - ncc[counted]), 0, 1)),
-                      float(np.percentile(shift, MOTION_PERCENTILE)) if shift.size else 0.0, int(counted.sum()))
+                      float(np.percentile(shift, percentile)) if shift.size else 0.0, int(counted.sum()))
