@@ -57,6 +57,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def graph_state(eng) -> str:
+    """The provider an engine runs on, and whether its CUDA graphs were captured."""
+    ep = eng.active_provider.replace("ExecutionProvider", "")
+    if not eng.cuda_graph:
+        return ep
+    return ep + (f", graph refused: {eng.cuda_graph_errors[0]}" if eng.cuda_graph_errors else ", graph")
+
+
 class Report:
     """Markdown written as it is made (stdout and ``DIR/gpu_check.md``), rows also kept for
     ``DIR/gpu_check.json``."""
@@ -209,9 +217,12 @@ class Check:
         self.sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes]
 
     # ----------------------------------------------------------------- helpers
-    def session(self, path, providers=None, fallback=True, profile: str | None = None, **cuda_extra):
+    def session(self, path, providers=None, fallback=True, profile: str | None = None, dims=None, **cuda_extra):
+        """A session of ``path`` (or serialized bytes); ``dims``: (batch, height, width) fixed."""
         so = self.ort.SessionOptions()
         so.log_severity_level = 3
+        if dims:
+            self.graphs.fix_dimensions(so, *dims)
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if not fallback:
             so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
@@ -224,7 +235,7 @@ class Check:
             else:
                 opts = dict(self.cuda_opts, **{k: str(v) for k, v in cuda_extra.items()})
                 providers = [("CUDAExecutionProvider", opts)] + (["CPUExecutionProvider"] if fallback else [])
-        return self.ort.InferenceSession(str(path), so, providers=providers)
+        return self.ort.InferenceSession(path if isinstance(path, bytes) else str(path), so, providers=providers)
 
     @staticmethod
     def feed(a, b, pad: int, dtype=np.float32, t: float = 0.5) -> dict:
@@ -274,33 +285,45 @@ class Check:
         return go, (lambda: (go(), outv.numpy())[1]), s.get_providers()[0]
 
     # ----------------------------------------------------------------- engine
-    def placement(self, name: str, path, label: str, feed) -> str:
-        if self.dry:
-            return "dry run"
+    def placement(self, name: str, path, label: str, feed, dims=None) -> str:
+        """Where the nodes of one run ran (ORT's profile), whether the session starts with
+        ``disable_cpu_ep_fallback``, and the op types taking most kernel time over 5 runs
+        after a first one (cuDNN's algorithm search)."""
         parts = []
-        try:
-            self.session(path, fallback=False)
-            parts.append("disable_cpu_ep_fallback: starts")
-        except Exception as exc:
-            parts.append(f"disable_cpu_ep_fallback: refused ({str(exc).splitlines()[0][:200]})")
+        if not self.dry:
+            try:
+                self.session(path, fallback=False, dims=dims)
+                parts.append("disable_cpu_ep_fallback: starts")
+            except Exception as exc:
+                parts.append(f"disable_cpu_ep_fallback: refused ({str(exc).splitlines()[0][:200]})")
         try:
             prefix = str(Path(tempfile.gettempdir()) / f"vsvfi_prof_{name}_{label}")
-            s = self.session(path, profile=prefix)
-            gpu_feed = feed
-            s.run(None, gpu_feed)
+            s = self.session(path, profile=prefix, dims=dims)
+            names = {i.name for i in s.get_inputs()}
+            for _ in range(6):
+                s.run(None, {k: v for k, v in feed.items() if k in names})
             prof = s.end_profiling()
             events = json.loads(Path(prof).read_text())
+            runs = sorted(e["ts"] + e["dur"] for e in events if e.get("name") == "model_run")
             by_ep: dict[str, dict[str, int]] = {}
+            kernel_us: dict[str, float] = {}
             for e in events:
                 args = e.get("args", {})
                 if e.get("cat") == "Node" and "provider" in args and e.get("name", "").endswith("_kernel_time"):
                     ep = args["provider"].replace("ExecutionProvider", "")
                     op = args.get("op_name", "?")
-                    by_ep.setdefault(ep, {}).setdefault(op, 0)
-                    by_ep[ep][op] += 1
+                    if runs and e["ts"] < runs[0]:  # the first run: count its nodes
+                        by_ep.setdefault(ep, {}).setdefault(op, 0)
+                        by_ep[ep][op] += 1
+                    elif runs:
+                        kernel_us[op] = kernel_us.get(op, 0.0) + e["dur"] / 5
             for ep, ops in sorted(by_ep.items()):
                 parts.append(f"{ep}: {sum(ops.values())} nodes" + (
                     f" ({', '.join(f'{k} {v}' for k, v in sorted(ops.items()))})" if ep != "CUDA" else ""))
+            total = sum(kernel_us.values())
+            top = sorted(kernel_us.items(), key=lambda kv: -kv[1])[:8]
+            parts.append(f"node time per run {total / 1e3:.2f} ms: " +
+                         ", ".join(f"{k} {v / 1e3:.2f}" for k, v in top))
         except Exception as exc:
             parts.append(f"profile failed: {type(exc).__name__}: {str(exc)[:160]}")
         return "; ".join(parts)
@@ -420,14 +443,28 @@ class Check:
                     self.try_row(rows, size, f"fp16 Engine per pair: float32 frames in, pad+cast on {where}, "
                                  f"{shapes}, float32 out", engine_path, ref32, refcpu, runs)
 
-                def engine_threads():
-                    eng = RifeEngine(name, self.provider, self.args.device, precision="fp16", streams=2)
+                def engine_graph():
+                    eng = RifeEngine(name, self.provider, self.args.device, precision="fp16", static_shapes=True,
+                                     cuda_graph=True)
 
                     def step():
-                        return eng.synthesize(eng.prepare(a, b), 0.5, dtype=None)
-                    return [step] * 4, (lambda: step()[None]), eng.active_provider
-                self.try_row(rows, size, "fp16 Engine per pair, 2 streams, 4 threads, fp16 out", engine_threads,
-                             ref32, refcpu, runs, threads=True)
+                        return eng.synthesize(eng.prepare(a, b), 0.5)
+                    step()
+                    return step, (lambda: step()[None]), graph_state(eng)
+                self.try_row(rows, size, "fp16 Engine per pair: float32 frames in, pad+cast on GPU, static shapes, "
+                             "CUDA graph (cuda_graph=True), float32 out", engine_graph, ref32, refcpu, runs)
+
+                for graph in (False, True):
+                    def engine_threads(graph=graph):
+                        eng = RifeEngine(name, self.provider, self.args.device, precision="fp16", streams=2,
+                                         static_shapes=True if graph else None, cuda_graph=graph)
+
+                        def step():
+                            return eng.synthesize(eng.prepare(a, b), 0.5, dtype=None)
+                        step()
+                        return [step] * 4, (lambda: step()[None]), graph_state(eng)
+                    self.try_row(rows, size, "fp16 Engine per pair, 2 streams, 4 threads, fp16 out" +
+                                 (", CUDA graph" if graph else ""), engine_threads, ref32, refcpu, runs, threads=True)
 
                 if not self.dry:
                     def nhwc():
@@ -441,8 +478,13 @@ class Check:
                     self.try_row(rows, size, "fp16, CUDA graph (enable_cuda_graph), all on GPU", cuda_graph,
                                  ref32, refcpu, runs)
                 if size == self.sizes[-1]:
-                    for label, path, fd in (("fp32", path32, f32), ("fp16", path16, f16)):
-                        places.append([f"{w}x{h}", label, self.placement(name, path, label, fd)])
+                    import onnx
+
+                    static16 = self.graphs.static_model(onnx.load(str(path16)), 1.0).SerializeToString()
+                    dims = (1, *f16["img0"].shape[2:])
+                    for label, path, fd, dm in (("fp32", path32, f32, None), ("fp16", path16, f16, None),
+                                                ("fp16 static shapes", static16, f16, dims)):
+                        places.append([f"{w}x{h}", label, self.placement(name, path, label, fd, dm)])
             rep.line(f"### {name}\n")
             rep.table(f"engine/{name}", head, rows)
             rep.table(f"placement/{name}", ["size", "graph", "where the nodes ran"], places)
@@ -677,6 +719,10 @@ class Check:
                     ("Interpolate 2x, dynamic shapes", "vfi-dynamic", {}),
                     ("Interpolate 2x, num_streams=2", "vfi", {"num_streams": 2}),
                     ("Interpolate 2x, num_streams=2, protect_static=False", "vfi",
+                     {"num_streams": 2, "protect_static": False}),
+                    ("Interpolate 2x, CUDA graph", "vfi-graph", {}),
+                    ("Interpolate 2x, CUDA graph, protect_static=False", "vfi-graph", {"protect_static": False}),
+                    ("Interpolate 2x, CUDA graph, num_streams=2, protect_static=False", "vfi-graph",
                      {"num_streams": 2, "protect_static": False})]
         rows, breakdown = [], []
         try:
@@ -685,6 +731,7 @@ class Check:
                     vfilter.get_engine = {
                         "vfi-hostpad": functools.partial(real_get_engine, device_pad=False, static_shapes=False),
                         "vfi-dynamic": functools.partial(real_get_engine, static_shapes=False),
+                        "vfi-graph": functools.partial(real_get_engine, static_shapes=True, cuda_graph=True),
                     }.get(kind, real_get_engine)
                     if kind is None:
                         out = clip

@@ -50,7 +50,7 @@ def test_gmfss_streams_are_used_in_turn_with_identical_frames():
 def test_gmfss_refuses_settings_it_cannot_honour():
     with pytest.raises(SettingError, match="gmfss runs in float32 only; use precision='auto' or 'fp32'"):
         get_engine("gmfss", "cpu", precision="fp16")
-    with pytest.raises(SettingError, match="device_pad and static_shapes must be False or None"):
+    with pytest.raises(SettingError, match="device_pad, static_shapes and cuda_graph must be False or None"):
         GMFSSEngine("gmfss", "cpu", device_pad=True)
     clip = core.std.BlankClip(width=64, height=48, format=vs.RGBS, length=3)
     with pytest.raises(vs.Error, match="vsvfi.Interpolate: gmfss runs in float32 only"):

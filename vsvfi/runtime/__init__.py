@@ -66,17 +66,18 @@ _engines_lock = threading.Lock()
 
 def get_engine(model: str, provider: str = "auto", device_index: int = 0, threads: int = 0,
                streams: int = 1, precision: str = "auto", size: tuple[int, int] | None = None,
-               device_pad: bool | None = None, static_shapes: bool | None = None) -> Engine:
+               device_pad: bool | None = None, static_shapes: bool | None = None,
+               cuda_graph: bool | None = None) -> Engine:
     """The shared engine of ``model``'s kind (:data:`ENGINES`) for these settings, created on
     first use (see :class:`RifeEngine` for each setting). ``size`` (frame height, width in
     pixels) only matters for TensorRT's shape profiles. Raises KeyError for an unknown model,
     and what the engine raises (ModelFileError, ProviderError, SettingError)."""
     size = size if provider == "tensorrt" else None  # only TensorRT's profiles depend on it
-    key = (model, provider, device_index, threads, streams, precision, size, device_pad, static_shapes)
+    key = (model, provider, device_index, threads, streams, precision, size, device_pad, static_shapes, cuda_graph)
     with _engines_lock:
         eng = _engines.get(key)
         if eng is None:
             eng = ENGINES[spec(model).kind](model, provider, device_index, threads, streams, precision, size,
-                                              device_pad, static_shapes)
+                                              device_pad, static_shapes, cuda_graph)
             _engines[key] = eng
         return eng

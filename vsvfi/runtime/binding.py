@@ -59,12 +59,13 @@ class BoundRunner:
         a = self._host(name, arr) if name else np.ascontiguousarray(arr)
         return ort.OrtValue.ortvalue_from_numpy(a, self.device, self.device_id)
 
-    def run(self, feed: dict, to_host: bool = True) -> list:
+    def run(self, feed: dict, to_host: bool = True, outputs: dict | None = None) -> list:
         """Run once. feed: {input name: numpy array or OrtValue}. Returns a list of numpy
         arrays in the session's output order, or with ``to_host=False`` the outputs as
-        ``OrtValue``s left on the session's device (inputs for another run). Raises KeyError
-        for an unknown input name, TypeError for an OrtValue of the wrong element type, and
-        what ORT raises."""
+        ``OrtValue``s left on the session's device (inputs for another run). ``outputs``:
+        {output name: OrtValue} written in place (then nothing is returned for them). Raises
+        KeyError for an unknown input name, TypeError for an OrtValue of the wrong element
+        type, and what ORT raises."""
         import onnxruntime as ort
 
         binding = self.session.io_binding()
@@ -87,7 +88,125 @@ class BoundRunner:
                 dev = ort.OrtValue.ortvalue_from_numpy(arr, self.device, self.device_id)
                 keep.append(dev)
                 binding.bind_ortvalue_input(name, dev)
+        outputs = outputs or {}
         for name in self.output_names:
-            binding.bind_output(name, self.device, self.device_id)
+            if name in outputs:
+                binding.bind_ortvalue_output(name, outputs[name])
+            else:
+                binding.bind_output(name, self.device, self.device_id)
         self.session.run_with_iobinding(binding)
+        if outputs:
+            return []
         return binding.copy_outputs_to_cpu() if to_host else binding.get_outputs()
+
+
+class Gate:
+    """Shared/exclusive gate around an engine's device work. A CUDA graph is captured in
+    ONNX Runtime's global capture mode, where any other thread's upload or kernel launch on
+    the device would break the capture: capture takes the gate exclusively, every other
+    device call shares it. A waiting exclusive holder blocks new shared ones (no starvation)."""
+
+    def __init__(self):
+        import threading
+
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    def shared(self):
+        return _GateHold(self, False)
+
+    def exclusive(self):
+        return _GateHold(self, True)
+
+    def _enter(self, exclusive: bool) -> None:
+        with self._cond:
+            if exclusive:
+                self._waiting += 1
+                self._cond.wait_for(lambda: not self._exclusive and not self._shared)
+                self._waiting -= 1
+                self._exclusive = True
+            else:
+                self._cond.wait_for(lambda: not self._exclusive and not self._waiting)
+                self._shared += 1
+
+    def _leave(self, exclusive: bool) -> None:
+        with self._cond:
+            if exclusive:
+                self._exclusive = False
+            else:
+                self._shared -= 1
+            self._cond.notify_all()
+
+
+class _GateHold:
+    def __init__(self, gate: Gate, exclusive: bool):
+        self.gate, self.exclusive = gate, exclusive
+
+    def __enter__(self):
+        self.gate._enter(self.exclusive)
+
+    def __exit__(self, *exc):
+        self.gate._leave(self.exclusive)
+
+
+class GraphRunner:
+    """Runs a static-shape session whose inputs and outputs stay bound to fixed device
+    buffers, what a CUDA graph needs (the CUDA provider's ``enable_cuda_graph=1``: ONNX
+    Runtime captures the graph during the warm-up runs, later runs replay it).
+
+    shapes: {input name: shape} of every input the graph has; the buffers are allocated
+        once, of the dtypes the graph declares. copier: a :class:`BoundRunner` of a graph
+        copying its input ``x`` to its output ``y`` on the device (:func:`graphs.copy_model`):
+        an ``OrtValue`` input is copied into the fixed buffer with it, a numpy input with
+        ``OrtValue.update_inplace``.
+
+    ``run(feed)`` copies the inputs in, runs and returns the outputs as numpy arrays, like
+    :meth:`BoundRunner.run`; one call at a time (the buffers are shared), so an engine keeps
+    one runner per stream. Raises ValueError for an input of another shape than bound.
+    """
+
+    def __init__(self, session, shapes: dict, copier: "BoundRunner", device: str | None = None,
+                 device_id: int | None = None):
+        import threading
+
+        import numpy as np
+        import onnxruntime as ort
+
+        bound = BoundRunner(session, device, device_id)
+        self.session, self.device, self.device_id = session, bound.device, bound.device_id
+        self.copier, self.output_names, self.dtypes = copier, bound.output_names, bound.input_dtypes
+        self._lock = threading.Lock()
+        self.inputs = {name: ort.OrtValue.ortvalue_from_shape_and_type(
+            tuple(shapes[name]), np.dtype(bound.input_dtypes[name]), self.device, self.device_id)
+            for name in bound.input_dtypes}
+        self.binding = session.io_binding()
+        for name, value in self.inputs.items():
+            self.binding.bind_ortvalue_input(name, value)
+        self.outputs = []
+        for out in session.get_outputs():
+            dtype = np.dtype(_NP_TYPES[out.type])
+            self.outputs.append(ort.OrtValue.ortvalue_from_shape_and_type(
+                tuple(out.shape), dtype, self.device, self.device_id))
+            self.binding.bind_ortvalue_output(out.name, self.outputs[-1])
+
+    def run(self, feed: dict, to_host: bool = True) -> list:
+        import numpy as np
+        import onnxruntime as ort
+
+        if not to_host:
+            raise ValueError("a GraphRunner's outputs are overwritten by its next run: use to_host=True")
+        with self._lock:
+            for name, value in feed.items():
+                buf = self.inputs[name]
+                shape = tuple(value.shape() if isinstance(value, ort.OrtValue) else value.shape)
+                if shape != tuple(buf.shape()):
+                    raise ValueError(f"input {name!r} has shape {shape}, the graph is bound to {buf.shape()}")
+                if isinstance(value, ort.OrtValue):
+                    self.copier.run({"x": value}, outputs={"y": buf})
+                else:
+                    buf.update_inplace(np.ascontiguousarray(value, dtype=self.dtypes[name]))
+            self.session.run_with_iobinding(self.binding)
+            # a device buffer's numpy() is a copy, a host buffer's a view the next run overwrites
+            return [o.numpy().copy() if self.device == "cpu" else o.numpy() for o in self.outputs]

@@ -66,8 +66,9 @@ class GMFSSEngine:
     graph, and of the fusion graph on a GPU (on the CPU it gets :data:`FUSION_CPU_THREADS`);
     streams: fusion-graph sessions used in turn by concurrent frames (one flow session);
     precision: "auto" or "fp32" (the graphs run in float32; "fp16" raises SettingError);
-    size, device_pad, static_shapes: accepted for the common interface; GMFSS has no
-    TensorRT shape profile, pads on the host and keeps dynamic shapes (False/None only).
+    size, device_pad, static_shapes, cuda_graph: accepted for the common interface; GMFSS
+    has no TensorRT shape profile, pads on the host and keeps dynamic shapes, so no CUDA
+    graph (False/None only).
 
     Raises ModelFileError (with the command that fixes it) when a graph file is missing or
     does not match its manifest entry, ProviderError when the provider asked for cannot
@@ -77,15 +78,16 @@ class GMFSSEngine:
 
     def __init__(self, model: str = "gmfss", provider: str = "auto", device_index: int = 0, threads: int = 0,
                  streams: int = 1, precision: str = "auto", size: tuple[int, int] | None = None,
-                 device_pad: bool | None = None, static_shapes: bool | None = None):
+                 device_pad: bool | None = None, static_shapes: bool | None = None,
+                 cuda_graph: bool | None = None):
         self.spec = MODELS[model]
         self.model, self.provider, self.device_index, self.threads = model, provider, device_index, threads
         check_precision(precision)
         if precision == "fp16":
             raise SettingError(f"{model} runs in float32 only; use precision='auto' or 'fp32'")
-        if device_pad or static_shapes:
+        if device_pad or static_shapes or cuda_graph:
             raise SettingError(f"{model} pads frames on the host and keeps dynamic shapes: "
-                               "device_pad and static_shapes must be False or None")
+                               "device_pad, static_shapes and cuda_graph must be False or None")
         self.precision_used, self.device_pad, self.static_shapes = "fp32", False, False
         self.runs = 0  # fusion-graph runs (one per synthesized frame; ensemble batches both passes)
         self.flow_runs = 0  # flow-graph runs (one per prepared source pair)

@@ -60,3 +60,17 @@ def pad_model(in_dtype: str, out_dtype: str):
          helper.make_tensor_value_info("pads", TensorProto.INT64, [8])],
         [helper.make_tensor_value_info("y", dst, ["n", "c", "h2", "w2"])])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def copy_model(dtype: str):
+    """A one-node ONNX graph copying ``x`` (N, C, H, W) of ``dtype`` to ``y`` where it
+    already is: with ``y`` bound to a fixed buffer, it moves a frame on the device into the
+    input buffer of a CUDA graph (:class:`vsvfi.runtime.binding.GraphRunner`)."""
+    from onnx import TensorProto, helper
+
+    kind = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}[dtype]
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])], "vsvfi_copy",
+        [helper.make_tensor_value_info("x", kind, ["n", "c", "h", "w"])],
+        [helper.make_tensor_value_info("y", kind, ["n", "c", "h", "w"])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)

@@ -7,6 +7,7 @@ GIL while it runs, so concurrent frame requests are served without extra locking
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ import numpy as np
 
 from ..assets import sha256_of
 from ..models import INPUT_NAMES, SCALES, ModelFileError, spec, verified_graphs
-from .binding import BoundRunner
-from .graphs import fix_dimensions, pad_batch, pad_model, static_model
+from .binding import BoundRunner, Gate, GraphRunner
+from .graphs import copy_model, fix_dimensions, pad_batch, pad_model, static_model
 from .providers import (PROVIDERS, provider_chain, provider_name, session_options, start_session,
                         tensorrt_provider_options, trt_profile)
 
@@ -67,6 +68,12 @@ class RifeEngine:
     #: away, so about half the nodes run and none is left on the CPU between GPU kernels.
     #: None: on the CUDA provider yes, elsewhere no (sessions are made on first use of a size).
     static_shapes: bool | None = None
+    #: Replay each static-shape session as a CUDA graph (the CUDA provider's
+    #: ``enable_cuda_graph``; :class:`vsvfi.runtime.binding.GraphRunner`): one launch per
+    #: frame instead of one per kernel. Needs static shapes. None: off. Where ONNX Runtime
+    #: cannot capture the graph, that shape's sessions run without one (said on stderr).
+    #: On the CPU provider the same fixed-buffer runner runs without a graph (for tests).
+    cuda_graph: bool | None = None
     runs: int = field(default=0, init=False)  # network runs so far (for tests and stats)
 
     def __post_init__(self):
@@ -84,6 +91,12 @@ class RifeEngine:
         # TensorRT has its own shape profiles
         self.static_shapes = (ep == PROVIDERS["cuda"]) if self.static_shapes is None else bool(self.static_shapes)
         self.static_shapes = self.static_shapes and ep != PROVIDERS["tensorrt"]
+        if self.cuda_graph and not self.static_shapes:
+            raise SettingError("cuda_graph needs static shapes (the CUDA provider, static_shapes None or True)")
+        self.cuda_graph = bool(self.cuda_graph)
+        self.cuda_graph_errors: list[str] = []  # shapes whose capture failed
+        self._on_cuda = ep == PROVIDERS["cuda"]
+        self._gate = Gate()  # a capture takes it exclusively (binding.Gate)
         self._path, self._providers, self._proto = path, providers, None
         self._static: dict = {}
         self._make_lock = threading.Lock()  # sessions made on first use (static shapes, padding)
@@ -117,14 +130,47 @@ class RifeEngine:
                 if self._proto is None:
                     self._proto = onnx.load(str(self._path))
                 data = static_model(self._proto, scale).SerializeToString()
-                got = []
-                for _ in range(max(1, self.streams)):
-                    opts = session_options(self.threads)
-                    fix_dimensions(opts, batch, height, width)
-                    sess = start_session(data, opts, self._providers, self.model)
-                    got.append(BoundRunner(sess) if self.runners else sess)
+                got = self._graph_runners(data, key) if self.cuda_graph else None
+                if got is None:
+                    got = []
+                    for _ in range(max(1, self.streams)):
+                        sess = start_session(data, self._static_options(key), self._providers, self.model)
+                        got.append(BoundRunner(sess) if self.runners else sess)
                 self._static[key] = got
             return got
+
+    def _static_options(self, key):
+        opts = session_options(self.threads)
+        fix_dimensions(opts, *key[:3])
+        return opts
+
+    def _graph_runners(self, data: bytes, key) -> list | None:
+        """``streams`` :class:`GraphRunner` for one shape, warmed up (on CUDA: captured) with
+        the rest of the engine's device work held off; None, with the reason in
+        :attr:`cuda_graph_errors` and on stderr, where ONNX Runtime refuses."""
+        import sys
+
+        batch, height, width, _ = key
+        providers = self._providers
+        if self._on_cuda:
+            (name, opts), *rest = providers
+            providers = [(name, dict(opts, enable_cuda_graph="1")), *rest]
+        shapes = {"img0": (batch, 3, height, width), "img1": (batch, 3, height, width), "timestep": (batch, 1, 1, 1)}
+        copier = self._pad_runner(None)
+        try:
+            with self._gate.exclusive():
+                got = [GraphRunner(start_session(data, self._static_options(key), providers, self.model), shapes,
+                                   copier) for _ in range(max(1, self.streams))]
+                zeros = {k: np.zeros(v, self.input_dtype) for k, v in shapes.items()}
+                for runner in got:
+                    for _ in range(3):  # ORT runs a session normally before it captures
+                        runner.run(zeros)
+            return got
+        except Exception as exc:  # noqa: BLE001 - any refusal: run without a graph
+            msg = f"{batch}x{height}x{width} scale {key[3]}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            self.cuda_graph_errors.append(msg)
+            print(f"vsvfi: no CUDA graph for {self.model} {msg}; running without one", file=sys.stderr)
+            return None
 
     def _check_inputs(self, path) -> None:
         """The file itself (not only its manifest entry) must have the graph inputs
@@ -155,12 +201,14 @@ class RifeEngine:
 
     def _pad_runner(self, dtype):
         """The runner of the device-side Pad + Cast graph from ``dtype`` frames to the
-        graph's input type, made on first use."""
-        key = np.dtype(dtype).name
-        with self._make_lock:
+        graph's input type, made on first use; ``dtype`` None: the copy graph
+        (:func:`copy_model`) of the input type, called with :attr:`_make_lock` held."""
+        key = "copy" if dtype is None else np.dtype(dtype).name
+        with (self._make_lock if dtype is not None else contextlib.nullcontext()):
             runner = self._pad_runners.get(key)
             if runner is None:
-                model = pad_model(key, np.dtype(self.input_dtype).name)
+                target = np.dtype(self.input_dtype).name
+                model = copy_model(target) if dtype is None else pad_model(key, target)
                 sess = start_session(model.SerializeToString(), session_options(self.threads), self._providers,
                                      self.model)
                 runner = self._pad_runners[key] = BoundRunner(sess, cpu_inputs=("pads",))
@@ -175,7 +223,9 @@ class RifeEngine:
             x = x.astype(np.float32)
         _, h, w = x.shape
         pads = np.array([0, 0, 0, 0, 0, 0, -h % multiple, -w % multiple], np.int64)
-        return self._pad_runner(x.dtype).run({"x": x[None], "pads": pads}, to_host=False)[0]
+        runner = self._pad_runner(x.dtype)
+        with self._gate.shared():
+            return runner.run({"x": x[None], "pads": pads}, to_host=False)[0]
 
     def _run(self, a, b, t: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
         """One session run on a padded batch (numpy arrays, or OrtValues on the device);
@@ -188,7 +238,8 @@ class RifeEngine:
         else:
             targets = self.runners or self.sessions
         target = targets[next(self._turn) % len(targets)]
-        res = target.run(None, feed) if hasattr(target, "get_providers") else target.run(feed)
+        with self._gate.shared():
+            res = target.run(None, feed) if hasattr(target, "get_providers") else target.run(feed)
         with self._lock:
             self.runs += 1
         flags = res[1].astype(bool) if len(res) > 1 else np.zeros(len(res[0]), bool)
@@ -207,7 +258,8 @@ class RifeEngine:
         a, b = (pad_batch(x, m, self.spec.pad_mode, self.input_dtype) for x in (img0, img1))
         dev = None
         if self.runners:
-            dev = (self.runners[0].upload(a), self.runners[0].upload(b))
+            with self._gate.shared():
+                dev = (self.runners[0].upload(a), self.runners[0].upload(b))
         return RifePair(h, w, scale, m, self.input_dtype, None, dev, (a, b), self.spec.pad_mode)
 
     def upload(self, img: np.ndarray, scale: float = 1.0):
