@@ -59,16 +59,22 @@ ORT_INSTALL = "pip install 'vsvfi[cpu]' (CPU only) or 'vsvfi[gpu]' (CUDA 12/13 +
 
 
 def ort_distributions() -> list[str]:
-    """The ONNX Runtime distributions installed ("onnxruntime", "onnxruntime-gpu")."""
-    from importlib import metadata
+    """The ONNX Runtime distributions installed ("onnxruntime", "onnxruntime-gpu") in the
+    directory the ``onnxruntime`` module is imported from: one of them in another directory
+    earlier on ``sys.path`` (a private site directory over the system's packages) shadows the
+    other whole and does not collide with it."""
+    from importlib import metadata, util
 
+    spec = util.find_spec("onnxruntime")
+    home = Path(spec.origin).resolve().parent.parent if spec and spec.origin else None
     found = []
     for dist in ("onnxruntime", "onnxruntime-gpu"):
         try:
-            metadata.version(dist)
-            found.append(dist)
+            where = Path(metadata.distribution(dist).locate_file("")).resolve()
         except metadata.PackageNotFoundError:
-            pass
+            continue
+        if home is None or where == home:
+            found.append(dist)
     return found
 
 
