@@ -618,3 +618,145 @@ def test_gpu_machine_scripts_parse(script):
     path = Path(__file__).resolve().parent.parent / "scripts" / script
     res = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_cuda_graph_runner_gives_the_frames_of_the_static_sessions(in_model_dir, fp16_models, frames, precision):
+    """RifeEngine(cuda_graph=True): each static shape runs through a GraphRunner (fixed
+    buffers, frames copied in on the device, one thread of its own); on the CPU provider no
+    graph is captured but everything else is the GPU path. Same frames as the plain
+    static-shape sessions, bit for bit, from the device-padded and the host-padded path,
+    with ensemble and at scale 0.5, and from 8 threads at once."""
+    from vsvfi.runtime import RifeEngine
+
+    a, b = (x[0, :, :281, :627] for x in frames(288))
+    base = RifeEngine("rife46", "cpu", threads=1, precision=precision, static_shapes=True, device_pad=True)
+    dev = RifeEngine("rife46", "cpu", threads=1, precision=precision, static_shapes=True, device_pad=True,
+                     cuda_graph=True, streams=2)
+    host = RifeEngine("rife46", "cpu", threads=1, precision=precision, static_shapes=True, cuda_graph=True)
+    for scale, ensemble in ((1.0, False), (1.0, True), (0.5, False)):
+        want = base.synthesize(base.prepare(a, b, scale), 0.3, ensemble)
+        for eng in (dev, host):
+            assert np.array_equal(eng.synthesize(eng.prepare(a, b, scale), 0.3, ensemble), want)
+    runners = dev._static[(1, 288, 640, 1.0)]
+    assert len(runners) == 2 and all(isinstance(r, binding.GraphRunner) for r in runners)
+    assert not dev.cuda_graph_errors
+    pair = dev.prepare(a, b)
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda t: dev.synthesize(pair, t), [k / 10 for k in range(1, 9)]))
+    for k, frame in enumerate(got, 1):
+        assert np.array_equal(frame, base.synthesize(base.prepare(a, b), k / 10))
+
+
+def test_graph_runner_runs_every_call_on_its_own_thread(in_model_dir):
+    """ONNX Runtime keeps a captured CUDA graph per calling thread: every run of a
+    GraphRunner's session (capture and replays) must come from the one thread it owns,
+    whichever thread calls it."""
+    s = ort.InferenceSession(graphs.copy_model("float32").SerializeToString(), providers=["CPUExecutionProvider"])
+    seen = []
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(s, name)
+
+        def run_with_iobinding(self, bind, *rest):
+            seen.append(threading.get_ident())
+            return s.run_with_iobinding(bind, *rest)
+
+    copier = binding.BoundRunner(ort.InferenceSession(graphs.copy_model("float32").SerializeToString(),
+                                                      providers=["CPUExecutionProvider"]))
+    runner = binding.GraphRunner(Spy(), {"x": (1, 3, 4, 5), "y": (1, 3, 4, 5)}, copier)
+    x = np.arange(60, dtype=np.float32).reshape(1, 3, 4, 5)
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda k: runner.run({"x": x + k})[0], range(12)))
+    dev = copier.upload(x + 100)
+    assert np.array_equal(runner.run({"x": dev})[0], x + 100)  # an OrtValue goes through the copy graph
+    assert all(np.array_equal(o, x + k) for k, o in enumerate(outs))
+    assert set(seen) == {runner.thread_id} and runner.thread_id != threading.get_ident()
+    with pytest.raises(ValueError, match=r"input 'x' has shape \(1, 3, 4, 6\), the graph is bound to \(1, 3, 4, 5\)"):
+        runner.run({"x": np.zeros((1, 3, 4, 6), np.float32)})
+    runner.close()
+
+
+def test_gate_holds_shared_work_off_while_exclusive():
+    """A capture (exclusive) waits for running device calls (shared) to finish, and new
+    shared calls wait while it waits or runs."""
+    gate = binding.Gate()
+    order = []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def shared(tag, wait=None):
+        with gate.shared():
+            order.append(tag)
+            if wait:
+                inside.set()
+                release.wait(5)
+
+    def exclusive():
+        with gate.exclusive():
+            order.append("exclusive")
+
+    first = threading.Thread(target=shared, args=("shared 1", True))
+    first.start()
+    inside.wait(5)
+    cap = threading.Thread(target=exclusive)
+    cap.start()
+    while not gate._waiting:  # the capture is queued behind the running call
+        threading.Event().wait(0.01)
+    late = threading.Thread(target=shared, args=("shared 2",))
+    late.start()
+    threading.Event().wait(0.1)
+    assert order == ["shared 1"]
+    release.set()
+    for t in (first, cap, late):
+        t.join(5)
+    assert order == ["shared 1", "exclusive", "shared 2"]
+
+
+def test_cuda_graph_settings_and_a_refused_capture(in_model_dir, frames, monkeypatch, capfd):
+    """cuda_graph needs static shapes (SettingError, not a silent no-op); where ONNX Runtime
+    refuses the capture, that shape runs on plain sessions, says so once on stderr and
+    gives the same frames."""
+    from vsvfi.runtime import RifeEngine, SettingError
+
+    with pytest.raises(SettingError, match="cuda_graph needs static shapes"):
+        RifeEngine("rife46", "cpu", cuda_graph=True)
+    monkeypatch.setattr("vsvfi.runtime.rife.GraphRunner",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("graph capture refused")))
+    a, b = (x[0] for x in frames(288))
+    eng = RifeEngine("rife46", "cpu", threads=1, static_shapes=True, cuda_graph=True)
+    plain = RifeEngine("rife46", "cpu", threads=1, static_shapes=True)
+    assert np.array_equal(eng(a, b, 0.5), plain(a, b, 0.5))
+    assert eng.cuda_graph_errors == ["1x288x640 scale 1.0: RuntimeError: graph capture refused"]
+    assert "vsvfi: no CUDA graph for rife46 1x288x640 scale 1.0: RuntimeError: graph capture refused" in capfd.readouterr().err
+
+
+def test_onnxruntime_in_a_private_site_directory_is_not_a_collision(tmp_path, monkeypatch):
+    """The two-wheels check counts only distributions in the directory onnxruntime is
+    imported from: onnxruntime-gpu unpacked into a directory earlier on sys.path shadows the
+    system's CPU onnxruntime whole (the lent GPU machine's set-up), while both wheels in one
+    directory overwrite each other's files."""
+    from importlib import metadata
+
+    site = Path(ort.__file__).resolve().parent.parent
+    other = tmp_path / "site"
+    found = {"onnxruntime": site, "onnxruntime-gpu": other}
+
+    class Dist:
+        def __init__(self, where):
+            self.where = where
+
+        def locate_file(self, _):
+            return self.where
+
+    def distribution(name):
+        if name not in found:
+            raise metadata.PackageNotFoundError(name)
+        return Dist(found[name])
+    monkeypatch.setattr(metadata, "distribution", distribution)
+    assert providers.ort_distributions() == ["onnxruntime"]
+    found["onnxruntime-gpu"] = site
+    assert providers.ort_distributions() == ["onnxruntime", "onnxruntime-gpu"]
+    with pytest.raises(providers.ProviderError, match="both onnxruntime and onnxruntime-gpu are installed"):
+        providers.check_onnxruntime()
