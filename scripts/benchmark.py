@@ -203,6 +203,9 @@ def recorded_gpu_run() -> list[str]:
     if not runs:
         return ["No run of `scripts/gpu_check.py` is recorded in docs/gpu-runs/."]
     data = json.loads(runs[-1].read_text())
+    for other in sorted(runs[-1].parent.glob("*.json")):  # sections a command of the same run had alone
+        for name, rows in json.loads(other.read_text())["sections"].items():
+            data["sections"].setdefault(name, rows)
     f = data["facts"]
     rel = runs[-1].parent.relative_to(ROOT / "docs")
     out = [f"Not measured by this script: the newest recorded run of `scripts/gpu_check.py` ({rel}/, "
@@ -213,9 +216,11 @@ def recorded_gpu_run() -> list[str]:
     for r in data["sections"].get("engine/rife46", []) + [
             {**r, "variant": "torch " + r["variant"]} for r in data["sections"].get("torch", [])]:
         rows.setdefault(r["variant"], {})[r["size"]] = r["frames/s"]
-    out += [f"| {v} | {sizes.get('1280x720', '-')} | {sizes.get('1920x1080', '-')} |" for v, sizes in rows.items()]
-    filt = data["sections"].get("filter", [])
-    if filt:
+    notes = data.get("notes", {})  # rows found invalid after the run, with why
+    out += [f"| {v} | {sizes.get('1280x720', '-')} | {sizes.get('1920x1080', '-')} |" if v not in notes else
+            f"| {v} | {notes[v]} | - |" for v, sizes in rows.items()]
+    filt = [r for r in data["sections"].get("filter", []) if r.get("output frames") != "failed"]
+    if any(r.get("synthesized frames/s") not in (None, "-") for r in filt):
         out += ["", "Whole filter at 1920x1080, 2x (synthesized frames/s): " + "; ".join(
             f"{next(iter(r.values()))} {r['synthesized frames/s']}" for r in filt
             if r.get("synthesized frames/s") not in (None, "-"))]

@@ -758,6 +758,9 @@ class Check:
                     if kind not in (None, "rgb") and synth:
                         breakdown.append([label] + [f"{timers.get(lbl, 0) / synth * 1e3:.2f}"
                                                     for _, _, lbl in patches])
+                    # as it comes (the log): a run cut short by its time limit still says something
+                    print(f"filter row, {wall:.1f} s: {rows[-1]}" + (f"; breakdown {breakdown[-1]}" if kind not in
+                          (None, "rgb") and synth else ""), flush=True)
                 except Exception as exc:
                     traceback.print_exc(limit=4)
                     rows.append([label, "failed", f"{type(exc).__name__}: {str(exc)[:200]}", "-", "-", "-", "-"])
