@@ -724,6 +724,9 @@ class Check:
                     ("Interpolate 2x, CUDA graph, protect_static=False", "vfi-graph", {"protect_static": False}),
                     ("Interpolate 2x, CUDA graph, num_streams=2, protect_static=False", "vfi-graph",
                      {"num_streams": 2, "protect_static": False})]
+        if self.args.filter_variants:  # by the label's text after "Interpolate 2x, ", in the order given
+            named = {lbl.removeprefix("Interpolate 2x, "): (lbl, kind, extra) for lbl, kind, extra in variants}
+            variants = [named[k] for k in self.args.filter_variants]
         rows, breakdown = [], []
         try:
             for label, kind, extra in variants:
@@ -774,7 +777,8 @@ class Check:
         rep.line("Per synthesized frame, ms of wall time inside each function summed over all threads "
                  "(a function holding the GIL serialises the threads):\n")
         rep.table("filter-breakdown", ["pipeline"] + [lbl for _, _, lbl in patches], breakdown)
-        self.vspipe(clip, w, h)
+        if self.args.vspipe_timeout:
+            self.vspipe(clip, w, h)
 
     def vspipe(self, clip, w: int, h: int) -> None:
         """vspipe -c y4m on a .vpy doing the same, timed from outside (engine start included)."""
@@ -813,7 +817,10 @@ def main() -> int:
                     choices=["engine", "torch", "psnr", "filter"])
     ap.add_argument("--psnr-triplets", type=int, default=24)
     ap.add_argument("--filter-frames", type=int, default=396, help="source frames of the filter runs")
-    ap.add_argument("--vspipe-timeout", type=int, default=120)
+    ap.add_argument("--vspipe-timeout", type=int, default=120, help="0: no vspipe run")
+    ap.add_argument("--filter-variants", nargs="+", metavar="LABEL",
+                    help="only these filter rows, named by their label after 'Interpolate 2x, ' "
+                         "(e.g. defaults 'protect_static=False' 'CUDA graph')")
     ap.add_argument("--device", type=int, default=0)
     ap.add_argument("--dry-run-on-cpu", action="store_true",
                     help="exercise this script with the CPU EP standing in for CUDA; the numbers mean nothing")
