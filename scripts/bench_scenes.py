@@ -5,13 +5,17 @@ against one network run, at 1080p on the CPU provider.
 
 Both are timed in one process, interleaved: the measurement for a pair of bigbuckbunny
 frames resized to 1920x1080 (thumbnails by zimg plus vsvfi.motion.compare), and one rife46
-run on the same pair (RifeEngine.synthesize, scale 1). Prints a Markdown table.
+run on the same pair (RifeEngine.synthesize, scale 1). Then vsvfi.motion.compare alone on the
+59 consecutive thumbnail pairs of bikes' first 60 frames, on 1 thread and on 2 threads at once
+(each doing all of them): how much of it holds the GIL, which serialises the filter's threads.
+Prints Markdown tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import threading
 import sys
 import time
 from pathlib import Path
@@ -23,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vsvfi import assets  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
-from vsvfi.scenes import pair_stats  # noqa: E402
+from vsvfi.motion import compare  # noqa: E402
+from vsvfi.scenes import pair_stats, thumbnails  # noqa: E402
 
 core = vs.core
 
@@ -53,7 +58,36 @@ def main() -> int:
     print(f"| pair measurements (thumbnails + comparison) | {m:.4f} |")
     print(f"| one rife46 run (scale 1) | {n:.3f} |")
     print(f"| ratio | {100 * m / n:.1f} % |")
+    print()
+    print(threads_table(args.rounds))
     return 0
+
+
+def threads_table(rounds: int) -> str:
+    """motion.compare on 59 thumbnail pairs, serially and on 2 threads at once (medians)."""
+    th = thumbnails(core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bikes"]))))
+    frames = [frame_array(th.get_frame(k))[0] for k in range(60)]
+
+    def work():
+        for k in range(59):
+            compare(frames[k], frames[k + 1])
+    work()
+    one, two = [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        work()
+        work()
+        one.append(time.perf_counter() - t0)
+        ts = [threading.Thread(target=work) for _ in range(2)]
+        t0 = time.perf_counter()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        two.append(time.perf_counter() - t0)
+    a, b = statistics.median(one), statistics.median(two)
+    return "\n".join(["| motion.compare, 118 thumbnail pairs | ms per pair | speed-up on 2 threads |", "|---|---|---|",
+                      f"| 1 thread, then 2 threads at once | {1e3 * a / 118:.1f} | {a / b:.2f}x |"])
 
 
 if __name__ == "__main__":

@@ -153,3 +153,65 @@ def test_pair_measurements_request_no_more_source_frames(carphone):
     for n in (5, 7):
         out.get_frame(n)
     assert set(log) == {2, 3, 4}  # output 5 sits between 2 and 3, output 7 between 3 and 4
+
+
+def _coarse_loop(a, b, offsets):
+    """The block search as one small NCC per offset (the code before it was vectorised)."""
+    from vsvfi import motion
+
+    rows, cols = a.shape[0] // motion.BLOCK, a.shape[1] // motion.BLOCK
+    va = motion._blocks(a, rows, cols)
+    ma, sa = motion._stats(va)
+    reach = max(max(abs(dy), abs(dx)) for dy, dx in offsets)
+    padded = np.pad(b, reach, constant_values=np.nan)
+    best = np.full((rows, cols), -np.inf, np.float32)
+    where = np.zeros((rows, cols, 2), np.float32)
+    for dy, dx in sorted(offsets):
+        ncc = motion._ncc(va, ma, sa, motion._blocks(padded[reach + dy:, reach + dx:], rows, cols))
+        better = ncc > best
+        best[better], where[better] = ncc[better], (dy, dx)
+    return where
+
+
+def _fine_loop(a, shifted, guess):
+    from vsvfi import motion
+
+    va = motion._blocks(a, shifted.rows, shifted.cols)
+    ma, sa = motion._stats(va)
+    best = np.full(guess.shape[:2], -np.inf, np.float32)
+    where = guess.astype(np.float32)
+    iy, ix = shifted.index(guess.astype(int))
+    for dy in range(-motion.FINE_RADIUS, motion.FINE_RADIUS + 1):
+        for dx in range(-motion.FINE_RADIUS, motion.FINE_RADIUS + 1):
+            ok = (shifted.inside[iy + dy, ix + dx].all(axis=(1, 3))
+                  & shifted.inside[iy + dy + 1, ix + dx + 1].all(axis=(1, 3)))
+            for (hy, hx), copy in shifted.copies.items():
+                ncc = motion._ncc(va, ma, sa, copy[iy + dy, ix + dx])
+                better = (ncc > best) & ok
+                best[better], where[better] = ncc[better], guess[better] + (dy + hy / 2, dx + hx / 2)
+    return where
+
+
+def test_block_searches_match_one_small_search_per_offset(bikes):
+    """The coarse and fine block searches of the scene-change test score every candidate in
+    a few whole-array passes (small ones hold the GIL and serialised the filter's threads on
+    a 16-core machine: docs/scene-change.md). They pick exactly what one NCC per candidate
+    picks, the first in search order among equals, on real thumbnails, on a flat frame
+    (every candidate ties) and where candidates leave the frame."""
+    from vsvfi import motion, scenes
+
+    th = scenes.thumbnails(bikes)
+    a, b = (np.asarray(th.get_frame(k)[0], np.float32) for k in (40, 42))
+    offsets = {(dy, dx) for dy in range(-5, 6) for dx in range(-5, 6)} | {(9, -12)}
+    half = (motion._half(a), motion._half(b))
+    got = motion._coarse(*half, offsets)
+    assert np.array_equal(got, _coarse_loop(*half, offsets))
+    flat = np.full_like(half[0], 0.5)
+    ties = motion._coarse(flat, flat, offsets)
+    assert np.array_equal(ties, _coarse_loop(flat, flat, offsets))
+    assert tuple(ties[0, 0]) == (0, 0) and tuple(ties[2, 2]) == (-5, -5)  # first sorted candidate inside b
+    rows, cols = a.shape[0] // motion.BLOCK, a.shape[1] // motion.BLOCK
+    rng = np.random.default_rng(3)
+    guess = (2 * rng.integers(-6, 7, (rows, cols, 2))).astype(np.float32)  # some blocks leave b
+    shifted = motion._Shifted(b, int(np.abs(guess).max()) + motion.FINE_RADIUS + 2, rows, cols)
+    assert np.array_equal(motion._fine(a, shifted, guess), _fine_loop(a, shifted, guess))

@@ -114,20 +114,32 @@ def _ncc(va: np.ndarray, ma: np.ndarray, sa: np.ndarray, vb: np.ndarray) -> np.n
     return ((va * vb).mean(axis=(1, 3)) - ma * mb) / (sa * sb + 1e-6)
 
 
+def _ncc_many(va: np.ndarray, ma: np.ndarray, sa: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    """:func:`_ncc` of the blocks ``va`` against each of a stack of candidates ``vb``
+    (n, rows, BLOCK, cols, BLOCK): (n, rows, cols), in a few whole-array passes (a loop of
+    small ones would hold the GIL for its Python overhead, which serialises the filter's
+    threads)."""
+    mb = vb.mean(axis=(2, 4))
+    sb = np.sqrt(np.maximum((vb * vb).mean(axis=(2, 4)) - mb * mb, 0))
+    return ((va * vb).mean(axis=(2, 4)) - ma * mb) / (sa * sb + 1e-6)
+
+
 def _coarse(a: np.ndarray, b: np.ndarray, offsets: set[tuple[int, int]]) -> np.ndarray:
-    """Per block of ``a``: the offset (dy, dx) among ``offsets`` where b matches best
-    (offsets reaching outside b are skipped)."""
+    """Per block of ``a``: the offset (dy, dx) among ``offsets`` where b matches best, the
+    first in sorted order among equals (offsets reaching outside b are skipped)."""
     rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
     va = _blocks(a, rows, cols)
     ma, sa = _stats(va)
-    reach = max(max(abs(dy), abs(dx)) for dy, dx in offsets)
+    order = np.array(sorted(offsets), int)
+    reach = int(np.abs(order).max())
     padded = np.pad(b, reach, constant_values=np.nan)
-    best = np.full((rows, cols), -np.inf, np.float32)
-    where = np.zeros((rows, cols, 2), np.float32)
-    for dy, dx in sorted(offsets):
-        ncc = _ncc(va, ma, sa, _blocks(padded[reach + dy:, reach + dx:], rows, cols))
-        better = ncc > best  # NaN (outside b) never is
-        best[better], where[better] = ncc[better], (dy, dx)
+    iy = reach + order[:, 0, None] + np.arange(rows * BLOCK)[None]
+    ix = reach + order[:, 1, None] + np.arange(cols * BLOCK)[None]
+    vb = padded[iy[:, :, None], ix[:, None, :]].reshape(len(order), rows, BLOCK, cols, BLOCK)
+    ncc = np.nan_to_num(_ncc_many(va, ma, sa, vb), nan=-np.inf)  # NaN (outside b) never wins
+    pick = np.argmax(ncc, axis=0)
+    where = order[pick].astype(np.float32)
+    where[~np.isfinite(np.take_along_axis(ncc, pick[None], 0)[0])] = 0  # no offset fits: (0, 0)
     return where
 
 
@@ -155,21 +167,27 @@ class _Shifted:
 
 def _fine(a: np.ndarray, shifted: _Shifted, guess: np.ndarray) -> np.ndarray:
     """Per block: the best vector within :data:`FINE_RADIUS` of its ``guess`` (rows, cols, 2),
-    at whole and half pixels; blocks whose match would leave b keep their guess."""
+    at whole and half pixels (the first in search order among equals); blocks whose match
+    would leave b keep their guess."""
     va = _blocks(a, shifted.rows, shifted.cols)
     ma, sa = _stats(va)
-    best = np.full(guess.shape[:2], -np.inf, np.float32)
-    where = guess.astype(np.float32)
     iy, ix = shifted.index(guess.astype(int))
-    for dy in range(-FINE_RADIUS, FINE_RADIUS + 1):
-        for dx in range(-FINE_RADIUS, FINE_RADIUS + 1):
-            ok = (shifted.inside[iy + dy, ix + dx].all(axis=(1, 3))
-                  & shifted.inside[iy + dy + 1, ix + dx + 1].all(axis=(1, 3)))
-            for (hy, hx), copy in shifted.copies.items():
-                ncc = _ncc(va, ma, sa, copy[iy + dy, ix + dx])
-                better = (ncc > best) & ok
-                best[better], where[better] = ncc[better], guess[better] + (dy + hy / 2, dx + hx / 2)
-    return where
+    steps = [(dy, dx) for dy in range(-FINE_RADIUS, FINE_RADIUS + 1) for dx in range(-FINE_RADIUS, FINE_RADIUS + 1)]
+    copies = list(shifted.copies.items())
+    stack = np.stack([copy for _, copy in copies])
+    sy = np.array([dy for dy, _ in steps])[:, None, None, None, None]
+    sx = np.array([dx for _, dx in steps])[:, None, None, None, None]
+    ok = (shifted.inside[iy + sy, ix + sx].all(axis=(2, 4))
+          & shifted.inside[iy + sy + 1, ix + sx + 1].all(axis=(2, 4)))  # (steps, rows, cols)
+    # (copies, steps, rows, BLOCK, cols, BLOCK)
+    vb = stack[np.arange(len(copies))[:, None, None, None, None, None], (iy + sy)[None], (ix + sx)[None]]
+    n = len(steps) * len(copies)
+    ncc = _ncc_many(va, ma, sa, vb.transpose(1, 0, 2, 3, 4, 5).reshape(n, *vb.shape[2:]))
+    ncc = np.where(np.repeat(ok, len(copies), axis=0), ncc, -np.inf)  # search order: step, then copy
+    pick = np.argmax(ncc, axis=0)
+    delta = np.array([(dy + hy / 2, dx + hx / 2) for dy, dx in steps for (hy, hx), _ in copies], np.float32)
+    found = np.isfinite(np.take_along_axis(ncc, pick[None], 0)[0])
+    return np.where(found[..., None], guess + delta[pick], guess.astype(np.float32))
 
 
 def _score(a: np.ndarray, shifted: _Shifted, vectors: np.ndarray) -> np.ndarray:
@@ -212,7 +230,8 @@ def compare(a: np.ndarray, b: np.ndarray, percentile: float = MOTION_PERCENTILE)
     """Compare luma thumbnails ``a`` and ``b`` (float32 (H, W), 0..1, same shape; about
     160 pixels wide, smooth: see :func:`vsvfi.scenes.thumbnails`) of source frames i and
     i + 1; :attr:`Comparison.motion` is the ``percentile``-th percentile of the well-matched
-    blocks' displacements. Takes about 10-25 ms."""
+    blocks' displacements. Takes about 10-15 ms on one core, mostly in whole-array passes
+    that release the GIL."""
     a = np.ascontiguousarray(a, np.float32)
     b = np.ascontiguousarray(b, np.float32)
     plain = Comparison(float(min(1.0, PLAIN_SCALE * np.abs(a - b).mean())), 0.0, 0)
