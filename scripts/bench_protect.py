@@ -5,7 +5,13 @@ masks and tile-wise fill the filter uses against the same code in one pass over 
 from 1 and from ``--threads`` threads at once (the filter prepares pairs on every
 VapourSynth thread). Prints a markdown table (docs/gpu.md, "The whole filter").
 
+With ``--spread``, instead: the filter's masks on 10 pairs spread over each whole sample
+clip (frames n, n + 1 every tenth of the clip), resized to 1920x1080, one thread: the
+median and the slowest pair, and how many pairs have overlay pixels (docs/protection.md,
+"Cost on real footage").
+
     .venv/bin/python scripts/bench_protect.py [--threads 2] [--rounds 5]
+    .venv/bin/python scripts/bench_protect.py --spread
 """
 
 from __future__ import annotations
@@ -29,6 +35,32 @@ ARGS = (P,)
 PROTECT_RADIUS = P.radius
 
 
+def spread() -> int:
+    """The --spread table."""
+    import vapoursynth as vs
+
+    from vsvfi import assets
+    from vsvfi.frames import frame_array
+
+    print("| clip (1920x1080) | pairs | masks ms, median | slowest pair ms | pairs with overlay pixels | "
+          "overlay pixels, mean |")
+    print("|---|---|---|---|---|---|")
+    for name in assets.SAMPLES:
+        c = vs.core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[name])))
+        rgb = vs.core.resize.Bicubic(c, 1920, 1080, format=vs.RGBS, matrix_in_s="709" if c.height >= 720 else "170m")
+        step = max(1, c.num_frames // 10)
+        times, shares = [], []
+        for n in list(range(0, c.num_frames - 1, step))[:10]:
+            a, b = (np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (n, n + 1))
+            t0 = time.perf_counter()
+            overlay = P.masks(a, b)[1]
+            times.append(time.perf_counter() - t0)
+            shares.append(float((overlay > 0).mean()))
+        print(f"| {name} | {len(times)} | {1e3 * statistics.median(times):.0f} | {1e3 * max(times):.0f} | "
+              f"{sum(x > 0 for x in shares)} | {100 * statistics.fmean(shares):.3f} % |")
+    return 0
+
+
 def one_pass(a, b, params):
     """static_masks without the strips."""
     return protect._overlay_masks(a, b, *protect._static_masks(a, b, params), params)
@@ -47,7 +79,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--spread", action="store_true", help="masks on 10 pairs over each sample clip instead")
     args = ap.parse_args()
+    if args.spread:
+        return spread()
     import vapoursynth as vs
 
     from vsvfi import assets
