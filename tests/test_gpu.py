@@ -760,3 +760,30 @@ def test_onnxruntime_in_a_private_site_directory_is_not_a_collision(tmp_path, mo
     assert providers.ort_distributions() == ["onnxruntime", "onnxruntime-gpu"]
     with pytest.raises(providers.ProviderError, match="both onnxruntime and onnxruntime-gpu are installed"):
         providers.check_onnxruntime()
+
+
+def test_filter_with_cuda_graph_runners_gives_the_same_clip(monkeypatch, bikes):
+    """The whole filter on the GPU path with CUDA-graph runners (device padding, uploads
+    shared between pairs, fixed buffers filled by the copy graph, each runner on its own
+    thread; the CPU EP stands in, so nothing is captured): every output frame equals the
+    plain path's, with VapourSynth's threads requesting frames at once."""
+    import functools
+
+    import vsvfi
+    import vsvfi.runtime as eng_mod
+    from vsvfi import filter as vfilter
+
+    src = bikes[40:46]
+
+    def planes(clip):
+        return [[np.array(f[p]) for p in range(3)] for f in clip.frames()]
+    want = planes(vsvfi.Interpolate(src, provider="cpu", protect_static=False, ratio=3))
+    monkeypatch.setattr(vfilter, "get_engine", functools.partial(eng_mod.get_engine, device_pad=True,
+                                                                 static_shapes=True, cuda_graph=True))
+    clip = vsvfi.Interpolate(src, provider="cpu", protect_static=False, ratio=3)
+    got = planes(clip)
+    assert len(got) == len(want) == 18
+    assert all(np.array_equal(x, y) for g, w in zip(got, want) for x, y in zip(g, w))
+    eng = next(e for k, e in eng_mod._engines.items() if k[-1] is True)
+    runners = [r for v in eng._static.values() for r in v]
+    assert runners and all(isinstance(r, binding.GraphRunner) for r in runners) and not eng.cuda_graph_errors
