@@ -370,46 +370,62 @@ def _unexplained(img0: np.ndarray, img1: np.ndarray, zone: np.ndarray, exact: np
     ``p.explained``) when I0 moves :data:`STEP` pixels towards v (a static edge along v,
     such as the bar of a letter, matches itself under any shift along it); and the range
     of I0 over the 9x9 square around x reaching ``p.contrast`` (flat pixels match any short
-    shift). Computed strip by strip on the columns that hold ``zone`` pixels."""
+    shift). Computed strip by strip, on the runs of columns that hold ``zone`` pixels."""
     out = np.ones(zone.shape, np.float32)
     if not shifts:
         return out
     h = zone.shape[0]
-    m = 2  # the patch radius
     for y0 in range(0, h, STRIP_ROWS):
         y1 = min(h, y0 + STRIP_ROWS)
         cols = np.nonzero((zone[y0:y1] > 0).any(axis=0))[0]
         if not cols.size:
             continue
         x0, x1 = cols[0], cols[-1] + 1
-        g = max(m, SUPPORT)  # the windows' margin
-        a = _window(img0, y0 - g, y1 + g, x0 - g, x1 + g)
-        still = np.clip(_window(exact[None], y0 - g, y1 + g, x0 - g, x1 + g)[0], 0, 1)
-        # textured moving pixels: flat ones would follow any shift
-        moving = (1 - still) * smoothstep(_range3(a), *TEXTURE)
-        inner = (slice(g, -g), slice(g, -g))
-        near = (slice(g - m, m - g or None), slice(g - m, m - g or None))  # the patch's margin
-        around = np.maximum(_box(moving, SUPPORT), 1e-3)
-        best = np.zeros((y1 - y0, x1 - x0), np.float32)
-        along = {}
-        for dy, dx in shifts:
-            diff = np.abs(a - _window(img1, y0 - g + dy, y1 + g + dy, x0 - g + dx, x1 + g + dx)).max(axis=0)
-            match = ndimage.maximum_filter(diff[near], size=2 * m + 1, mode="nearest")[m:-m, m:-m]
-            # a motion, not a pattern's likeness to itself: it carries the moving pixels around too
-            carried = _box(moving * (diff <= p.explained[0]), SUPPORT) / around
-            # structure along v: an edge that runs along the motion matches itself anywhere
-            u = tuple(round(STEP * c / max(abs(dy), abs(dx))) for c in (dy, dx))
-            if u not in along:
-                step = np.abs(a - _window(img0, y0 - g + u[0], y1 + g + u[0], x0 - g + u[1], x1 + g + u[1])).max(axis=0)
-                along[u] = smoothstep((_box(step * still, m) / np.maximum(_box(still, m), 1e-3))[inner],
-                                      *p.explained)
-            best = np.maximum(best, smoothstep(match, p.explained[1], p.explained[0]) * along[u]
-                              * smoothstep(carried[inner], *CARRIED))
-        piece = a[(slice(None), *inner)]
-        spread = (ndimage.maximum_filter(piece, size=(1, 9, 9), mode="nearest")
-                  - ndimage.minimum_filter(piece, size=(1, 9, 9), mode="nearest")).max(axis=0)
-        out[y0:y1, x0:x1] = 1 - best * smoothstep(spread, *p.contrast)
+        # runs of zone columns with RUN_MARGIN columns more each side: zone pixels see what
+        # one span x0..x1 shows them; scattered seeds no longer cost the whole width
+        gaps = np.nonzero(np.diff(cols) > 2 * (RUN_MARGIN + SUPPORT))[0]
+        for s, e in zip(np.r_[cols[0], cols[gaps + 1]], np.r_[cols[gaps] + 1, x1]):
+            c0, c1 = max(x0, s - RUN_MARGIN), min(x1, e + RUN_MARGIN)
+            out[y0:y1, s:e] = _unexplained_span(img0, img1, exact, shifts, p, y0, y1, c0, c1)[:, s - c0:e - c0]
     return out
+
+
+#: Columns computed beyond a run of zone columns (:func:`_unexplained`): more than the 9x9
+#: contrast window reaches; the other filters stay within the SUPPORT-pixel window margin.
+RUN_MARGIN = 8
+
+
+def _unexplained_span(img0: np.ndarray, img1: np.ndarray, exact: np.ndarray, shifts: list[tuple[int, int]],
+                      p: Protection, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    """:func:`_unexplained` on rows y0..y1, columns x0..x1 (windows: SUPPORT more pixels)."""
+    m = 2  # the patch radius
+    g = max(m, SUPPORT)  # the windows' margin
+    a = _window(img0, y0 - g, y1 + g, x0 - g, x1 + g)
+    still = np.clip(_window(exact[None], y0 - g, y1 + g, x0 - g, x1 + g)[0], 0, 1)
+    # textured moving pixels: flat ones would follow any shift
+    moving = (1 - still) * smoothstep(_range3(a), *TEXTURE)
+    inner = (slice(g, -g), slice(g, -g))
+    near = (slice(g - m, m - g or None), slice(g - m, m - g or None))  # the patch's margin
+    around = np.maximum(_box(moving, SUPPORT), 1e-3)
+    best = np.zeros((y1 - y0, x1 - x0), np.float32)
+    along = {}
+    for dy, dx in shifts:
+        diff = np.abs(a - _window(img1, y0 - g + dy, y1 + g + dy, x0 - g + dx, x1 + g + dx)).max(axis=0)
+        match = ndimage.maximum_filter(diff[near], size=2 * m + 1, mode="nearest")[m:-m, m:-m]
+        # a motion, not a pattern's likeness to itself: it carries the moving pixels around too
+        carried = _box(moving * (diff <= p.explained[0]), SUPPORT) / around
+        # structure along v: an edge that runs along the motion matches itself anywhere
+        u = tuple(round(STEP * c / max(abs(dy), abs(dx))) for c in (dy, dx))
+        if u not in along:
+            step = np.abs(a - _window(img0, y0 - g + u[0], y1 + g + u[0], x0 - g + u[1], x1 + g + u[1])).max(axis=0)
+            along[u] = smoothstep((_box(step * still, m) / np.maximum(_box(still, m), 1e-3))[inner],
+                                  *p.explained)
+        best = np.maximum(best, smoothstep(match, p.explained[1], p.explained[0]) * along[u]
+                          * smoothstep(carried[inner], *CARRIED))
+    piece = a[(slice(None), *inner)]
+    spread = (ndimage.maximum_filter(piece, size=(1, 9, 9), mode="nearest")
+              - ndimage.minimum_filter(piece, size=(1, 9, 9), mode="nearest")).max(axis=0)
+    return 1 - best * smoothstep(spread, *p.contrast)
 
 
 def _gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
