@@ -381,25 +381,25 @@ def _unexplained(img0: np.ndarray, img1: np.ndarray, zone: np.ndarray, exact: np
         if not cols.size:
             continue
         x0, x1 = cols[0], cols[-1] + 1
-        # runs of zone columns with RUN_MARGIN columns more each side: zone pixels see what
-        # one span x0..x1 shows them; scattered seeds no longer cost the whole width
-        gaps = np.nonzero(np.diff(cols) > 2 * (RUN_MARGIN + SUPPORT))[0]
+        # runs of zone columns (RUN_GAP, RUN_MARGIN): zone pixels see what one span shows
+        gaps = np.nonzero(np.diff(cols) > RUN_GAP)[0]
         for s, e in zip(np.r_[cols[0], cols[gaps + 1]], np.r_[cols[gaps] + 1, x1]):
             c0, c1 = max(x0, s - RUN_MARGIN), min(x1, e + RUN_MARGIN)
             out[y0:y1, s:e] = _unexplained_span(img0, img1, exact, shifts, p, y0, y1, c0, c1)[:, s - c0:e - c0]
     return out
 
 
-#: Columns computed beyond a run of zone columns (:func:`_unexplained`): more than the 9x9
-#: contrast window reaches; the other filters stay within the SUPPORT-pixel window margin.
+#: :func:`_unexplained` works on runs of zone columns (scattered seeds need not cost the
+#: whole width), merged when closer than RUN_GAP (a run costs ~150 small calls under the
+#: GIL), each with RUN_MARGIN more columns (the 9x9 contrast window reaches 4).
 RUN_MARGIN = 8
+RUN_GAP = 2 * (RUN_MARGIN + SUPPORT) + 128
 
 
 def _unexplained_span(img0: np.ndarray, img1: np.ndarray, exact: np.ndarray, shifts: list[tuple[int, int]],
                       p: Protection, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
     """:func:`_unexplained` on rows y0..y1, columns x0..x1 (windows: SUPPORT more pixels)."""
-    m = 2  # the patch radius
-    g = max(m, SUPPORT)  # the windows' margin
+    m, g = 2, max(2, SUPPORT)  # the patch radius, the windows' margin
     a = _window(img0, y0 - g, y1 + g, x0 - g, x1 + g)
     still = np.clip(_window(exact[None], y0 - g, y1 + g, x0 - g, x1 + g)[0], 0, 1)
     # textured moving pixels: flat ones would follow any shift
