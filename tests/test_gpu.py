@@ -620,8 +620,9 @@ def test_gpu_machine_scripts_parse(script):
     assert res.returncode == 0, res.stderr
 
 
-@pytest.mark.parametrize("precision", ["fp32", "fp16"])
-def test_cuda_graph_runner_gives_the_frames_of_the_static_sessions(in_model_dir, fp16_models, frames, precision):
+@pytest.mark.parametrize("name, precision", [("rife46", "fp32"), ("rife46", "fp16"), ("rife39", "fp16")])
+def test_cuda_graph_runner_gives_the_frames_of_the_static_sessions(in_model_dir, fp16_models, frames, name,
+                                                                   precision):
     """RifeEngine(cuda_graph=True): each static shape runs through a GraphRunner (fixed
     buffers, frames copied in on the device, one thread of its own); on the CPU provider no
     graph is captured but everything else is the GPU path. Same frames as the plain
@@ -630,15 +631,15 @@ def test_cuda_graph_runner_gives_the_frames_of_the_static_sessions(in_model_dir,
     from vsvfi.runtime import RifeEngine
 
     a, b = (x[0, :, :281, :627] for x in frames(288))
-    base = RifeEngine("rife46", "cpu", threads=1, precision=precision, static_shapes=True, device_pad=True)
-    dev = RifeEngine("rife46", "cpu", threads=1, precision=precision, static_shapes=True, device_pad=True,
+    base = RifeEngine(name, "cpu", threads=1, precision=precision, static_shapes=True, device_pad=True)
+    dev = RifeEngine(name, "cpu", threads=1, precision=precision, static_shapes=True, device_pad=True,
                      cuda_graph=True, streams=2)
-    host = RifeEngine("rife46", "cpu", threads=1, precision=precision, static_shapes=True, cuda_graph=True)
+    host = RifeEngine(name, "cpu", threads=1, precision=precision, static_shapes=True, cuda_graph=True)
     for scale, ensemble in ((1.0, False), (1.0, True), (0.5, False)):
         want = base.synthesize(base.prepare(a, b, scale), 0.3, ensemble)
         for eng in (dev, host):
             assert np.array_equal(eng.synthesize(eng.prepare(a, b, scale), 0.3, ensemble), want)
-    runners = dev._static[(1, 288, 640, 1.0)]
+    runners = dev._static[(1, *(-x % dev.spec.pad_for(1.0) + x for x in (281, 627)), 1.0)]
     assert len(runners) == 2 and all(isinstance(r, binding.GraphRunner) for r in runners)
     assert not dev.cuda_graph_errors
     pair = dev.prepare(a, b)

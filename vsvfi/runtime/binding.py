@@ -166,10 +166,9 @@ class GraphRunner:
     ``run(feed)`` copies the inputs in, runs and returns the outputs as numpy arrays, like
     :meth:`BoundRunner.run`. Every run happens on one thread of the runner's own: ONNX
     Runtime keeps a captured CUDA graph per calling thread, and a replay from another thread
-    returns without running (an H200 run showed 4 threads "reaching" 591 frames/s at 1080p
-    where one run takes 6.8 ms). Calls from several threads queue for that thread, so an
-    engine keeps one runner per stream. Raises ValueError for an input of another shape
-    than bound.
+    returned without running (docs/gpu.md, "Second run on an H200"). Calls from several
+    threads queue for that thread, so an engine keeps one runner per stream. Raises
+    ValueError for an input of another shape than bound.
     """
 
     def __init__(self, session, shapes: dict, copier: "BoundRunner", device: str | None = None,
