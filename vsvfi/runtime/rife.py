@@ -7,7 +7,6 @@ GIL while it runs, so concurrent frame requests are served without extra locking
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -156,7 +155,7 @@ class RifeEngine:
             (name, opts), *rest = providers
             providers = [(name, dict(opts, enable_cuda_graph="1")), *rest]
         shapes = {"img0": (batch, 3, height, width), "img1": (batch, 3, height, width), "timestep": (batch, 1, 1, 1)}
-        copier = self._pad_runner(None)
+        copier = self._copy_runner()
         try:
             with self._gate.exclusive():
                 got = [GraphRunner(start_session(data, self._static_options(key), providers, self.model), shapes,
@@ -201,18 +200,25 @@ class RifeEngine:
 
     def _pad_runner(self, dtype):
         """The runner of the device-side Pad + Cast graph from ``dtype`` frames to the
-        graph's input type, made on first use; ``dtype`` None: the copy graph
-        (:func:`copy_model`) of the input type, called with :attr:`_make_lock` held."""
-        key = "copy" if dtype is None else np.dtype(dtype).name
-        with (self._make_lock if dtype is not None else contextlib.nullcontext()):
+        graph's input type, made on first use."""
+        key = np.dtype(dtype).name
+        with self._make_lock:
             runner = self._pad_runners.get(key)
             if runner is None:
-                target = np.dtype(self.input_dtype).name
-                model = copy_model(target) if dtype is None else pad_model(key, target)
-                sess = start_session(model.SerializeToString(), session_options(self.threads), self._providers,
-                                     self.model)
-                runner = self._pad_runners[key] = BoundRunner(sess, cpu_inputs=("pads",))
+                runner = self._pad_runners[key] = self._small_runner(pad_model(key, np.dtype(self.input_dtype).name))
             return runner
+
+    def _copy_runner(self):
+        """The runner of the device copy graph (:func:`copy_model`) of the graph's input type,
+        made on first use; called with :attr:`_make_lock` held."""
+        runner = self._pad_runners.get("copy")
+        if runner is None:
+            runner = self._pad_runners["copy"] = self._small_runner(copy_model(np.dtype(self.input_dtype).name))
+        return runner
+
+    def _small_runner(self, model) -> BoundRunner:
+        sess = start_session(model.SerializeToString(), session_options(self.threads), self._providers, self.model)
+        return BoundRunner(sess, cpu_inputs=("pads",))
 
     def _pad_on_device(self, img: np.ndarray, multiple: int):
         """``img`` (3, H, W) float32 or float16 uploaded as it is, then padded (edge) and
