@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from .providers import GPU_PROVIDERS
@@ -114,11 +115,21 @@ class Gate:
         self._exclusive = False
         self._waiting = 0
 
+    @contextlib.contextmanager
     def shared(self):
-        return _GateHold(self, False)
+        self._enter(False)
+        try:
+            yield
+        finally:
+            self._leave(False)
 
+    @contextlib.contextmanager
     def exclusive(self):
-        return _GateHold(self, True)
+        self._enter(True)
+        try:
+            yield
+        finally:
+            self._leave(True)
 
     def _enter(self, exclusive: bool) -> None:
         with self._cond:
@@ -138,17 +149,6 @@ class Gate:
             else:
                 self._shared -= 1
             self._cond.notify_all()
-
-
-class _GateHold:
-    def __init__(self, gate: Gate, exclusive: bool):
-        self.gate, self.exclusive = gate, exclusive
-
-    def __enter__(self):
-        self.gate._enter(self.exclusive)
-
-    def __exit__(self, *exc):
-        self.gate._leave(self.exclusive)
 
 
 class GraphRunner:
