@@ -66,7 +66,8 @@ class BoundRunner:
         """Run once. feed: {input name: numpy array or OrtValue}. Returns a list of numpy
         arrays in the session's output order, or with ``to_host=False`` the outputs as
         ``OrtValue``s left on the session's device (inputs for another run). ``outputs``:
-        {output name: OrtValue} written in place (then nothing is returned for them). Raises
+        {output name: OrtValue} written in place; with it the call returns an empty list
+        (outputs not named there are computed and dropped). Raises
         KeyError for an unknown input name, TypeError for an OrtValue of the wrong element
         type, and what ORT raises."""
         import onnxruntime as ort
