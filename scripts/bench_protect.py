@@ -64,7 +64,7 @@ def spread() -> int:
 
 def one_pass(a, b, params):
     """static_masks without the strips."""
-    return protect._overlay_masks(a, b, *protect._static_masks(a, b, params), params)
+    return protect._overlay_masks(a, b, *protect._static_masks(a, b, params), params)[:3]
 
 
 def pair_work(masks, fill, a, b):

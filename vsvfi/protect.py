@@ -1,13 +1,9 @@
-"""Static-overlay protection (``Interpolate(protect_static=True)``) on numpy arrays.
-
-Computed once per pair of source frames, inside the pair's preparation, so it adds no
-VapourSynth nodes: the chain of VapourSynth filters (morphology, box blurs, Exprs) this
-replaces left the resident memory of long renders growing (docs/reliability.md, "Memory").
-Box filters are scipy.ndimage's; both release the GIL, so VapourSynth threads prepare
-pairs in parallel.
-
-The thresholds and what the masks mean: :class:`Protection`; the filter uses
-:data:`DEFAULT`.
+"""Static-overlay protection (``Interpolate(protect_static=True)``) on numpy arrays, once
+per pair of source frames inside its preparation: no VapourSynth nodes (a chain of them
+left the memory of long renders growing, docs/reliability.md "Memory"); scipy.ndimage's
+filters release the GIL, so VapourSynth threads prepare pairs in parallel. Thresholds and
+masks: :class:`Protection` (the filter uses :data:`DEFAULT`); what the motion says under an
+overlay: :mod:`vsvfi.overlay_motion`.
 """
 
 from __future__ import annotations
@@ -96,16 +92,13 @@ class Protection:
     def combine(self, frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float, static: np.ndarray,
                 keep: np.ndarray | None) -> np.ndarray:
         """The network's ``frame`` (3, H, W) at timestep ``t`` with the linear blend of
-        ``img0``, ``img1`` put in on the ``keep`` pixels of :meth:`masks` always, and on
-        the other ``static`` pixels only where the network agrees with the blend (its
-        output within ``disagree``). Where it does not, it saw motion that the
-        two frames alone hide (a periodic pattern that moved by whole periods), and its
-        frame is kept."""
+        ``img0``, ``img1`` put in on the ``keep`` pixels of :meth:`masks` always, and on the
+        other ``static`` pixels where the network agrees with it (within ``disagree``; where
+        not, it saw motion two frames hide, such as a pattern moved by whole periods)."""
         blend = img0 * np.float32(1 - t) + img1 * np.float32(t)
         gap = np.abs(frame - blend).max(axis=0)
         weight = static * smoothstep(gap, self.disagree[1], self.disagree[0])
-        if keep is not None:
-            weight = np.maximum(weight, keep)
+        weight = weight if keep is None else np.maximum(weight, keep)
         return frame + (blend - frame) * weight
 
 
@@ -170,7 +163,7 @@ REACH = 12
 
 def static_masks(img0: np.ndarray, img1: np.ndarray,
                  params: Protection = DEFAULT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three masks of a pair of RGB frames.
+    """The three masks of a pair of RGB frames (:func:`masks_and_motion` without the shifts).
 
     Args:
         img0, img1: float32 (3, H, W) in [0, 1], source frames i and i + 1.
@@ -190,6 +183,13 @@ def static_masks(img0: np.ndarray, img1: np.ndarray,
     neighbourhood it has in one pass over the frame (the box filter's running sums start at
     another row: float rounding at most).
     """
+    return masks_and_motion(img0, img1, params)[:3]
+
+
+def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT):
+    """:func:`static_masks`, and the pair's dominant motions that the overlay test tried
+    (whole-pixel shifts (dy, dx), I1(x + v) = I0(x); empty where nothing looks like an
+    overlay), for :mod:`vsvfi.overlay_motion`."""
     h = img0.shape[1]
     static, seed, exact = (np.empty(img0.shape[1:], np.float32) for _ in range(3))
     reach = max(params.radius + 2, REACH + 1)
@@ -204,11 +204,11 @@ def static_masks(img0: np.ndarray, img1: np.ndarray,
 
 def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed: np.ndarray, exact: np.ndarray,
                    params: Protection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(static, overlay, keep) of :func:`static_masks` from the whole frame's ``static``,
-    overlay ``seed`` and ``exact``-ly static pixels (:func:`_static_masks`)."""
+    """(static, overlay, keep, shifts) of :func:`masks_and_motion` from the whole frame's
+    ``static``, overlay ``seed`` and ``exact``-ly static pixels (:func:`_static_masks`)."""
     rows, cols = (np.nonzero((seed > 0).any(axis=k))[0] for k in (1, 0))
     if not rows.size:
-        return static, seed, seed
+        return static, seed, seed, []
     # everything below reaches at most r pixels from a seed: work on that box only
     r = params.grow + params.rim + 2 * params.near
     h, w = seed.shape
@@ -231,7 +231,7 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     near = _dilate(grown, params.near)
     darker = _darkened(img0, img1, box, (near > 0) & (grown < 1), shifts, params)
     keep[box] = np.maximum(grown, near * np.maximum(smoothstep(d, params.nearly[1], params.nearly[0]), darker))
-    return static, overlay, keep
+    return static, overlay, keep, shifts
 
 
 def _darkened(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], where: np.ndarray,
