@@ -82,19 +82,20 @@ def test_overlay_protection_keeps_overlays_and_the_rest(quick):
     over_off, over_blend, outside = (np.array([r[k] for r in rows]) for k in range(3))
     print("\n" + "\n".join(f"inside {i:+.2f} vs off, {j:+.2f} vs blend; outside {o:+.2f} {n}" for i, j, o, n in rows))
     # measured on the quick set (docs/hard-scenes.md has the whole family): inside the boxes
-    # +8.58 dB over protection off and +1.91 over a blend, the rest +4.21 over off
-    assert over_off.mean() >= 8.3 and over_blend.mean() >= 1.7 and outside.mean() >= 3.9
+    # +8.75 dB over protection off and +2.08 over a blend, the rest +4.39 over off (+8.58,
+    # +1.91, +4.21 before the background was read along the motion, docs/protection.md)
+    assert over_off.mean() >= 8.5 and over_blend.mean() >= 1.9 and outside.mean() >= 4.1
     assert over_off.min() >= -0.3 and outside.min() >= -0.1
-    # opaque outlined text over motion: well above a blend (measured +6.28, +5.08: the
-    # darkening test costs the black caption 0.5 dB, docs/protection.md); thin
+    # opaque outlined text over motion: well above a blend (measured +6.96, +5.43; +6.28,
+    # +5.08 with the box fill and the plain blend, docs/protection.md); thin
     # anti-aliased labels, shadows and semi-transparent logos are not (docs/hard-scenes.md)
     opaque = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "32px subtitle" in n or "caption" in n]
-    assert len(opaque) == 2 and min(opaque) >= 4.8
+    assert len(opaque) == 2 and min(opaque) >= 5.2
     # the 24 px subtitle's 1 px strokes are found and its drop shadow, darker than the
-    # motion says, gets the blend (measured -0.73 against a blend; -1.63 without the
-    # darkening test, -4.59 when seeds needed 2 px strokes)
+    # motion says, gets the blend or P + k B (measured -0.56 against a blend; -0.73 with the
+    # plain blend, -1.63 without the darkening test, -4.59 when seeds needed 2 px strokes)
     shadowed = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "subtitle shadow" in n]
-    assert len(shadowed) == 1 and shadowed[0] >= -1.0
+    assert len(shadowed) == 1 and shadowed[0] >= -0.8
 
 
 def test_protection_does_not_hurt_periodic_texture(quick):
@@ -103,7 +104,7 @@ def test_protection_does_not_hurt_periodic_texture(quick):
         a, mid, b = frames(case)
         gaps.append(psnr(render(a, b)[0], mid) - psnr(render(a, b, protect_static=False)[0], mid))
     print(f"\nperiodic: protection on - off: {np.round(gaps, 2)}")
-    assert min(gaps) >= -0.7 and np.mean(gaps) >= -0.12  # measured: worst -0.56, mean -0.08
+    assert min(gaps) >= -0.7 and np.mean(gaps) >= -0.12  # measured: worst -0.53, mean -0.08
 
 
 def test_protection_leaves_a_moving_object_over_a_still_background_alone(quick):
@@ -114,7 +115,7 @@ def test_protection_leaves_a_moving_object_over_a_still_background_alone(quick):
         a, mid, b = frames(case)
         gaps.append(psnr(render(a, b)[0], mid) - psnr(render(a, b, protect_static=False)[0], mid))
     print(f"\nobject: protection on - off: {np.round(gaps, 2)}")
-    assert len(gaps) >= 2 and min(gaps) >= -0.1 and np.mean(gaps) >= 0.1  # measured +0.14, +0.29, +0.02
+    assert len(gaps) >= 2 and min(gaps) >= -0.1 and np.mean(gaps) >= 0.1  # measured +0.15, +0.26, +0.02
 
 
 def test_auto_scale_follows_the_motion(quick):

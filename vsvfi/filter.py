@@ -21,7 +21,7 @@ from .cache import OnceCache
 from .colour import zimg_args
 from .frames import frame_array, write_planes
 from .memory import CACHE_PAIRS_EXTRA, available_memory, cache_pairs, memory_needed
-from .overlay_motion import paint, unmix
+from .overlay_motion import Layers, layers, paint, unmix
 from .protect import DEFAULT as PROTECTION
 from .protect import masks_and_motion
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
@@ -90,14 +90,14 @@ class _Pair:
     two source frames (float32 (3, H, W), RGB in [0, 1]) for the static blend, and the
     static-pixel mask and where the blend goes in whatever the network says (float32 (H, W)
     in [0, 1]; None where no pixel is static / near an overlay; :mod:`vsvfi.protect`), and
-    the pair's dominant motions there (:mod:`vsvfi.overlay_motion`)."""
+    what the pair's motion says about the layers there (:mod:`vsvfi.overlay_motion`)."""
 
     net: object
     img0: np.ndarray
     img1: np.ndarray
     static: np.ndarray | None
     keep: np.ndarray | None = None
-    shifts: tuple = ()
+    layers: Layers | None = None
 
 
 class _HeapTrimmer:
@@ -214,20 +214,19 @@ class _Interpolator:
         the protection masks, overlays painted out, and the engine's prepared pair for flow
         ``scale``."""
         a, b = self._source(i, f[1]), self._source(i + 1, f[2])
-        static = keep = None
-        shifts = ()
+        static = keep = fit = None
         net_a, net_b = a, b
         if self.protect:
             a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
             mask, found, blend_in, moves = masks_and_motion(a32, b32, PROTECTION)
             static = mask if mask.any() else None
             if found.any():
-                keep, shifts = blend_in, tuple(moves)
+                keep, fit = blend_in, layers(a32, b32, blend_in, moves)
                 net_a, net_b = (paint(x, y, found, moves, PROTECTION.radius) for x, y in ((a, b), (b, a)))
         if self.uploads is not None and net_a is a:  # the network sees the source frames as they are
             dev = [self.uploads.get((k, scale), lambda x=x: self.engine.upload(x, scale)) for k, x in ((i, a), (i + 1, b))]
-            return _Pair(self.engine.pair(*dev, a, b, scale), a, b, static, keep, shifts)
-        return _Pair(self.engine.prepare(net_a, net_b, scale), a, b, static, keep, shifts)
+            return _Pair(self.engine.pair(*dev, a, b, scale), a, b, static, keep, fit)
+        return _Pair(self.engine.prepare(net_a, net_b, scale), a, b, static, keep, fit)
 
     def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None,
                     scale: float) -> vs.VideoFrame:
@@ -243,8 +242,7 @@ class _Interpolator:
             res = self.engine.synthesize(pair.net, float(t), self.ensemble, dtype=None)
             if pair.static is not None:
                 res = PROTECTION.combine(res, pair.img0, pair.img1, float(t), pair.static, pair.keep)
-                if pair.keep is not None:  # the blend's stand-in where the overlay lets the motion through
-                    res = unmix(res, pair.img0, pair.img1, float(t), pair.keep, list(pair.shifts))
+                res = unmix(res, pair.img0, pair.img1, float(t), pair.layers)  # where the motion shows through
         except Exception as e:  # becomes a frame error naming the output frame
             raise vs.Error(f"vsvfi.Interpolate: output frame {out_n} (between source frames "
                            f"{i} and {i + 1}, t={float(t):.4f}): {type(e).__name__}: {e}") from e

@@ -25,6 +25,8 @@ docs/protection.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 
@@ -34,6 +36,10 @@ from .protect import fill, smoothstep
 #: their mean largest channel difference (0..1) from fully trusted to not at all.
 PAINT_RADIUS = 6
 PAINT_FIT = (0.03, 0.06)
+#: :func:`paint` measures the surroundings on every ``PAINT_STRIDE``-th pixel of each row
+#: and column (the mean over a window is smooth; scattered overlay seeds in a still shot's
+#: codec noise would otherwise cost a full-frame pass per shift).
+PAINT_STRIDE = 3
 #: :func:`unmix`: ramp of the largest channel residual (0..1) of I = P + k B on the pair
 #: from fully trusted to not at all.
 UNMIX_FIT = (0.02, 0.05)
@@ -74,83 +80,131 @@ def paint(img: np.ndarray, other: np.ndarray, mask: np.ndarray, shifts: list[tup
           radius: int) -> np.ndarray:
     """``img`` (float (3, H, W) in [0, 1]) with its ``mask``-ed pixels (float32 (H, W) in
     [0, 1]: the overlay) painted out: where a shift s of ``shifts`` ((dy, dx) pixels)
-    carries ``img``'s unmasked surroundings (within :data:`PAINT_RADIUS`) to ``other`` (the
-    pair's other source frame), the masked pixel gets ``other`` at x + s if that is inside
-    the frame and not masked; elsewhere, and where no shift fits within :data:`PAINT_FIT`,
+    carries ``img``'s unmasked surroundings (about :data:`PAINT_RADIUS` pixels around, on a
+    :data:`PAINT_STRIDE` grid) to ``other`` (the pair's other source frame), the masked pixel
+    gets ``other`` at x + s if that is inside the frame and not masked; elsewhere, and where
+    no shift fits within :data:`PAINT_FIT` (mean largest channel difference), the box fill
     :func:`vsvfi.protect.fill` with ``radius``. Returns a new array of ``img``'s dtype."""
     base = fill(img, mask, radius)
-    box = _bounds(mask > 0, PAINT_RADIUS)
-    if box is None or not shifts:
+    my, mx = np.nonzero(mask > 0)
+    if not my.size or not shifts:
         return base
     h, w = mask.shape
-    yy, xx = np.mgrid[box]
-    masked = mask[box] > 0
-    here = img[(slice(None), *box)].astype(np.float32, copy=False)
-    clean = (~masked).astype(np.float32)
-    best = np.full(masked.shape, np.inf, np.float32)
-    value = base[(slice(None), *box)].astype(np.float32)
+    step, reach = PAINT_STRIDE, -(-PAINT_RADIUS // PAINT_STRIDE)
+    gh, gw = -(-h // step), -(-w // step)
+    cell = np.zeros((gh, gw), bool)
+    cell[my // step, mx // step] = True
+    near = ndimage.binary_dilation(cell, iterations=reach, structure=np.ones((3, 3), bool))
+    cy, cx = np.nonzero(near)
+    py, px = np.minimum(cy * step + step // 2, h - 1), np.minimum(cx * step + step // 2, w - 1)
+    here = img[:, py, px].astype(np.float32)
+    clean = mask[py, px] == 0
+    best = np.full(my.shape, np.inf, np.float32)
+    value = base[:, my, mx].astype(np.float32)
+    size = 2 * reach + 1
     for dy, dx in shifts:
-        y, x = yy + dy, xx + dx
+        y, x = py + dy, px + dx
+        seen = clean & (y >= 0) & (y < h) & (x >= 0) & (x < w)
+        err = np.abs(here - other[:, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]).max(axis=0)
+        total, count = np.zeros((gh, gw), np.float32), np.zeros((gh, gw), np.float32)
+        total[cy, cx], count[cy, cx] = err * seen, seen
+        count = ndimage.uniform_filter(count, size, mode="constant")
+        local = np.where(count > 0.1, ndimage.uniform_filter(total, size, mode="constant") / np.maximum(count, 1e-6),
+                         np.inf)[my // step, mx // step]
+        y, x = my + dy, mx + dx
         inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
-        yc, xc = np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)
-        there = other[:, yc, xc].astype(np.float32, copy=False)
-        seen = (clean * inside).astype(np.float32)
-        err = np.abs(here - there).max(axis=0) * seen
-        size = 2 * PAINT_RADIUS + 1
-        count = ndimage.uniform_filter(seen, size, mode="constant")
-        local = np.where(count > 0.1, ndimage.uniform_filter(err, size, mode="constant") / np.maximum(count, 1e-6),
-                         np.inf)
-        use = masked & inside & (mask[yc, xc] == 0) & (local < best)
+        y, x = np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)
+        use = inside & (mask[y, x] == 0) & (local < best)
         best = np.where(use, local, best)
-        value = np.where(use[None], there, value)
-    trust = smoothstep(best, PAINT_FIT[1], PAINT_FIT[0]) * mask[box]
+        value = np.where(use[None], other[:, y, x].astype(np.float32), value)
+    trust = smoothstep(best, PAINT_FIT[1], PAINT_FIT[0]) * mask[my, mx]
     out = base.copy()
-    part = out[(slice(None), *box)].astype(np.float32)
-    out[(slice(None), *box)] = part + (value - part) * trust
+    now = base[:, my, mx].astype(np.float32)
+    out[:, my, mx] = now + (value - now) * trust
     return out
 
 
-def unmix(frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float, keep: np.ndarray,
-          shifts: list[tuple[int, int]]) -> np.ndarray:
-    """``frame`` (3, H, W; the output after :meth:`vsvfi.protect.Protection.combine`, which
-    put the blend of ``img0`` and ``img1`` in with weight ``keep``) with that blend replaced,
-    with the same weight, by P + k B(t): per ``keep`` pixel x and shift v of ``shifts``,
-    B0 = I1(x + v), B1 = I0(x - v) (the background that the motion brings there, where
-    neither is itself kept), k = <I0 - I1, B0 - B1> / |B0 - B1|² clipped to [0, 1],
-    P = the mean of I0 - k B0 and I1 - k B1; the shift with the smallest residual is taken,
-    trusted by :data:`UNMIX_FIT`. B(t) is I0(x - t v) and I1(x + (1 - t) v) (bilinear; the
-    mean of those not kept), or (B0 + B1) / 2. Returns float32: ``frame`` itself, changed
-    in place, when it is float32 (the filter passes combine's fresh output), else a copy."""
+@dataclass(frozen=True)
+class Layers:
+    """What :func:`layers` fitted on a pair, for :func:`unmix` at any timestep: the pixels
+    (``ys``, ``xs``, int (N,)), their static layer ``p`` (float32 (3, N)), background factor
+    ``k`` (float32 (N,), 0..1), shift (``dy``, ``dx``, int (N,)) and weight (float32 (N,):
+    the blend's weight there times how well the model fits), and the pixels whose
+    background is hidden (``hidden``: bool (H, W))."""
+
+    ys: np.ndarray
+    xs: np.ndarray
+    p: np.ndarray
+    k: np.ndarray
+    dy: np.ndarray
+    dx: np.ndarray
+    weight: np.ndarray
+    hidden: np.ndarray
+
+
+def layers(img0: np.ndarray, img1: np.ndarray, keep: np.ndarray, shifts: list[tuple[int, int]]) -> Layers | None:
+    """Fit I = P + k B on the ``keep`` pixels (float32 (H, W) in [0, 1]: where the blend goes
+    in) of a pair (float (3, H, W) in [0, 1]): per pixel x and shift v of ``shifts``,
+    B0 = I1(x + v) and B1 = I0(x - v) (the background that the motion brings there; neither
+    may be a kept pixel itself), k = <I0 - I1, B0 - B1> / |B0 - B1|² clipped to [0, 1] and
+    P = the mean of I0 - k B0 and I1 - k B1; the shift with the smallest residual (largest
+    channel) is taken, trusted by :data:`UNMIX_FIT`. None where nothing fits."""
     ys, xs = np.nonzero(keep > 0)
     if not ys.size or not shifts:
-        return frame
-    box = _bounds(keep > 0, 2)
+        return None
+    h, w = keep.shape
     hidden = np.zeros(keep.shape, bool)
+    box = _bounds(keep > 0, 2)
     hidden[box] = ndimage.binary_dilation(keep[box] > 0.5)  # overlay, not background
     a = img0[:, ys, xs].astype(np.float32)
     b = img1[:, ys, xs].astype(np.float32)
-    blend = a * np.float32(1 - t) + b * np.float32(t)
     best = np.full(ys.shape, np.inf, np.float32)
-    target = blend.copy()
-    for dy, dx in shifts:
-        b0, in0 = _sample(img1, ys + dy, xs + dx)
-        b1, in1 = _sample(img0, ys - dy, xs - dx)
-        usable = in0 & in1 & ~_flag(hidden, ys + dy, xs + dx) & ~_flag(hidden, ys - dy, xs - dx)
+    k_best, p_best = np.zeros(ys.shape, np.float32), np.zeros(a.shape, np.float32)
+    pick = np.zeros(ys.shape, np.intp)
+    for n, (dy, dx) in enumerate(shifts):
+        y0, x0, y1, x1 = ys + dy, xs + dx, ys - dy, xs - dx
+        usable = ((y0 >= 0) & (y0 < h) & (x0 >= 0) & (x0 < w) & (y1 >= 0) & (y1 < h) & (x1 >= 0) & (x1 < w))
+        y0, x0, y1, x1 = np.clip(y0, 0, h - 1), np.clip(x0, 0, w - 1), np.clip(y1, 0, h - 1), np.clip(x1, 0, w - 1)
+        usable &= ~hidden[y0, x0] & ~hidden[y1, x1]
+        b0, b1 = img1[:, y0, x0].astype(np.float32), img0[:, y1, x1].astype(np.float32)
         di, db = a - b, b0 - b1
         k = np.clip((di * db).sum(axis=0) / ((db * db).sum(axis=0) + 1e-4), 0, 1)
-        p = (a - k * b0 + b - k * b1) / 2
         residual = np.where(usable, np.abs(di - k * db).max(axis=0) / 2, np.inf)
-        y0, x0, y1, x1 = ys - t * dy, xs - t * dx, ys + (1 - t) * dy, xs + (1 - t) * dx
-        s0, ok0 = _sample(img0, y0, x0)
-        s1, ok1 = _sample(img1, y1, x1)
-        ok0 &= ~_flag(hidden, y0, x0)
-        ok1 &= ~_flag(hidden, y1, x1)
-        seen = (ok0.astype(np.float32) + ok1)[None]
-        bt = np.where(seen > 0, (s0 * ok0 + s1 * ok1) / np.maximum(seen, 1), (b0 + b1) / 2)
         better = residual < best
         best = np.where(better, residual, best)
-        target = np.where(better[None], p + k * bt, target)
+        k_best = np.where(better, k, k_best)
+        p_best = np.where(better[None], (a - k * b0 + b - k * b1) / 2, p_best)
+        pick = np.where(better, n, pick)
     weight = keep[ys, xs] * smoothstep(best, UNMIX_FIT[1], UNMIX_FIT[0])
+    on = weight > 0
+    if not on.any():
+        return None
+    moves = np.asarray(shifts, np.intp)[pick[on]]
+    return Layers(ys[on], xs[on], p_best[:, on], k_best[on], moves[:, 0], moves[:, 1], weight[on], hidden)
+
+
+def unmix(frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float, fit: Layers | None) -> np.ndarray:
+    """``frame`` (3, H, W; the output after :meth:`vsvfi.protect.Protection.combine`, which
+    put the blend of ``img0`` and ``img1`` in on the kept pixels) with that blend replaced,
+    with the weight of ``fit`` (:func:`layers`), by P + k B(t): B(t) is I0(x - t v) and
+    I1(x + (1 - t) v) (bilinear; the mean of those whose background is not hidden), else
+    (I1(x + v) + I0(x - v)) / 2. Returns float32: ``frame`` itself, changed in place, when
+    it is float32 (the filter passes combine's fresh output), else a copy; ``frame`` as is
+    where ``fit`` is None."""
+    if fit is None:
+        return frame
+    ys, xs, dy, dx = fit.ys, fit.xs, fit.dy, fit.dx
+    y0, x0, y1, x1 = ys - t * dy, xs - t * dx, ys + (1 - t) * dy, xs + (1 - t) * dx
+    s0, ok0 = _sample(img0, y0, x0)
+    s1, ok1 = _sample(img1, y1, x1)
+    ok0 &= ~_flag(fit.hidden, y0, x0)
+    ok1 &= ~_flag(fit.hidden, y1, x1)
+    seen = (ok0.astype(np.float32) + ok1)[None]
+    h, w = fit.hidden.shape
+    far = (img1[:, np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)].astype(np.float32)
+           + img0[:, np.clip(ys - dy, 0, h - 1), np.clip(xs - dx, 0, w - 1)]) / 2
+    bt = np.where(seen > 0, (s0 * ok0 + s1 * ok1) / np.maximum(seen, 1), far)
+    blend = img0[:, ys, xs].astype(np.float32) * np.float32(1 - t) + img1[:, ys, xs] * np.float32(t)
     out = frame if frame.dtype == np.float32 else frame.astype(np.float32)
-    out[:, ys, xs] += (target - blend) * weight
+    out[:, ys, xs] += (fit.p + fit.k * bt - blend) * fit.weight
     return out

@@ -1,0 +1,93 @@
+"""vsvfi.overlay_motion: the background under an overlay read from the other frame along the
+pair's motion, by construction on a textured background moving by a known shift."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from vsvfi import overlay_motion as om
+from vsvfi import protect
+
+SHIFT = (0, 10)  # I1(x + v) = I0(x): the background moves 10 px to the right
+SHIFTS = [SHIFT, (-SHIFT[0], -SHIFT[1])]
+
+
+def background(h=48, w=96, seed=3):
+    """A smooth random texture wider than the frame, and the frame at time t (pairs): the
+    window that makes content at x at t = 0 sit at x + t v."""
+    rng = np.random.default_rng(seed)
+    wide = ndimage.gaussian_filter(rng.random((3, h, w + 40)), (0, 1.5, 1.5)).astype(np.float32)
+    wide = (wide - wide.min()) / (wide.max() - wide.min())
+
+    def at(t):
+        x0 = 20 - round(t * SHIFT[1])
+        return np.ascontiguousarray(wide[:, :, x0:x0 + w])
+
+    return at
+
+
+def test_paint_fills_an_opaque_overlay_with_the_background_the_motion_uncovers():
+    at = background()
+    mask = np.zeros((48, 96), np.float32)
+    mask[20:26, 40:56] = 1  # 16 px wide: the right 10 columns' background is seen in the other frame
+    a, b = at(0).copy(), at(1).copy()
+    a[:, mask > 0] = b[:, mask > 0] = 1.0  # a white box, static
+    painted = om.paint(a, b, mask, SHIFTS, 6)
+    boxed = protect.fill(a, mask, 6)
+    uncovered = np.zeros_like(mask, bool)
+    uncovered[20:26, 46:56] = True  # x + 10 lies outside the box in b
+    np.testing.assert_allclose(painted[:, uncovered], at(0)[:, uncovered], atol=1e-6)
+    np.testing.assert_array_equal(painted[:, ~uncovered], boxed[:, ~uncovered])  # hidden in both: the box fill
+    assert np.abs(boxed[:, uncovered] - at(0)[:, uncovered]).max() > 0.05  # the box fill could not know
+    # b's hidden background is a's at x - 10: the left 6 columns are hidden in a too
+    painted_b = om.paint(b, a, mask, SHIFTS, 6)
+    np.testing.assert_allclose(painted_b[:, 20:26, 40:46], at(1)[:, 20:26, 40:46], atol=1e-6)
+    np.testing.assert_array_equal(om.paint(a, b, mask, [], 6), boxed)  # no motion: the box fill
+
+
+def test_paint_keeps_the_box_fill_where_no_shift_carries_the_surroundings():
+    mask = np.zeros((48, 96), np.float32)
+    mask[20:26, 40:56] = 1
+    a = background()(0)
+    b = np.random.default_rng(9).random((3, 48, 96), dtype=np.float32)  # nothing explains a's surroundings
+    np.testing.assert_array_equal(om.paint(a, b, mask, SHIFTS, 6), protect.fill(a, mask, 6))
+
+
+@pytest.mark.parametrize("k", [0.0, 0.4, 1.0])
+def test_unmix_recovers_a_static_layer_over_a_pan(k):
+    """I = P + k B on a thin layer (2 px bars: its background is seen in the other frame
+    around it); the output at t = 0.5 is P + k B(0.5) exactly, the blend where k = 0."""
+    at = background()
+    layer = np.zeros((48, 96), bool)
+    layer[8:40, 30:32] = layer[8:40, 60:62] = True
+    colour = np.array([0.9, 0.2, 0.5], np.float32)[:, None]
+
+    def frame(t):
+        img = at(t).copy()
+        img[:, layer] = (1 - k) * colour + k * img[:, layer]
+        return img
+
+    a, b, mid = frame(0), frame(1), frame(0.5)
+    keep = layer.astype(np.float32)
+    fit = om.layers(a, b, keep, SHIFTS)
+    assert fit is not None and fit.ys.size == layer.sum()
+    np.testing.assert_allclose(fit.k, k, atol=0.03)  # |B0 - B1|² is regularised by 1e-4
+    blend = (a + b) / 2
+    out = om.unmix(blend.copy(), a, b, 0.5, fit)
+    np.testing.assert_allclose(out[:, layer], mid[:, layer], atol=5e-3)  # about 1 code value: that bias
+    assert np.abs(blend[:, layer] - mid[:, layer]).max() > 0.05 or k == 0  # the blend is not the answer
+    np.testing.assert_array_equal(out[:, ~layer], blend[:, ~layer])
+    if k == 0:
+        np.testing.assert_allclose(out, blend, atol=1e-6)
+
+
+def test_unmix_is_the_frame_where_nothing_fits():
+    a = background()(0)
+    b = np.random.default_rng(9).random((3, 48, 96), dtype=np.float32)  # unrelated, textured
+    keep = np.zeros((48, 96), np.float32)
+    keep[10:20, 10:20] = 1
+    fit = om.layers(a, b, keep, SHIFTS)  # no shift explains the pixels: one k fits three channels by chance only
+    assert fit is None or fit.ys.size <= 0.1 * keep.sum()
+    assert om.layers(a, b, keep, []) is None
+    frame = np.full((3, 48, 96), 0.5, np.float16)
+    assert om.unmix(frame, a, b, 0.5, None) is frame
