@@ -11,8 +11,13 @@ clip (frames n, n + 1 every tenth of the clip), resized to 1920x1080, one thread
 median and the slowest pair, and how many pairs have overlay pixels (docs/protection.md,
 "Cost on real footage").
 
+With ``--motion``, instead: on the same four pairs, one thread, what vsvfi.overlay_motion
+adds: per pair, painting both frames (against the box fill alone) and the layer fit; per
+output frame, unmix (docs/protection.md, "Cost").
+
     .venv/bin/python scripts/bench_protect.py [--threads 2] [--rounds 5]
     .venv/bin/python scripts/bench_protect.py --spread
+    .venv/bin/python scripts/bench_protect.py --motion [--rounds 5]
 """
 
 from __future__ import annotations
@@ -76,11 +81,41 @@ def pair_work(masks, fill, a, b):
     return static, overlay, keep
 
 
+def motion(pairs: dict, rounds: int) -> int:
+    """The --motion table."""
+    from vsvfi import overlay_motion as om
+
+    print("| pair (1920x1080) | shifts | overlay pixels | box fill of both frames, ms | paint both frames, ms "
+          "| layers, ms per pair | unmix, ms per output frame |")
+    print("|---|---|---|---|---|---|---|")
+    for clip, (a, b) in pairs.items():
+        _, overlay, keep, shifts = protect.masks_and_motion(a, b)
+        runs = {"fill": [], "paint": [], "layers": [], "unmix": []}
+        for _ in range(rounds):  # interleaved
+            for name, work in (("fill", lambda: [protect.fill(x, overlay, PROTECT_RADIUS) for x in (a, b)]),
+                               ("paint", lambda: [om.paint(x, y, overlay, shifts, PROTECT_RADIUS)
+                                                  for x, y in ((a, b), (b, a))]),
+                               ("layers", lambda: om.layers(a, b, keep, shifts))):
+                t0 = time.perf_counter()
+                fit = work()
+                runs[name].append(time.perf_counter() - t0)
+            frame = (a + b) / 2
+            t0 = time.perf_counter()
+            om.unmix(frame, a, b, 0.5, fit)
+            runs["unmix"].append(time.perf_counter() - t0)
+        ms = {k: 1e3 * statistics.median(v) for k, v in runs.items()}
+        print(f"| {clip} | {len(shifts)} | {100 * float((overlay > 0).mean()):.3f} % | {ms['fill']:.0f} | "
+              f"{ms['paint']:.0f} | {ms['layers']:.0f} | {ms['unmix']:.1f} |")
+    print(f"\nmedian of {rounds} interleaved rounds, one thread.")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--spread", action="store_true", help="masks on 10 pairs over each sample clip instead")
+    ap.add_argument("--motion", action="store_true", help="the cost of vsvfi.overlay_motion's steps instead")
     args = ap.parse_args()
     if args.spread:
         return spread()
@@ -100,6 +135,8 @@ def main() -> int:
     case = next(c for c in families.cases("overlay") if c.name.startswith("overlay white 32px subtitle outline over pan"))
     rgb = vs.core.resize.Bicubic(case.clip, 1920, 1080, format=vs.RGBS)
     pairs["subtitle over a pan"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
+    if args.motion:
+        return motion(pairs, args.rounds)
     ways = {"one pass over the frame": (one_pass, protect._fill),
             f"strips of {protect.STRIP_ROWS} rows, {protect.TILE}-px fill tiles": (protect.static_masks,
                                                                                  protect.fill)}
