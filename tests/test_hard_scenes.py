@@ -79,8 +79,8 @@ def test_overlay_stays_sharp_and_put_over_a_pan(bbb_still):
     text = {k: psnr(v, gt, mask) for k, v in (("on", on), ("off", off), ("blend", blend))}
     rest = {k: psnr(v, gt, ~mask) for k, v in (("on", on), ("off", off), ("blend", blend))}
     print(f"\noverlay text boxes: {text}\nrest of frame: {rest}")
-    # README quotes on 31.5 and off 8.6 dB for this scene (the network drags the letters along)
-    assert abs(text["on"] - 31.5) <= 0.3 and abs(text["off"] - 8.6) <= 0.3
+    # README quotes on 31.7 and off 8.6 dB for this scene (the network drags the letters along)
+    assert abs(text["on"] - 31.7) <= 0.3 and abs(text["off"] - 8.6) <= 0.3
     assert text["on"] >= text["blend"] + 5.0  # well above a plain blend (25.9)
     assert rest["on"] >= rest["off"] - 0.2  # the rest keeps the network's quality (no dragged letters: better)
     assert rest["on"] >= rest["blend"] + 6.0

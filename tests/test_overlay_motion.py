@@ -56,7 +56,8 @@ def test_paint_keeps_the_box_fill_where_no_shift_carries_the_surroundings():
 @pytest.mark.parametrize("k", [0.0, 0.4, 1.0])
 def test_unmix_recovers_a_static_layer_over_a_pan(k):
     """I = P + k B on a thin layer (2 px bars: its background is seen in the other frame
-    around it); the output at t = 0.5 is P + k B(0.5) exactly, the blend where k = 0."""
+    around it); the output at t = 0.5 is P + k B(0.5) wherever the fit beats the blend
+    clearly, and the blend itself where k = 0 (an opaque layer: nothing to unmix)."""
     at = background()
     layer = np.zeros((48, 96), bool)
     layer[8:40, 30:32] = layer[8:40, 60:62] = True
@@ -70,15 +71,21 @@ def test_unmix_recovers_a_static_layer_over_a_pan(k):
     a, b, mid = frame(0), frame(1), frame(0.5)
     keep = layer.astype(np.float32)
     fit = om.layers(a, b, keep, SHIFTS)
-    assert fit is not None and fit.ys.size == layer.sum()
-    np.testing.assert_allclose(fit.k, k, atol=0.03)  # |B0 - B1|² is regularised by 1e-4
     blend = (a + b) / 2
     out = om.unmix(blend.copy(), a, b, 0.5, fit)
-    np.testing.assert_allclose(out[:, layer], mid[:, layer], atol=5e-3)  # about 1 code value: that bias
-    assert np.abs(blend[:, layer] - mid[:, layer]).max() > 0.05 or k == 0  # the blend is not the answer
-    np.testing.assert_array_equal(out[:, ~layer], blend[:, ~layer])
     if k == 0:
-        np.testing.assert_allclose(out, blend, atol=1e-6)
+        assert fit is None and out is not None
+        np.testing.assert_array_equal(out, blend)
+        return
+    sure = fit.weight >= 0.999  # where I0 and I1 differ by 0.06 or more: UNMIX_GAIN
+    assert sure.mean() >= 0.7 and layer[fit.ys, fit.xs].all()  # measured 0.76 (k = 0.4), 0.98 (k = 1)
+    np.testing.assert_allclose(fit.k[sure], k, atol=0.03)  # |B0 - B1|² is regularised by 1e-4
+    ys, xs = fit.ys[sure], fit.xs[sure]
+    np.testing.assert_allclose(out[:, ys, xs], mid[:, ys, xs], atol=5e-3)  # about 1 code value: that bias
+    assert np.abs(blend[:, ys, xs] - mid[:, ys, xs]).max() > 0.05  # the blend is not the answer
+    # everywhere on the layer at least as close to the truth as the blend, up to that bias
+    assert (np.abs(out - mid)[:, layer].max(axis=0) <= np.abs(blend - mid)[:, layer].max(axis=0) + 5e-3).all()
+    np.testing.assert_array_equal(out[:, ~layer], blend[:, ~layer])
 
 
 def test_unmix_is_the_frame_where_nothing_fits():

@@ -43,6 +43,10 @@ PAINT_STRIDE = 3
 #: :func:`unmix`: ramp of the largest channel residual (0..1) of I = P + k B on the pair
 #: from fully trusted to not at all.
 UNMIX_FIT = (0.02, 0.05)
+#: :func:`layers`: ramp of how much better than the blend (residual |I0 - I1| / 2) the fit
+#: must be; two frames that barely differ (a slow dissolve in a still shot) fit some layer
+#: under any shift by chance.
+UNMIX_GAIN = (0.01, 0.03)
 
 
 def _sample(img: np.ndarray, y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,7 +152,8 @@ def layers(img0: np.ndarray, img1: np.ndarray, keep: np.ndarray, shifts: list[tu
     B0 = I1(x + v) and B1 = I0(x - v) (the background that the motion brings there; neither
     may be a kept pixel itself), k = <I0 - I1, B0 - B1> / |B0 - B1|² clipped to [0, 1] and
     P = the mean of I0 - k B0 and I1 - k B1; the shift with the smallest residual (largest
-    channel) is taken, trusted by :data:`UNMIX_FIT`. None where nothing fits."""
+    channel) is taken, trusted by :data:`UNMIX_FIT`, where it fits better than no motion
+    (k = 0, the blend; residual |I0 - I1| / 2). None where nothing fits."""
     ys, xs = np.nonzero(keep > 0)
     if not ys.size or not shifts:
         return None
@@ -161,11 +166,12 @@ def layers(img0: np.ndarray, img1: np.ndarray, keep: np.ndarray, shifts: list[tu
     best = np.full(ys.shape, np.inf, np.float32)
     k_best, p_best = np.zeros(ys.shape, np.float32), np.zeros(a.shape, np.float32)
     pick = np.zeros(ys.shape, np.intp)
-    for n, (dy, dx) in enumerate(shifts):
+    moves = [(0, 0), *shifts]  # no motion first: k = 0, P = the blend; a shift must fit better
+    for n, (dy, dx) in enumerate(moves):
         y0, x0, y1, x1 = ys + dy, xs + dx, ys - dy, xs - dx
         usable = ((y0 >= 0) & (y0 < h) & (x0 >= 0) & (x0 < w) & (y1 >= 0) & (y1 < h) & (x1 >= 0) & (x1 < w))
         y0, x0, y1, x1 = np.clip(y0, 0, h - 1), np.clip(x0, 0, w - 1), np.clip(y1, 0, h - 1), np.clip(x1, 0, w - 1)
-        usable &= ~hidden[y0, x0] & ~hidden[y1, x1]
+        usable = usable & ~hidden[y0, x0] & ~hidden[y1, x1] if n else usable  # (0, 0): the blend, always
         b0, b1 = img1[:, y0, x0].astype(np.float32), img0[:, y1, x1].astype(np.float32)
         di, db = a - b, b0 - b1
         k = np.clip((di * db).sum(axis=0) / ((db * db).sum(axis=0) + 1e-4), 0, 1)
@@ -175,12 +181,16 @@ def layers(img0: np.ndarray, img1: np.ndarray, keep: np.ndarray, shifts: list[tu
         k_best = np.where(better, k, k_best)
         p_best = np.where(better[None], (a - k * b0 + b - k * b1) / 2, p_best)
         pick = np.where(better, n, pick)
-    weight = keep[ys, xs] * smoothstep(best, UNMIX_FIT[1], UNMIX_FIT[0])
+    gain = np.abs(a - b).max(axis=0) / 2 - best
+    weight = keep[ys, xs] * smoothstep(best, UNMIX_FIT[1], UNMIX_FIT[0]) * smoothstep(gain, *UNMIX_GAIN)
     on = weight > 0
     if not on.any():
         return None
-    moves = np.asarray(shifts, np.intp)[pick[on]]
-    return Layers(ys[on], xs[on], p_best[:, on], k_best[on], moves[:, 0], moves[:, 1], weight[on], hidden)
+    on &= pick > 0
+    if not on.any():
+        return None
+    chosen = np.asarray(moves, np.intp)[pick[on]]
+    return Layers(ys[on], xs[on], p_best[:, on], k_best[on], chosen[:, 0], chosen[:, 1], weight[on], hidden)
 
 
 def unmix(frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float, fit: Layers | None) -> np.ndarray:
