@@ -4,7 +4,7 @@ family (vsvfi.families), PSNR inside the overlay boxes of
 - ``blend``: the average of the two source frames;
 - ``default``: Interpolate(ratio=2) with its defaults (protection on);
 - ``oracle``: per pixel, whichever of the blend, the network on the painted frames (what
-  the filter runs) and the network on the frames as they are is closest to the true
+  the filter runs: vsvfi.overlay_motion.paint) and the network on the frames as they are is closest to the true
   middle frame: the best that any per-pixel mix of those three can do;
 - ``4x4`` and ``8x8``: the same choice made once per square tile of that size (the sum of
   squared errors over the tile). The per-pixel oracle also profits from the noise of each
@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from hard_scenes import psnr, render, to_u8  # noqa: E402
 from vsvfi import families, protect  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
+from vsvfi.overlay_motion import paint  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
 
 
@@ -58,8 +59,9 @@ def measure() -> tuple[list[tuple], np.ndarray]:
         if np.array_equal(a, b):
             continue  # a static background: the blend is exact
         x0, x1 = a.astype(np.float32) / 255, b.astype(np.float32) / 255
-        _, overlay, _ = protect.DEFAULT.masks(x0, x1)
-        painted = engine(protect.DEFAULT.fill(x0, overlay), protect.DEFAULT.fill(x1, overlay), 0.5)
+        _, overlay, _, shifts = protect.masks_and_motion(x0, x1)
+        r = protect.DEFAULT.radius
+        painted = engine(paint(x0, x1, overlay, shifts, r), paint(x1, x0, overlay, shifts, r), 0.5)
         raw = engine(x0, x1, 0.5)
         blend = (x0 + x1) / 2
         truth = mid.astype(np.float32) / 255
