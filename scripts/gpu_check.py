@@ -669,7 +669,7 @@ class Check:
     def filter_section(self) -> None:
         import vapoursynth as vs
 
-        from vsvfi import assets, filter as vfilter, protect
+        from vsvfi import assets, filter as vfilter
         from vsvfi.runtime import RifeEngine
         from vsvfi.timing import output_length
 
@@ -701,8 +701,10 @@ class Check:
                         timers[label] = timers.get(label, 0.0) + time.perf_counter() - t0
             return inner
         patches = [(vfilter, "frame_array", "frame_array (VS frame -> numpy)"),
-                   (protect, "static_masks", "protect.static_masks"),
-                   (protect, "fill", "protect.fill"),
+                   (vfilter, "masks_and_motion", "protect.masks_and_motion"),
+                   (vfilter, "paint", "overlay_motion.paint (both frames)"),
+                   (vfilter, "layers", "overlay_motion.layers"),
+                   (vfilter, "unmix", "overlay_motion.unmix"),
                    (RifeEngine, "prepare", "RifeEngine.prepare (pad, cast, upload)"),
                    (RifeEngine, "_run", "RifeEngine._run (network run incl. copies)"),
                    (vfilter._Interpolator, "_synthesize", "_synthesize (all of the above + copy into frame)")]
