@@ -104,7 +104,8 @@ def paint(img: np.ndarray, other: np.ndarray, mask: np.ndarray, shifts: list[tup
     here = img[:, py, px].astype(np.float32)
     clean = mask[py, px] == 0
     best = np.full(my.shape, np.inf, np.float32)
-    value = base[:, my, mx].astype(np.float32)
+    now = base[:, my, mx].astype(np.float32)
+    value = now.copy()
     size = 2 * reach + 1
     for dy, dx in shifts:
         y, x = py + dy, px + dx
@@ -123,7 +124,6 @@ def paint(img: np.ndarray, other: np.ndarray, mask: np.ndarray, shifts: list[tup
         value = np.where(use[None], other[:, y, x].astype(np.float32), value)
     trust = smoothstep(best, PAINT_FIT[1], PAINT_FIT[0]) * mask[my, mx]
     out = base.copy()
-    now = base[:, my, mx].astype(np.float32)
     out[:, my, mx] = now + (value - now) * trust
     return out
 
@@ -183,10 +183,7 @@ def layers(img0: np.ndarray, img1: np.ndarray, keep: np.ndarray, shifts: list[tu
         pick = np.where(better, n, pick)
     gain = np.abs(a - b).max(axis=0) / 2 - best
     weight = keep[ys, xs] * smoothstep(best, UNMIX_FIT[1], UNMIX_FIT[0]) * smoothstep(gain, *UNMIX_GAIN)
-    on = weight > 0
-    if not on.any():
-        return None
-    on &= pick > 0
+    on = (weight > 0) & (pick > 0)  # pick 0: the blend fits best, nothing to unmix
     if not on.any():
         return None
     chosen = np.asarray(moves, np.intp)[pick[on]]

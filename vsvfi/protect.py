@@ -203,7 +203,7 @@ def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DE
 
 
 def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed: np.ndarray, exact: np.ndarray,
-                   params: Protection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   params: Protection) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int]]]:
     """(static, overlay, keep, shifts) of :func:`masks_and_motion` from the whole frame's
     ``static``, overlay ``seed`` and ``exact``-ly static pixels (:func:`_static_masks`)."""
     rows, cols = (np.nonzero((seed > 0).any(axis=k))[0] for k in (1, 0))
