@@ -6,7 +6,10 @@ For each sample clip (its first ``--frames`` frames) and each k of ``--k``, the 
 every k-th frame and the frames in between are the truth, as in ``vsvfi evaluate``. For
 every pair whose 90th-percentile motion exceeds ``--over`` pixels (the others keep scale 1
 at any percentile), the network alone (rife46, CPU, no scene-change or overlay decisions)
-synthesizes the k - 1 frames between at scales 1, 0.5 and 0.25: mean PSNR dB (RGB 0-255).
+synthesizes the k - 1 frames between at scales 1, 0.5 and 0.25: mean PSNR dB (RGB 0-255);
+and what ``scale="auto"`` makes of large motion now: the three scales run on one pair
+padded for 0.25 and their frames weighed by each flow's misfit (:mod:`vsvfi.scale_fusion`),
+beside other exponents of that weighting.
 Pairs across a cut (the scene-change measure above its threshold) are left out: the filter
 duplicates there. The totals say what each percentile would have cost or won against
 scale 1 over every pair of the clip. The family cases are scored the same way (their true
@@ -29,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from hard_scenes import psnr, to_u8  # noqa: E402
-from vsvfi import assets, families, motion, scenes  # noqa: E402
+from vsvfi import assets, families, motion, scale_fusion, scenes  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
 
@@ -37,6 +40,8 @@ core = vs.core
 PERCENTILES = (50, 75, 90)
 SCALES = (1.0, 0.5, 0.25)
 FAMILIES = ("object", "zoom", "shake", "pan", "large-motion")
+#: Weight exponents compared with MISFIT_POWER (inf: the scale with the least misfit alone).
+POWERS = (1, 2, 4, 8, float("inf"))
 
 
 def _motions(a: np.ndarray, b: np.ndarray, factor: float) -> tuple[dict[int, float], bool]:
@@ -47,8 +52,26 @@ def _motions(a: np.ndarray, b: np.ndarray, factor: float) -> tuple[dict[int, flo
 
 
 def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[np.ndarray]]:
-    """Per scale, the network's frames at t = 1/k .. (k-1)/k."""
-    return {s: [engine(x0, x1, t / k, s) for t in range(1, k)] for s in SCALES}
+    """Per scale, the network's frames at t = 1/k .. (k-1)/k; under ``"fused"`` what
+    ``scale="auto"`` makes of large motion: the frames of :data:`vsvfi.scale_fusion.FUSED_SCALES`
+    run on one pair padded for the smallest, weighed by their misfits."""
+    out = {s: [engine(x0, x1, t / k, s) for t in range(1, k)] for s in SCALES}
+    pair = engine.prepare(x0, x1, min(scale_fusion.FUSED_SCALES))
+    runs = [[engine.synthesize(pair, t / k, scale=s, misfit=True) for s in scale_fusion.FUSED_SCALES]
+            for t in range(1, k)]
+    out["fused"] = [scale_fusion.fuse(*zip(*r)) for r in runs]
+    for power in POWERS:  # other weightings of the same runs, for the table that chose MISFIT_POWER
+        out[f"power {power}"] = [_weighed(r, power) for r in runs]
+    return out
+
+
+def _weighed(runs: list[tuple[np.ndarray, float]], power: float) -> np.ndarray:
+    """The runs' frames weighed by ``(misfit + MISFIT_FLOOR) ** -power`` (inf: the least misfit)."""
+    m = np.array([x for _, x in runs])
+    if power == float("inf"):
+        return runs[int(np.argmin(m))][0]
+    w = (m + scale_fusion.MISFIT_FLOOR) ** -power
+    return sum(f * wk for (f, _), wk in zip(runs, w / w.sum()))
 
 
 def _scores(frames: dict[float, list[np.ndarray]], truth: list[np.ndarray]) -> dict[float, float]:
@@ -98,50 +121,86 @@ def _pick(r: dict, q: int) -> float:
     return r["psnr"][scenes.auto_scale(r["motion"][q])]
 
 
+def _auto(r: dict) -> float:
+    """What ``scale="auto"`` gets now: the fused scales above :data:`vsvfi.scale_fusion.FUSE_ABOVE`
+    (motion read at the filter's percentile), scale 1 below."""
+    fused = r["motion"][motion.MOTION_PERCENTILE] > scale_fusion.FUSE_ABOVE
+    return r["psnr"]["fused"] if fused else r["psnr"][1.0]
+
+
+def _weighing_rows(fams: list[dict]) -> list[str]:
+    rows = []
+    for family in dict.fromkeys(r["clip"] for r in fams):
+        sub = [r for r in fams if r["clip"] == family and not r["cut"]
+               and r["motion"][motion.MOTION_PERCENTILE] > scale_fusion.FUSE_ABOVE]
+        if not sub:
+            continue
+        best = np.array([max(r["psnr"][x] for x in SCALES) for r in sub])
+        cells = []
+        for power in POWERS:
+            got = np.array([r["psnr"][f"power {power}"] for r in sub])
+            cells.append(f"{got.mean():.2f} ({int((got >= best - 0.5).sum())})")
+        rows.append(f"| {family} | {len(sub)} | {best.mean():.2f} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def markdown(rows: list[dict], cmd: str) -> str:
     samples = [r for r in rows if r["clip"] in assets.SAMPLES]
     fams = [r for r in rows if r["clip"] not in assets.SAMPLES]
-    lines = ["# scale=\"auto\": which motion to read", "",
+    lines = ["# scale=\"auto\": which motion to read, and how to weigh several scales", "",
              f"Produced by `{cmd}` (see its docstring). Motion: pixels at the frame's size, the 50th / 75th / 90th "
              "percentile of the well-matched block displacements; `auto pN`: what `scale=\"auto\"` picks "
              f"({', '.join(f'up to {b:g} px: {s:g}' for b, s in scenes.AUTO_SCALES)}) reading the Nth percentile "
              f"(the filter reads the {motion.MOTION_PERCENTILE}th). PSNR dB of the network alone.", "",
              "## The families", "",
              "Mean PSNR dB per rule, and in how many cases it is within 0.5 dB of the best fixed scale:", "",
-             "| family | cases | scale 1 | auto p50 | auto p75 | auto p90 | best agreement | best fixed |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| family | cases | scale 1 | auto p50 | auto p75 | auto p90 | best agreement | best fixed | auto (fused) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for family in dict.fromkeys(r["clip"] for r in fams):
         sub = [r for r in fams if r["clip"] == family and not r["cut"]]
-        best = np.array([max(r["psnr"].values()) for r in sub])
+        best = np.array([max(r["psnr"][x] for x in SCALES) for r in sub])
         cells = [f"{np.mean([r['psnr'][1.0] for r in sub]):.2f} ({sum(r['psnr'][1.0] >= x - 0.5 for r, x in zip(sub, best))})"]
         for q in PERCENTILES:
             got = np.array([_pick(r, q) for r in sub])
             cells.append(f"{got.mean():.2f} ({int((got >= best - 0.5).sum())})")
         agree = np.array([r["psnr"][min(r["disagree"], key=r["disagree"].get)] for r in sub])
         cells.append(f"{agree.mean():.2f} ({int((agree >= best - 0.5).sum())})")
-        lines.append(f"| {family} | {len(sub)} | " + " | ".join(cells) + f" | {best.mean():.2f} |")
+        fused = np.array([_auto(r) for r in sub])
+        lines.append(f"| {family} | {len(sub)} | " + " | ".join(cells) + f" | {best.mean():.2f} | "
+                     f"{fused.mean():.2f} ({int((fused >= best - 0.5).sum())}) |")
     lines += ["", "Cases called a cut (the filter duplicates there) are left out. `best agreement`: the scale at "
               "which the network's middle frame of (a, b) and of (b, a) differ least, a choice from the content "
-              "instead of the motion.", "",
+              "instead of the motion. `auto (fused)`: what `scale=\"auto\"` does now: above "
+              f"{scale_fusion.FUSE_ABOVE:g} px the frames of scales "
+              f"{', '.join(f'{x:g}' for x in scale_fusion.FUSED_SCALES)} weighed by their flows' misfits "
+              "(`vsvfi.scale_fusion`), scale 1 below.", "",
+              "## Weighing the scales", "",
+              f"The family cases that move more than {scale_fusion.FUSE_ABOVE:g} px (what `scale=\"auto\"` fuses): "
+              "mean PSNR dB (cases within 0.5 dB of the best fixed scale) with the three scales' frames weighed by "
+              "`(misfit + floor) ** -power`; `inf`: the scale with the least misfit alone. The filter uses power "
+              f"{scale_fusion.MISFIT_POWER}.", "",
+              "| family | cases | best fixed | " + " | ".join(f"power {x:g}" for x in POWERS) + " |",
+              "|---|---|---|" + "---|" * len(POWERS), *_weighing_rows(fams), "",
               "## The sample clips", "",
               "Pairs whose 90th-percentile motion exceeds the script's `--over`:", "",
-              "| clip | k | pair | motion p50 / p75 / p90 | scale 1 | 0.5 | 0.25 | auto p50 | auto p75 | auto p90 |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "| clip | k | pair | motion p50 / p75 / p90 | scale 1 | 0.5 | 0.25 | fused | auto p50 | auto p75 | auto p90 |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in samples:
         if "psnr" not in r:
             continue
         m, p = r["motion"], r["psnr"]
         picks = " | ".join(f"{scenes.auto_scale(m[q]):g}" for q in PERCENTILES)
         lines.append(f"| {r['clip']} | {r['k']} | {r['pair']} | {m[50]:.0f} / {m[75]:.0f} / {m[90]:.0f} | "
-                     f"{p[1.0]:.2f} | {p[0.5]:.2f} | {p[0.25]:.2f} | {picks} |")
+                     f"{p[1.0]:.2f} | {p[0.5]:.2f} | {p[0.25]:.2f} | {p['fused']:.2f} | {picks} |")
     lines += ["", "Against scale 1, mean dB over every pair of the clip that is not a cut (pairs not listed keep "
               "scale 1 at every percentile):", "",
-              "| clip | k | pairs | auto p50 | auto p75 | auto p90 |", "|---|---|---|---|---|---|"]
+              "| clip | k | pairs | auto p50 | auto p75 | auto p90 | auto (fused) |", "|---|---|---|---|---|---|---|"]
     for clip in dict.fromkeys(r["clip"] for r in samples):
         for k in dict.fromkeys(r["k"] for r in samples):
             sub = [r for r in samples if r["clip"] == clip and r["k"] == k and not r["cut"]]
             if sub:
                 gains = [sum(_pick(r, q) - r["psnr"][1.0] for r in sub if "psnr" in r) / len(sub) for q in PERCENTILES]
+                gains.append(sum(_auto(r) - r["psnr"][1.0] for r in sub if "psnr" in r) / len(sub))
                 lines.append(f"| {clip} | {k} | {len(sub)} | " + " | ".join(f"{g:+.3f}" for g in gains) + " |")
     return "\n".join(lines) + "\n"
 

@@ -352,12 +352,13 @@ def _feed(seed, h=64, w=96, n=1):
 
 def test_bound_runner_matches_session_run_bit_for_bit(cpu_session):
     runner = binding.BoundRunner(cpu_session)
-    assert (runner.device, runner.device_id, runner.output_names) == ("cpu", 0, ["frame"])
+    assert (runner.device, runner.device_id, runner.output_names) == ("cpu", 0, ["frame", "disagreement"])
     feed = _feed(3, n=2)
     ref = cpu_session.run(None, feed)
     got = runner.run(feed)
-    assert len(got) == 1 and got[0].dtype == np.float32 and got[0].shape == (2, 3, 64, 96)
-    assert np.array_equal(got[0], ref[0])
+    assert len(got) == 2 and got[0].dtype == np.float32 and got[0].shape == (2, 3, 64, 96)
+    assert got[1].shape == (2, 1, 8, 12)  # one value per 8x8 block
+    assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
     # A frame uploaded once and bound as an OrtValue in two runs (img1 of one pair, img0 of the next).
     shared = runner.upload(feed["img1"], "img1")
     assert np.array_equal(runner.run({**feed, "img1": shared})[0], ref[0])

@@ -25,7 +25,8 @@ from .overlay_motion import Layers, layers, paint, unmix
 from .protect import DEFAULT as PROTECTION
 from .protect import masks_and_motion
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
-from .scenes import SC_THRESHOLD, auto_scale, is_cut, is_static, pair_stats, static_stats
+from .scale_fusion import auto_scales, fuse
+from .scenes import SC_THRESHOLD, is_cut, is_static, pair_stats, static_stats
 from .timing import RatioTimeline
 
 core = vs.core
@@ -90,9 +91,12 @@ class _Pair:
     two source frames (float32 (3, H, W), RGB in [0, 1]) for the static blend, and the
     static-pixel mask and where the blend goes in whatever the network says (float32 (H, W)
     in [0, 1]; None where no pixel is static / near an overlay; :mod:`vsvfi.protect`), and
-    what the pair's motion says about the layers there (:mod:`vsvfi.overlay_motion`)."""
+    what the pair's motion says about the layers there (:mod:`vsvfi.overlay_motion`).
+    ``scales``: the flow scales the network runs at (several: ``scale="auto"`` fuses their
+    frames, :mod:`vsvfi.scale_fusion`; ``net`` is padded for the smallest)."""
 
     net: object
+    scales: tuple[float, ...]
     img0: np.ndarray
     img1: np.ndarray
     static: np.ndarray | None
@@ -131,6 +135,7 @@ class _Interpolator:
         self.clip, self.timeline, self.engine = clip, timeline, engine
         self.scene_change, self.sc_threshold = scene_change, sc_threshold
         self.scale, self.ensemble, self.protect = scale, ensemble, protect  # scale None: per pair ("auto")
+        self.fusable = "disagreement" in engine.spec.outputs
         self.n_src = clip.num_frames
         self.length = timeline.length
         if isinstance(timeline, RatioTimeline):
@@ -192,13 +197,13 @@ class _Interpolator:
         # Each output frame gets its own ModifyFrame node, so VapourSynth runs the callbacks
         # of several frames at once (a node runs one callback at a time); the network
         # releases the GIL. A pair that is already prepared needs no source frames at all.
-        scale = auto_scale(f[3].props["VsvfiMotion"]) if self.scale is None else self.scale
+        scales = auto_scales(f[3].props["VsvfiMotion"], self.fusable) if self.scale is None else (self.scale,)
         pair = self.pairs.peek(i)
         inputs = [self.net_template]
         if pair is None:
             inputs += [self.rgb[i], self.rgb[i + 1]]
         syn = core.std.ModifyFrame(self.net_template, inputs,
-                                   functools.partial(self._synthesize, out_n=n, i=i, t=t, pair=pair, scale=scale))
+                                   functools.partial(self._synthesize, out_n=n, i=i, t=t, pair=pair, scales=scales))
         # Synthesized frames carry source frame i's props (_finish drops the stale ones).
         out = core.std.CopyFrameProps(_from_network(syn, self.clip.format, zimg_args(left, self.clip)),
                                       self.clip[i])
@@ -209,11 +214,12 @@ class _Interpolator:
         converted once."""
         return self.sources.get(i, lambda: frame_array(frame))
 
-    def _prepare(self, i: int, f: list, scale: float) -> _Pair:
+    def _prepare(self, i: int, f: list, scales: tuple[float, ...]) -> _Pair:
         """The pair of source frames i, i + 1 (network-format frames ``f[1]``, ``f[2]``):
         the protection masks, overlays painted out, and the engine's prepared pair for flow
-        ``scale``."""
+        ``scales`` (padded for the smallest)."""
         a, b = self._source(i, f[1]), self._source(i + 1, f[2])
+        scale = min(scales)
         static = keep = fit = None
         net_a, net_b = a, b
         if self.protect:
@@ -225,11 +231,21 @@ class _Interpolator:
                 net_a, net_b = (paint(x, y, found, moves, PROTECTION.radius) for x, y in ((a, b), (b, a)))
         if self.uploads is not None and net_a is a:  # the network sees the source frames as they are
             dev = [self.uploads.get((k, scale), lambda x=x: self.engine.upload(x, scale)) for k, x in ((i, a), (i + 1, b))]
-            return _Pair(self.engine.pair(*dev, a, b, scale), a, b, static, keep, fit)
-        return _Pair(self.engine.prepare(net_a, net_b, scale), a, b, static, keep, fit)
+            return _Pair(self.engine.pair(*dev, a, b, scale), scales, a, b, static, keep, fit)
+        return _Pair(self.engine.prepare(net_a, net_b, scale), scales, a, b, static, keep, fit)
+
+    def _network(self, pair: _Pair, t: float) -> np.ndarray:
+        """The network's frame at timestep ``t`` of a prepared pair: one run, or one per flow
+        scale weighed by each one's misfit (:func:`vsvfi.scale_fusion.fuse`)."""
+        # dtype=None: an fp16 graph's output is converted once, by the copy into the frame
+        if len(pair.scales) == 1:
+            return self.engine.synthesize(pair.net, t, self.ensemble, dtype=None)
+        runs = [self.engine.synthesize(pair.net, t, self.ensemble, dtype=None, scale=s, misfit=True)
+                for s in pair.scales]
+        return fuse(*zip(*runs))
 
     def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None,
-                    scale: float) -> vs.VideoFrame:
+                    scales: tuple[float, ...]) -> vs.VideoFrame:
         """Output frame ``out_n`` at timestep ``t`` between source frames i and i + 1, in the
         network format; static pixels get the linear blend. Errors become a vs.Error that
         names the frame."""
@@ -237,9 +253,8 @@ class _Interpolator:
             f = [f]
         try:
             if pair is None:
-                pair = self.pairs.get(i, lambda: self._prepare(i, f, scale))
-            # dtype=None: an fp16 graph's output is converted once, by the copy into the frame
-            res = self.engine.synthesize(pair.net, float(t), self.ensemble, dtype=None)
+                pair = self.pairs.get(i, lambda: self._prepare(i, f, scales))
+            res = self._network(pair, float(t))
             if pair.static is not None:
                 res = PROTECTION.combine(res, pair.img0, pair.img1, float(t), pair.static, pair.keep)
                 res = unmix(res, pair.img0, pair.img1, float(t), pair.layers)  # where the motion shows through
@@ -361,7 +376,10 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
             1.0 (default) or 2.0. 0.5 suits 4K or very large motion and is faster; 2.0 can
             help small, fine motion at about 3x the flow cost. Warping and output stay at
             full resolution. "auto": per pair of source frames, from the motion measured on
-            the thumbnails (pixels): :data:`vsvfi.scenes.AUTO_SCALES`.
+            the thumbnails (pixels): scale 1 up to 48 px; above that, with rife46, the
+            frames of scales 1, 0.5 and 0.25 weighed by how well each one's flow explains
+            both inputs (:mod:`vsvfi.scale_fusion`; about 1.3x the network cost of scale 1
+            on those pairs); other models take one scale, :data:`vsvfi.scenes.AUTO_SCALES`.
         ensemble: also interpolate the time-reversed pair (i + 1, i at 1 - t) and average
             the two frames; about 2x the cost (docs/quality.md has its measured effect).
         protect_static: keep what is the same in frames i and i + 1 (burnt-in subtitles,

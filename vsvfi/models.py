@@ -36,6 +36,11 @@ RIFE_PROFILE = (("img0", "frame"), ("img1", "frame"), ("timestep", "timestep"), 
 GMFSS_STATE = ("src1", "flow1", "metric1", "src2", "flow2", "metric2", "src3", "flow3", "metric3")
 
 
+#: Side (pixels) of the blocks a ``disagreement`` graph output averages over (divides every
+#: model's padding multiple, so a padded frame holds whole blocks).
+DISAGREEMENT_BLOCK = 8
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """Everything the runtime, the filter and the exporter need to know about one model;
@@ -56,7 +61,9 @@ class ModelSpec:
     #: "gmfss" (flow graph per pair + fusion graph per frame, :mod:`vsvfi.runtime.gmfss`).
     kind: str = "rife"
     #: Output names of the graph. ``large_motion`` (bool, (N,)) asks the engine to run
-    #: that item again with half the ``scale`` (Practical-RIFE v3.9's large-motion rule).
+    #: that item again with half the ``scale`` (Practical-RIFE v3.9's large-motion rule);
+    #: ``disagreement`` (float, (N, 1, H/8, W/8)) is the flow's misfit that lets
+    #: ``scale="auto"`` weigh several flow scales (:mod:`vsvfi.scale_fusion`).
     outputs: tuple[str, ...] = ("frame",)
     #: A multi-graph model names its ONNX graphs here (each a file ``NAME.onnx`` with its own
     #: manifest entry); empty for a single-graph model (one file named after the model).
@@ -94,6 +101,7 @@ MODELS: dict[str, ModelSpec] = {
         weights=RIFE46_WEIGHTS,
         pad_multiple=32,
         net_bytes_per_pixel=250,
+        outputs=("frame", "disagreement"),
         profile_inputs=RIFE_PROFILE,
     ),
     "rife39": ModelSpec(

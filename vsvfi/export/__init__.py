@@ -4,7 +4,7 @@ imports this subpackage; install the ``export`` extra to use it.
 Every exported graph has the inputs :data:`vsvfi.models.INPUT_NAMES` (img0, img1:
 float32 (N, 3, H, W) RGB in [0, 1]; timestep: float32 (N, 1, 1, 1) in [0, 1]; scale:
 float32 (1,)) and the outputs ``spec(name).outputs`` (frame: float32 (N, 3, H, W);
-rife39 also large_motion: bool (N,)). N, H and W are dynamic; H and W must be multiples
+rife39 also large_motion: bool (N,); rife46 also disagreement: float32 (N, 1, H/8, W/8)). N, H and W are dynamic; H and W must be multiples
 of ``spec(name).pad_for(scale)``.
 """
 
@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from .. import assets
 from ..models import (FAMILY, INPUT_NAMES, SCALES, ModelFileError, ModelSpec, file_entry, imported_weights,
-                      onnx_path, spec, verified_onnx, write_manifest_entry)
+                      onnx_path, spec, verified_graphs, write_manifest_entry)
 from .onnx_graph import OPSET, declare_outputs
 from .rife4 import IFNet4
 from .rife39 import IFNet39
@@ -32,8 +32,11 @@ NETWORKS: dict[str, type[torch.nn.Module]] = {"rife46": IFNet46, "rife39": IFNet
 
 
 def network(name: str) -> torch.nn.Module:
-    """An untrained network of model ``name``: a bundled one or a RIFE 4.x version."""
-    return IFNet4(name.removeprefix("rife")) if name in FAMILY else NETWORKS[name]()
+    """An untrained network of model ``name``: a bundled one or a RIFE 4.x version, with the
+    graph outputs of ``spec(name).outputs``."""
+    if name in FAMILY:
+        return IFNet4(name.removeprefix("rife"))
+    return NETWORKS[name](**({"disagreement": True} if "disagreement" in spec(name).outputs else {}))
 
 
 def upstream_state(raw: dict) -> dict[str, torch.Tensor]:
@@ -96,6 +99,8 @@ def to_onnx(net: torch.nn.Module, name: str | None, outputs: tuple[str, ...] | N
     dyn["timestep"] = {0: "batch"}
     if "large_motion" in outputs:
         dyn["large_motion"] = {0: "batch"}
+    if "disagreement" in outputs:
+        dyn["disagreement"] = {0: "batch", 2: "blocks_y", 3: "blocks_x"}
     buf = io.BytesIO()
     with warnings.catch_warnings():
         # float(factor) in resize_by's eager forward: the graph uses its symbolic instead
@@ -104,7 +109,8 @@ def to_onnx(net: torch.nn.Module, name: str | None, outputs: tuple[str, ...] | N
                           dynamic_axes=dyn, opset_version=OPSET, dynamo=False, do_constant_folding=True)
     model = onnx.load_from_string(buf.getvalue())
     # A Resize with computed scales hides the channel count from shape inference; declare it.
-    return declare_outputs(model, {"frame": ["batch", 3, "height", "width"], "large_motion": ["batch"]})
+    return declare_outputs(model, {"frame": ["batch", 3, "height", "width"], "large_motion": ["batch"],
+                                   "disagreement": ["batch", 1, "blocks_y", "blocks_x"]})
 
 
 def _feeds(img0: np.ndarray, img1: np.ndarray, timestep, scale: float) -> dict[str, np.ndarray]:
@@ -122,7 +128,8 @@ def run_torch(net: torch.nn.Module, img0: np.ndarray, img1: np.ndarray, timestep
     with torch.inference_mode():
         got = net(*(feeds[k] for k in INPUT_NAMES))
     got = got if isinstance(got, tuple) else (got,)
-    names = outputs or ("frame", "large_motion")[:len(got)]
+    names = outputs or (("frame", "disagreement") if getattr(net, "disagreement", False) else
+                        ("frame", "large_motion"))[:len(got)]
     return {k: v.numpy() for k, v in zip(names, got)}
 
 
@@ -186,7 +193,8 @@ def _weights_record(name: str, model_spec: ModelSpec) -> dict:
 def export(name: str, force: bool = False) -> Path:
     """Export model ``name`` to ``models/NAME.onnx`` and record it in the manifest.
 
-    Skips the work when the file exists and matches the manifest, unless ``force``.
+    Skips the work when the file exists and matches the manifest (its hash, and the
+    inputs and outputs the spec names), unless ``force``.
     A model of kind "gmfss" writes one file per graph (:mod:`vsvfi.export.gmfss`) and
     returns the first one's path.
     Raises RuntimeError (and keeps no file) when ONNX Runtime and torch differ by more
@@ -200,7 +208,7 @@ def export(name: str, force: bool = False) -> Path:
     path = onnx_path(name)
     if not force:
         try:
-            verified_onnx(name)
+            verified_graphs(name)  # a file from before a change of the graph's outputs is exported again
             return path
         except ModelFileError:
             pass

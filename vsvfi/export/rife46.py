@@ -22,9 +22,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..models import DISAGREEMENT_BLOCK
 from .ops import as_scale, backward_warp, resize_by
 
-__all__ = ["IFNet46", "PAD_MULTIPLE", "backward_warp"]
+__all__ = ["DISAGREEMENT_BLOCK", "IFNet46", "PAD_MULTIPLE", "backward_warp"]
 
 #: Height and width of the network input must be multiples of this at ``scale`` 1 (1/8
 #: scale, then two stride-2 convolutions: 8 * 4); of ``PAD_MULTIPLE / scale`` in general.
@@ -77,13 +78,21 @@ class IFNet46(nn.Module):
                   estimation relative to the frame, one of 0.25, 0.5, 1, 2; Practical-RIFE's
                   ``scale``: the four levels work at scale/8, scale/4, scale/2 and scale
                   of the frame resolution. Default 1.
-      returns:    float32 (N, 3, H, W), the synthesized frame, RGB in [0, 1].
+      returns:    float32 (N, 3, H, W), the synthesized frame, RGB in [0, 1]; with
+                  ``disagreement=True`` the tuple (frame, disagreement):
+      disagreement: float32 (N, 1, H / 8, W / 8), the mean over each 8x8 block of
+                  4 m (1 - m) |warp0 - warp1| (m: the fusion mask, |.|: mean over RGB, so
+                  0..1): how much the two backward-warped inputs differ where the mask
+                  blends them, i.e. the flow's misfit where neither side is occluded. Low
+                  means the flow explains both inputs; ``scale="auto"`` weighs several
+                  flow scales by it (:mod:`vsvfi.scale_fusion`). Not part of Practical-RIFE.
     """
 
     bases = (8.0, 4.0, 2.0, 1.0)
 
-    def __init__(self):
+    def __init__(self, disagreement: bool = False):
         super().__init__()
+        self.disagreement = disagreement
         self.block0 = _FlowBlock(7, 192)
         self.block1 = _FlowBlock(12, 128)
         self.block2 = _FlowBlock(12, 96)
@@ -108,4 +117,8 @@ class IFNet46(nn.Module):
             w0 = backward_warp(img0, flow[:, 0:2])
             w1 = backward_warp(img1, flow[:, 2:4])
         m = torch.sigmoid(mask)
-        return w0 * m + w1 * (1.0 - m)
+        frame = w0 * m + w1 * (1.0 - m)
+        if not self.disagreement:
+            return frame
+        misfit = 4.0 * m * (1.0 - m) * (w0 - w1).abs().mean(1, keepdim=True)
+        return frame, F.avg_pool2d(misfit, DISAGREEMENT_BLOCK)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models import DISAGREEMENT_BLOCK
+
 
 def pad_batch(img: np.ndarray, multiple: int, mode: str = "edge", dtype=np.float32) -> np.ndarray:
     """``img`` (C, H, W) as a contiguous (1, C, H', W') array of ``dtype``, padded at the
@@ -36,8 +38,11 @@ def static_model(model, scale: float):
 
 def fix_dimensions(options, batch: int, height: int, width: int) -> None:
     """Fix the named dynamic dimensions of the vsvfi graphs in ``options``
-    (``onnxruntime.SessionOptions``): batch (frames), height and width (padded pixels)."""
-    for name, value in (("batch", batch), ("height", height), ("width", width)):
+    (``onnxruntime.SessionOptions``): batch (frames), height and width (padded pixels),
+    and the disagreement output's blocks."""
+    sizes = {"batch": batch, "height": height, "width": width, "blocks_y": height // DISAGREEMENT_BLOCK,
+             "blocks_x": width // DISAGREEMENT_BLOCK}
+    for name, value in sizes.items():
         options.add_free_dimension_override_by_name(name, int(value))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..assets import sha256_of
-from ..models import INPUT_NAMES, SCALES, ModelFileError, spec, verified_graphs
+from ..models import DISAGREEMENT_BLOCK, INPUT_NAMES, SCALES, ModelFileError, spec, verified_graphs
 from .binding import BoundRunner, Gate, GraphRunner
 from .graphs import copy_model, fix_dimensions, pad_batch, pad_model, static_model
 from .providers import (PROVIDERS, provider_chain, provider_name, session_options, start_session,
@@ -233,9 +233,10 @@ class RifeEngine:
         with self._gate.shared():
             return runner.run({"x": x[None], "pads": pads}, to_host=False)[0]
 
-    def _run(self, a, b, t: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, a, b, t: np.ndarray, scale: float) -> dict[str, np.ndarray]:
         """One session run on a padded batch (numpy arrays, or OrtValues on the device);
-        returns (frames in the graph's output type, large-motion flags)."""
+        returns {output name: array}: "frame" in the graph's output type, "large_motion"
+        (bool flags, all False for a graph without them) and the graph's other outputs."""
         feed = {"img0": a, "img1": b, "timestep": t.astype(self.input_dtype), "scale": np.array([scale], np.float32)}
         if self.static_shapes:
             shape = a.shape() if callable(a.shape) else a.shape  # OrtValue.shape is a method
@@ -248,8 +249,9 @@ class RifeEngine:
             res = target.run(None, feed) if hasattr(target, "get_providers") else target.run(feed)
         with self._lock:
             self.runs += 1
-        flags = res[1].astype(bool) if len(res) > 1 else np.zeros(len(res[0]), bool)
-        return res[0], flags
+        got = dict(zip(self.spec.outputs, res))
+        got["large_motion"] = got["large_motion"].astype(bool) if "large_motion" in got else np.zeros(len(res[0]), bool)
+        return got
 
     def prepare(self, img0: np.ndarray, img1: np.ndarray, scale: float = 1.0) -> "RifePair":
         """The per-pair part of the work, for callers that cache it (several output frames
@@ -283,11 +285,17 @@ class RifeEngine:
                         mode=self.spec.pad_mode)
 
     def synthesize(self, pair: "RifePair", timestep: float, ensemble: bool = False,
-                   dtype=np.float32) -> np.ndarray:
+                   dtype=np.float32, scale: float | None = None, misfit: bool = False):
         """The frame at ``timestep`` (float in (0, 1)) of a pair from :meth:`prepare`:
         (3, H, W) of ``dtype`` (float32), or with ``dtype=None`` of the graph's output type
         (float16 for an fp16 graph; saves a pass over the frame when the caller converts
-        anyway). See :meth:`__call__`."""
+        anyway). See :meth:`__call__`. ``scale``: run at this flow scale instead of the
+        pair's (the pair's padding must be a multiple of ``spec.pad_for(scale)``).
+        ``misfit=True`` (graphs with a ``disagreement`` output) returns (frame, misfit): the
+        mean of the disagreement blocks that overlap the frame (float, 0..1)."""
+        scale = pair.scale if scale is None else scale
+        if pair.multiple % self.spec.pad_for(scale):
+            raise ValueError(f"a pair padded to multiples of {pair.multiple} cannot run at scale {scale}")
         t = np.full((1, 1, 1, 1), timestep, np.float32)
         if ensemble:
             a, b = pair.img0, pair.img1
@@ -296,14 +304,21 @@ class RifeEngine:
             a, b = pair.device
         else:
             a, b = pair.img0, pair.img1
-        out, again = self._run(a, b, t, pair.scale)
+        got = self._run(a, b, t, scale)
+        out, again = got["frame"], got["large_motion"]
         if again.any():
             a, b = (pair.img0, pair.img1) if not ensemble else (a, b)
             out = out.copy()
-            out[again] = self._run(a[again], b[again], t[again], pair.scale / 2)[0]
+            out[again] = self._run(a[again], b[again], t[again], scale / 2)["frame"]
         frame = out.mean(0, dtype=np.float32) if ensemble else out[0]
         frame = frame[:, :pair.height, :pair.width]
-        return frame if dtype is None else frame.astype(dtype, copy=False)
+        frame = frame if dtype is None else frame.astype(dtype, copy=False)
+        if not misfit:
+            return frame
+        if "disagreement" not in got:
+            raise ValueError(f"{self.model} has no disagreement output")
+        blocks = got["disagreement"][:, 0, :-(-pair.height // DISAGREEMENT_BLOCK), :-(-pair.width // DISAGREEMENT_BLOCK)]
+        return frame, float(blocks.mean(dtype=np.float64))
 
     def __call__(self, img0: np.ndarray, img1: np.ndarray, timestep: float, scale: float = 1.0,
                  ensemble: bool = False) -> np.ndarray:

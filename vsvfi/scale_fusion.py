@@ -1,0 +1,69 @@
+"""``scale="auto"`` on large motion: run the network at several flow scales and weigh their
+frames by how well each scale's flow explains both source frames.
+
+No single flow scale is best for all large motion: on the large-motion and pan families
+(docs/hard-scenes.md) scale 0.5 or 0.25 wins by several dB on some cases and loses as much
+on others of the same measured motion, so a rule on the motion alone misses the best scale
+on about one case in five. The network can tell: where its flow is right, the two inputs
+warped to the output time agree, except where one of them is occluded, which the fusion mask
+says. A graph with the ``disagreement`` output (rife46) reports, per 8x8 block, the mean of
+4 m (1 - m) |warp0 - warp1| (m the fusion mask); its mean over the frame is the scale's
+misfit. The frames of the scales in :data:`FUSED_SCALES` are averaged with weights
+proportional to ``(misfit + MISFIT_FLOOR) ** -MISFIT_POWER``: nearly the best scale's frame
+when one scale fits clearly better, a mean of the close ones otherwise. Chosen on the
+large-motion, pan, shake and object families (docs/auto-scale.md, "Weighing scales by the
+flow's misfit").
+
+Cost: the network runs once per scale, about 1 + 1/4 + 1/16 of one scale-1 run (the flow
+levels work at the scale's resolution; warping and fusion at full size), and only on pairs
+that moved more than :data:`FUSE_ABOVE` pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .scenes import auto_scale
+
+#: Pairs whose measured motion (``VsvfiMotion``, pixels at the frame's size) exceeds this
+#: are fused over :data:`FUSED_SCALES`; the others run at scale 1 alone.
+FUSE_ABOVE = 48.0
+#: Flow scales fused on large motion; the pair is padded once, for the smallest.
+FUSED_SCALES = (1.0, 0.5, 0.25)
+#: Exponent and floor (misfit units: RGB 0..1) of the weights: the power makes a clearly
+#: better scale take nearly all the weight; the floor keeps near-perfect fits from
+#: dividing by almost nothing.
+MISFIT_POWER = 4
+MISFIT_FLOOR = 1e-3
+
+
+def weights(misfits: Sequence[float]) -> np.ndarray:
+    """The fusion weights (float64, summing to 1) of frames whose flows have ``misfits``
+    (each >= 0, RGB 0..1 units): proportional to ``(misfit + MISFIT_FLOOR) ** -MISFIT_POWER``."""
+    m = np.asarray(misfits, np.float64)
+    if m.ndim != 1 or not len(m) or (m < 0).any() or not np.isfinite(m).all():
+        raise ValueError(f"misfits must be finite numbers >= 0, got {misfits!r}")
+    w = (m + MISFIT_FLOOR) ** -MISFIT_POWER
+    return w / w.sum()
+
+
+def fuse(frames: Sequence[np.ndarray], misfits: Sequence[float]) -> np.ndarray:
+    """The weighted mean (float32 (3, H, W)) of ``frames`` (same shape, any float dtype), one
+    per flow scale, with :func:`weights` of their ``misfits``."""
+    w = weights(misfits)
+    out = np.multiply(frames[0], w[0], dtype=np.float32)
+    for frame, wk in zip(frames[1:], w[1:]):
+        out += np.multiply(frame, wk, dtype=np.float32)
+    return out
+
+
+def auto_scales(motion: float, fusable: bool) -> tuple[float, ...]:
+    """The flow scales ``scale="auto"`` runs for a pair whose content moved ``motion``
+    pixels (``VsvfiMotion``): :data:`FUSED_SCALES` above :data:`FUSE_ABOVE` for a model
+    whose graph has the ``disagreement`` output (``fusable``), else the one scale
+    :func:`vsvfi.scenes.auto_scale` picks from the motion."""
+    if fusable and motion > FUSE_ABOVE:
+        return FUSED_SCALES
+    return (auto_scale(motion),)
