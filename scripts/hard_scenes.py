@@ -168,7 +168,10 @@ def before(pairs: dict[str, tuple[np.ndarray, np.ndarray]], rev: str) -> dict[st
             for k, (name, pair) in enumerate(pairs.items()):
                 paths[name] = Path(tmp) / f"{k}.npy"
                 np.save(paths[name], np.stack(pair))
-            env = dict(os.environ, VSVFI_MODEL_DIR=str(ROOT / "models"))
+            # that revision's own export of the default model: its graph outputs may differ from today's
+            env = dict(os.environ, VSVFI_MODEL_DIR=str(Path(tmp) / "models"))
+            export = f"import sys; sys.path.insert(0, {str(tree)!r}); from vsvfi.export import export; export('rife46')"
+            subprocess.run([sys.executable, "-c", export], check=True, env=env, cwd=tmp, capture_output=True)
             subprocess.run([sys.executable, "-c", BEFORE_SCRIPT, str(tree), *map(str, paths.values())], check=True,
                            env=env, cwd=tmp)
             return {name: np.load(str(p) + ".out.npy") for name, p in paths.items()}

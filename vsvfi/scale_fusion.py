@@ -14,9 +14,9 @@ when one scale fits clearly better, a mean of the close ones otherwise. Chosen o
 large-motion, pan, shake and object families (docs/auto-scale.md, "Weighing scales by the
 flow's misfit").
 
-Cost: the network runs once per scale, about 1 + 1/4 + 1/16 of one scale-1 run (the flow
-levels work at the scale's resolution; warping and fusion at full size), and only on pairs
-that moved more than :data:`FUSE_ABOVE` pixels.
+Cost: the network runs once per scale, on pairs that moved more than :data:`FUSE_ABOVE`
+pixels only. The coarser scales are not proportionally cheaper (every level still warps
+the full-size frames): about 2x one scale-1 run on the CPU (docs/auto-scale.md, "Cost").
 """
 
 from __future__ import annotations
