@@ -1,4 +1,5 @@
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -61,6 +62,13 @@ def planes(frame) -> list[np.ndarray]:
 
 def same_frame(a, b) -> bool:
     return a.format.id == b.format.id and all(np.array_equal(x, y) for x, y in zip(planes(a), planes(b)))
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` of a child that a test interrupts: SIGINT back to its default. A shell
+    starts background jobs with SIGINT ignored and children inherit that, so under such a
+    job the child would ignore the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def counting(clip: vs.VideoNode, log: list) -> vs.VideoNode:

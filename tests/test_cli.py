@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .conftest import default_sigint
+
 ROOT = Path(__file__).resolve().parent.parent
 VSVFI = [sys.executable, "-m", "vsvfi.cli"]
 
@@ -140,7 +142,8 @@ def _partials(folder: Path) -> list[Path]:
 def test_cli_interrupt_leaves_no_output(sample, tmp_path, how):
     out = tmp_path / "out.mp4"
     p = subprocess.Popen([*VSVFI, sample("carphone_pristine"), "-o", str(out), "--ratio", "8", "--no-progress"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                         preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     while p.poll() is None and time.monotonic() < deadline:  # wait until ffmpeg has written something
         if any(f.stat().st_size > 0 for f in _partials(tmp_path)):

@@ -18,6 +18,7 @@ import vapoursynth as vs
 from vsvfi import arguments, scaleout
 from vsvfi.scenes import is_cut, pair_stats
 
+from .conftest import default_sigint
 from .test_cli import VSVFI, clip_with_audio, probe  # noqa: F401 (a fixture)
 
 core = vs.core
@@ -121,7 +122,7 @@ def test_a_killed_worker_has_its_chunk_rerun(sample, single, tmp_path):
 def test_an_interrupted_run_resumes_with_the_finished_chunks(sample, single, tmp_path):
     out, work = tmp_path / "scaled.mkv", tmp_path / "work"
     args = [*EXCERPT, "--workers", "1", "--chunk-seconds", "1", "--work-dir", str(work)]
-    proc = scaled(sample("bikes"), out, *args, cwd=tmp_path)
+    proc = scaled(sample("bikes"), out, *args, cwd=tmp_path, preexec_fn=default_sigint)
     deadline = time.monotonic() + 300
     while not list(work.rglob("chunk_*.mkv.json")) and time.monotonic() < deadline:
         time.sleep(0.2)
