@@ -127,7 +127,7 @@ def test_auto_scale_follows_the_motion(quick):
     print("\n" + "\n".join(f"{m:6.1f} px: auto {p:.2f} fixed {f}" for m, p, f in rows))
     auto, one, best = (np.array(x) for x in zip(*[(p, f[1.0], max(f.values())) for _, p, f in rows]))
     assert auto.mean() >= one.mean() + 2.0  # measured +2.30 dB: coarser flows pay on large motion
-    assert (auto >= best - 1.0).all() and auto.mean() >= best.mean() + 0.25  # measured -0.34, +0.39
+    assert (auto >= best - 1.0).all() and auto.mean() >= best.mean() + 0.25  # measured -0.34, +0.38
     small = [p >= f[1.0] for m, p, f in rows if m <= 48]
     assert small and all(small)  # small motion keeps scale 1 (same frame)
 

@@ -7,7 +7,7 @@ import pytest
 from vsvfi import scale_fusion
 from vsvfi.export import example_pair
 from vsvfi.runtime import get_engine
-from vsvfi.scale_fusion import FUSE_ABOVE, FUSED_SCALES, auto_scales, fuse, weights
+from vsvfi.scale_fusion import COARSE_ABOVE, FUSE_ABOVE, FUSED_SCALES, auto_scales, fuse, weights
 
 
 def test_a_clearly_better_flow_takes_nearly_all_the_weight():
@@ -35,7 +35,8 @@ def test_fuse_is_the_weighted_mean_in_float32():
 
 def test_auto_scales_fuse_only_large_motion_of_a_model_with_the_misfit():
     assert auto_scales(FUSE_ABOVE, True) == (1.0,)
-    assert auto_scales(FUSE_ABOVE + 0.1, True) == FUSED_SCALES == (1.0, 0.5, 0.25)
+    assert auto_scales(FUSE_ABOVE + 0.1, True) == auto_scales(COARSE_ABOVE, True) == FUSED_SCALES == (1.0, 0.5, 0.25)
+    assert auto_scales(COARSE_ABOVE + 0.1, True) == (0.5, 0.25)  # scale 1's flow misses there
     assert auto_scales(100.0, False) == (0.5,) and auto_scales(300.0, False) == (0.25,)
     assert auto_scales(10.0, False) == (1.0,)
 

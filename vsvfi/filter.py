@@ -378,8 +378,9 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
             full resolution. "auto": per pair of source frames, from the motion measured on
             the thumbnails (pixels): scale 1 up to 48 px; above that, with rife46, the
             frames of scales 1, 0.5 and 0.25 weighed by how well each one's flow explains
-            both inputs (:mod:`vsvfi.scale_fusion`; about 2x the network cost of scale 1 on
-            those pairs); other models take one scale, :data:`vsvfi.scenes.AUTO_SCALES`.
+            both inputs (scale 1 left out above 200 px; :mod:`vsvfi.scale_fusion`; about 2x
+            the network cost of scale 1 on those pairs); other models take one scale,
+            :data:`vsvfi.scenes.AUTO_SCALES`.
         ensemble: also interpolate the time-reversed pair (i + 1, i at 1 - t) and average
             the two frames; about 2x the cost (docs/quality.md has its measured effect).
         protect_static: keep what is the same in frames i and i + 1 (burnt-in subtitles,

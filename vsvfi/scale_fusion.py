@@ -15,7 +15,7 @@ large-motion, pan, shake and object families (docs/auto-scale.md, "Weighing scal
 flow's misfit").
 
 Cost: the network runs once per scale, on pairs that moved more than :data:`FUSE_ABOVE`
-pixels only. The coarser scales are not proportionally cheaper (every level still warps
+pixels only (and without scale 1 above :data:`COARSE_ABOVE`). The coarser scales are not proportionally cheaper (every level still warps
 the full-size frames): about 2x one scale-1 run on the CPU (docs/auto-scale.md, "Cost").
 """
 
@@ -32,6 +32,10 @@ from .scenes import auto_scale
 FUSE_ABOVE = 48.0
 #: Flow scales fused on large motion; the pair is padded once, for the smallest.
 FUSED_SCALES = (1.0, 0.5, 0.25)
+#: Above this motion (pixels) scale 1 is left out of the fusion: its flow misses there and
+#: its weight is near 0 (the large-motion and pan families change by at most 0.27 dB on one
+#: case without it; docs/auto-scale.md), and it is the costliest run.
+COARSE_ABOVE = 200.0
 #: Exponent and floor (misfit units: RGB 0..1) of the weights: the power makes a clearly
 #: better scale take nearly all the weight; the floor keeps near-perfect fits from
 #: dividing by almost nothing.
@@ -61,9 +65,11 @@ def fuse(frames: Sequence[np.ndarray], misfits: Sequence[float]) -> np.ndarray:
 
 def auto_scales(motion: float, fusable: bool) -> tuple[float, ...]:
     """The flow scales ``scale="auto"`` runs for a pair whose content moved ``motion``
-    pixels (``VsvfiMotion``): :data:`FUSED_SCALES` above :data:`FUSE_ABOVE` for a model
-    whose graph has the ``disagreement`` output (``fusable``), else the one scale
-    :func:`vsvfi.scenes.auto_scale` picks from the motion."""
+    pixels (``VsvfiMotion``): :data:`FUSED_SCALES` above :data:`FUSE_ABOVE` (without scale
+    1 above :data:`COARSE_ABOVE`) for a model whose graph has the ``disagreement`` output
+    (``fusable``), else the one scale :func:`vsvfi.scenes.auto_scale` picks from the motion."""
+    if fusable and motion > COARSE_ABOVE:
+        return tuple(s for s in FUSED_SCALES if s < 1)
     if fusable and motion > FUSE_ABOVE:
         return FUSED_SCALES
     return (auto_scale(motion),)
