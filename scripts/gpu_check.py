@@ -8,6 +8,7 @@ Sections (``--sections``, in this order by default):
   already on the GPU, GPU only (output left there), 2 sessions from 2 threads, the filter's
   per-pair path (vsvfi Engine: pad + cast on the host or on the GPU, upload, run, copy back),
   static-shape sessions (``vsvfi.runtime.graphs.static_model``) alone and with a CUDA graph,
+  ``scale="auto"``'s fused scales on one pair (rife46: three runs with their misfits),
   ``prefer_nhwc``, and a CUDA graph of the dynamic graph where it starts; frames per second (median of ``--runs``
   timed calls after warm-up) and max / mean |difference| against CUDA fp32 and CPU fp32.
   Node placement: ``session.disable_cpu_ep_fallback`` and ORT's profile (which nodes ran on
@@ -453,6 +454,21 @@ class Check:
                     return step, (lambda: step()[None]), graph_state(eng)
                 self.try_row(rows, size, "fp16 Engine per pair: float32 frames in, pad+cast on GPU, static shapes, "
                              "CUDA graph (cuda_graph=True), float32 out", engine_graph, ref32, refcpu, runs)
+
+                if "disagreement" in MODELS[name].outputs:
+                    def engine_fused():
+                        from vsvfi.scale_fusion import FUSED_SCALES, fuse
+
+                        eng = RifeEngine(name, self.provider, self.args.device, precision="fp16")
+
+                        def step():
+                            pair = eng.prepare(a, b, min(FUSED_SCALES))
+                            return fuse(*zip(*[eng.synthesize(pair, 0.5, scale=s, misfit=True) for s in FUSED_SCALES]))
+                        step()
+                        return step, None, eng.active_provider
+                    self.try_row(rows, size, 'fp16 Engine per pair, scale="auto" on large motion: scales 1, 0.5 and '
+                                 "0.25 with their misfits, fused (differs from scale 1 by design: no diff)",
+                                 engine_fused, ref32, refcpu, runs)
 
                 for graph in (False, True):
                     def engine_threads(graph=graph):
