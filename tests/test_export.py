@@ -182,12 +182,38 @@ def test_manifest_describes_the_file(model, sha, max_mb):
     assert entry["outputs"][0] == {"name": "frame", "elem_type": "float", "shape": ["batch", 3, "height", "width"]}
     if model == "rife39":
         assert entry["outputs"][1] == {"name": "large_motion", "elem_type": "bool", "shape": ["batch"]}
+    else:
+        assert entry["outputs"][1] == {"name": "disagreement", "elem_type": "float",
+                                       "shape": ["batch", 1, "blocks_y", "blocks_x"]}
     assert entry["pad_multiple"] == spec.pad_multiple
     assert set(entry["check"]["scales"]) >= set(entry["scales"]) and entry["check"]["max_abs_diff_vs_torch"] < 1e-3
     assert entry["opset"] == 17 and entry["ir_version"] <= 13
     assert entry["weights"]["sha256"].startswith(sha) and "MIT" in entry["weights"]["licence"]
     # dynamic axes, an in-graph warp grid and resize factors: the file is the weights, not baked grids
     assert path.stat().st_size < max_mb * 1e6
+
+
+def test_export_replaces_a_file_whose_outputs_differ_from_the_spec(tmp_path, monkeypatch):
+    # A models/ made before rife46's graph gained its disagreement output: the file matches its
+    # manifest entry (hash), but not the outputs the spec names. setup.sh's export must redo it.
+    import onnx
+
+    from vsvfi.export import export, to_onnx
+    from vsvfi.models import ModelFileError, file_entry, verified_graphs, write_manifest_entry
+
+    monkeypatch.setenv("VSVFI_MODEL_DIR", str(tmp_path))
+    old = build("rife46")
+    old.disagreement = False
+    path = tmp_path / "rife46.onnx"
+    model = to_onnx(old, None, outputs=("frame",))
+    onnx.save(model, str(path))
+    write_manifest_entry("rife46", file_entry(path, model))
+    verified_onnx("rife46")  # the hash matches
+    with pytest.raises(ModelFileError, match="outputs"):
+        verified_graphs("rife46")
+    export("rife46")
+    assert verified_graphs("rife46") == {"rife46": path}
+    assert [o["name"] for o in read_manifest()["rife46"]["outputs"]] == ["frame", "disagreement"]
 
 
 class _Warp(torch.nn.Module):
