@@ -457,13 +457,13 @@ class Check:
 
                 if "disagreement" in MODELS[name].outputs:
                     def engine_fused():
-                        from vsvfi.scale_fusion import FUSED_SCALES, fuse
+                        from vsvfi.scale_fusion import FUSED_SCALES, fuse, runs as fused_runs
 
                         eng = RifeEngine(name, self.provider, self.args.device, precision="fp16")
 
                         def step():
                             pair = eng.prepare(a, b, min(FUSED_SCALES))
-                            return fuse(*zip(*[eng.synthesize(pair, 0.5, scale=s, misfit=True) for s in FUSED_SCALES]))
+                            return fuse(*zip(*fused_runs(eng, pair, 0.5, FUSED_SCALES)))
                         step()
                         return step, None, eng.active_provider
                     self.try_row(rows, size, 'fp16 Engine per pair, scale="auto" on large motion: scales 1, 0.5 and '

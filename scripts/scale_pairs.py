@@ -57,8 +57,7 @@ def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[
     run on one pair padded for the smallest, weighed by their misfits."""
     out = {s: [engine(x0, x1, t / k, s) for t in range(1, k)] for s in SCALES}
     pair = engine.prepare(x0, x1, min(scale_fusion.FUSED_SCALES))
-    runs = [[engine.synthesize(pair, t / k, scale=s, misfit=True) for s in scale_fusion.FUSED_SCALES]
-            for t in range(1, k)]
+    runs = [scale_fusion.runs(engine, pair, t / k, scale_fusion.FUSED_SCALES) for t in range(1, k)]
     out["fused"] = [scale_fusion.fuse(*zip(*r)) for r in runs]
     coarse = [i for i, s in enumerate(scale_fusion.FUSED_SCALES) if s < 1]  # above COARSE_ABOVE
     out["coarse"] = [scale_fusion.fuse(*zip(*[r[i] for i in coarse])) for r in runs]
@@ -69,11 +68,9 @@ def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[
 
 def _weighed(runs: list[tuple[np.ndarray, float]], power: float) -> np.ndarray:
     """The runs' frames weighed by ``(misfit + MISFIT_FLOOR) ** -power`` (inf: the least misfit)."""
-    m = np.array([x for _, x in runs])
     if power == float("inf"):
-        return runs[int(np.argmin(m))][0]
-    w = (m + scale_fusion.MISFIT_FLOOR) ** -power
-    return sum(f * wk for (f, _), wk in zip(runs, w / w.sum()))
+        return min(runs, key=lambda r: r[1])[0]
+    return scale_fusion.fuse(*zip(*runs), power=power)
 
 
 def _scores(frames: dict[float, list[np.ndarray]], truth: list[np.ndarray]) -> dict[float, float]:
@@ -223,8 +220,8 @@ def cost(rounds: int = 5) -> dict[str, float]:
     one, fused = engine.prepare(a, b, 1.0), engine.prepare(a, b, min(scale_fusion.FUSED_SCALES))
     coarse = [s for s in scale_fusion.FUSED_SCALES if s < 1]
     runs = {"scale 1": lambda: engine.synthesize(one, 0.5),
-            "fused": lambda: [engine.synthesize(fused, 0.5, scale=s, misfit=True) for s in scale_fusion.FUSED_SCALES],
-            "coarse": lambda: [engine.synthesize(fused, 0.5, scale=s, misfit=True) for s in coarse]}
+            "fused": lambda: scale_fusion.runs(engine, fused, 0.5, scale_fusion.FUSED_SCALES),
+            "coarse": lambda: scale_fusion.runs(engine, fused, 0.5, coarse)}
     times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(rounds + 1):  # the first round warms up
         for k, fn in runs.items():

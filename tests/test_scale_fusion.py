@@ -14,6 +14,7 @@ def test_a_clearly_better_flow_takes_nearly_all_the_weight():
     w = weights([0.001, 0.004, 0.008])
     assert w.sum() == pytest.approx(1.0) and w[0] > 0.97 and w[1] > w[2]
     assert np.allclose(weights([0.002, 0.002, 0.002]), 1 / 3)
+    assert weights([0.001, 0.003], power=1)[0] == pytest.approx(2 / 3)  # (0.002)^-1 : (0.004)^-1
     # the floor: two near-perfect fits share the weight instead of the smaller one taking it all
     assert np.allclose(weights([0.0, 1e-5]), 0.5, atol=0.01)
 

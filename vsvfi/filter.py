@@ -25,7 +25,7 @@ from .overlay_motion import Layers, layers, paint, unmix
 from .protect import DEFAULT as PROTECTION
 from .protect import masks_and_motion
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
-from .scale_fusion import auto_scales, fuse
+from .scale_fusion import auto_scales, fuse, runs
 from .scenes import SC_THRESHOLD, is_cut, is_static, pair_stats, static_stats
 from .timing import RatioTimeline
 
@@ -240,9 +240,7 @@ class _Interpolator:
         # dtype=None: an fp16 graph's output is converted once, by the copy into the frame
         if len(pair.scales) == 1:
             return self.engine.synthesize(pair.net, t, self.ensemble, dtype=None)
-        runs = [self.engine.synthesize(pair.net, t, self.ensemble, dtype=None, scale=s, misfit=True)
-                for s in pair.scales]
-        return fuse(*zip(*runs))
+        return fuse(*zip(*runs(self.engine, pair.net, t, pair.scales, self.ensemble)))
 
     def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None,
                     scales: tuple[float, ...]) -> vs.VideoFrame:

@@ -43,24 +43,32 @@ MISFIT_POWER = 4
 MISFIT_FLOOR = 1e-3
 
 
-def weights(misfits: Sequence[float]) -> np.ndarray:
+def weights(misfits: Sequence[float], power: float = MISFIT_POWER) -> np.ndarray:
     """The fusion weights (float64, summing to 1) of frames whose flows have ``misfits``
-    (each >= 0, RGB 0..1 units): proportional to ``(misfit + MISFIT_FLOOR) ** -MISFIT_POWER``."""
+    (each >= 0, RGB 0..1 units): proportional to ``(misfit + MISFIT_FLOOR) ** -power``."""
     m = np.asarray(misfits, np.float64)
     if m.ndim != 1 or not len(m) or (m < 0).any() or not np.isfinite(m).all():
         raise ValueError(f"misfits must be finite numbers >= 0, got {misfits!r}")
-    w = (m + MISFIT_FLOOR) ** -MISFIT_POWER
+    w = (m + MISFIT_FLOOR) ** -power
     return w / w.sum()
 
 
-def fuse(frames: Sequence[np.ndarray], misfits: Sequence[float]) -> np.ndarray:
+def fuse(frames: Sequence[np.ndarray], misfits: Sequence[float], power: float = MISFIT_POWER) -> np.ndarray:
     """The weighted mean (float32 (3, H, W)) of ``frames`` (same shape, any float dtype), one
     per flow scale, with :func:`weights` of their ``misfits``."""
-    w = weights(misfits)
+    w = weights(misfits, power)
     out = np.multiply(frames[0], w[0], dtype=np.float32)
     for frame, wk in zip(frames[1:], w[1:]):
         out += np.multiply(frame, wk, dtype=np.float32)
     return out
+
+
+def runs(engine, pair, timestep: float, scales: Sequence[float], ensemble: bool = False) -> list:
+    """(frame, misfit) of ``engine`` (a RIFE engine whose graph has the ``disagreement``
+    output) at each of ``scales`` on one prepared ``pair`` (padded for the smallest scale):
+    frames in the graph's output type, misfits as :meth:`RifeEngine.synthesize` reports them.
+    ``fuse(*zip(*runs(...)))`` is what ``scale="auto"`` makes of the pair."""
+    return [engine.synthesize(pair, timestep, ensemble, dtype=None, scale=s, misfit=True) for s in scales]
 
 
 def auto_scales(motion: float, fusable: bool) -> tuple[float, ...]:
