@@ -22,8 +22,10 @@ core = vs.core
 SC_THRESHOLD = 0.34
 #: Width of the luma thumbnails the pair measurements are computed on (pixels).
 SC_WIDTH = 160
-#: Flow scale for ``scale="auto"``: the first (largest-motion bound, scale) whose bound the
-#: pair's motion (pixels at the frame's size) does not exceed (docs/hard-scenes.md).
+#: Flow scale for ``scale="auto"`` with a model whose graph has no ``disagreement`` output
+#: (rife46 fuses several scales above 48 px instead, :mod:`vsvfi.scale_fusion`): the first
+#: (largest-motion bound, scale) whose bound the pair's motion (pixels at the frame's size)
+#: does not exceed (docs/auto-scale.md).
 AUTO_SCALES = ((48.0, 1.0), (200.0, 0.5), (float("inf"), 0.25))
 #: Two source frames whose planes differ by at most this much anywhere (fraction of the
 #: sample range: one code value at 8 bits) count as a static pair: their intermediate frames
