@@ -40,6 +40,8 @@ core = vs.core
 PERCENTILES = (50, 75, 90)
 SCALES = (1.0, 0.5, 0.25)
 FAMILIES = ("object", "zoom", "shake", "pan", "large-motion")
+#: The scales scale="auto" fuses above COARSE_ABOVE (the filter's own rule).
+_COARSE = scale_fusion.auto_scales(float("inf"), True)
 #: Weight exponents compared with MISFIT_POWER (inf: the scale with the least misfit alone).
 POWERS = (1, 2, 4, 8, float("inf"))
 
@@ -59,7 +61,7 @@ def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[
     pair = engine.prepare(x0, x1, min(scale_fusion.FUSED_SCALES))
     runs = [scale_fusion.runs(engine, pair, t / k, scale_fusion.FUSED_SCALES) for t in range(1, k)]
     out["fused"] = [scale_fusion.fuse(*zip(*r)) for r in runs]
-    coarse = [i for i, s in enumerate(scale_fusion.FUSED_SCALES) if s < 1]  # above COARSE_ABOVE
+    coarse = [scale_fusion.FUSED_SCALES.index(s) for s in _COARSE]
     out["coarse"] = [scale_fusion.fuse(*zip(*[r[i] for i in coarse])) for r in runs]
     for power in POWERS:  # other weightings of the same runs, for the table that chose MISFIT_POWER
         out[f"power {power}"] = [_weighed(r, power) for r in runs]
@@ -218,7 +220,7 @@ def cost(rounds: int = 5) -> dict[str, float]:
     rgb = core.resize.Bicubic(clip, 1920, 1080, format=vs.RGBS, matrix_in_s="709")
     a, b = (frame_array(rgb.get_frame(i)) for i in (40, 41))
     one, fused = engine.prepare(a, b, 1.0), engine.prepare(a, b, min(scale_fusion.FUSED_SCALES))
-    coarse = [s for s in scale_fusion.FUSED_SCALES if s < 1]
+    coarse = _COARSE
     runs = {"scale 1": lambda: engine.synthesize(one, 0.5),
             "fused": lambda: scale_fusion.runs(engine, fused, 0.5, scale_fusion.FUSED_SCALES),
             "coarse": lambda: scale_fusion.runs(engine, fused, 0.5, coarse)}

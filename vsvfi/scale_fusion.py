@@ -11,12 +11,12 @@ says. A graph with the ``disagreement`` output (rife46) reports, per 8x8 block, 
 misfit. The frames of the scales in :data:`FUSED_SCALES` are averaged with weights
 proportional to ``(misfit + MISFIT_FLOOR) ** -MISFIT_POWER``: nearly the best scale's frame
 when one scale fits clearly better, a mean of the close ones otherwise. Chosen on the
-large-motion, pan, shake and object families (docs/auto-scale.md, "Weighing scales by the
-flow's misfit").
+large-motion, pan, shake and object families (docs/auto-scale.md, "Weighing the scales").
 
 Cost: the network runs once per scale, on pairs that moved more than :data:`FUSE_ABOVE`
-pixels only (and without scale 1 above :data:`COARSE_ABOVE`). The coarser scales are not proportionally cheaper (every level still warps
-the full-size frames): about 2x one scale-1 run on the CPU (docs/auto-scale.md, "Cost").
+pixels only (and without scale 1 above :data:`COARSE_ABOVE`). The coarser scales are not
+proportionally cheaper (every level still warps the full-size frames): about 2x one
+scale-1 run on the CPU (docs/auto-scale.md, "Cost").
 """
 
 from __future__ import annotations
