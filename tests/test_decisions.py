@@ -82,20 +82,21 @@ def test_overlay_protection_keeps_overlays_and_the_rest(quick):
     over_off, over_blend, outside = (np.array([r[k] for r in rows]) for k in range(3))
     print("\n" + "\n".join(f"inside {i:+.2f} vs off, {j:+.2f} vs blend; outside {o:+.2f} {n}" for i, j, o, n in rows))
     # measured on the quick set (docs/hard-scenes.md has the whole family): inside the boxes
-    # +8.71 dB over protection off and +2.04 over a blend, the rest +4.33 over off (+8.58,
-    # +1.91, +4.21 before the background was read along the motion, docs/protection.md)
-    assert over_off.mean() >= 8.5 and over_blend.mean() >= 1.9 and outside.mean() >= 4.1
+    # +8.98 dB over protection off and +2.31 over a blend, the rest +4.39 over off (+8.71,
+    # +2.04, +4.33 before the shadows were painted out too, docs/protection.md)
+    assert over_off.mean() >= 8.8 and over_blend.mean() >= 2.2 and outside.mean() >= 4.2
     assert over_off.min() >= -0.3 and outside.min() >= -0.1
-    # opaque outlined text over motion: well above a blend (measured +6.79, +5.37; +6.28,
+    # opaque outlined text over motion: well above a blend (measured +6.67, +5.33; +6.28,
     # +5.08 with the box fill and the plain blend, docs/protection.md); thin
     # anti-aliased labels, shadows and semi-transparent logos are not (docs/hard-scenes.md)
     opaque = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "32px subtitle" in n or "caption" in n]
     assert len(opaque) == 2 and min(opaque) >= 5.2
     # the 24 px subtitle's 1 px strokes are found and its drop shadow, darker than the
-    # motion says, gets the blend or P + k B (measured -0.58 against a blend; -0.73 with the
-    # plain blend, -1.63 without the darkening test, -4.59 when seeds needed 2 px strokes)
+    # motion says, gets the blend or P + k B and is painted out of the network's inputs
+    # (measured -0.11 against a blend; -0.58 with the shadow left in the inputs, -1.63
+    # without the darkening test, -4.59 when seeds needed 2 px strokes)
     shadowed = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "subtitle shadow" in n]
-    assert len(shadowed) == 1 and shadowed[0] >= -0.8
+    assert len(shadowed) == 1 and shadowed[0] >= -0.3
 
 
 def test_protection_does_not_hurt_periodic_texture(quick):

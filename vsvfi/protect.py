@@ -45,7 +45,8 @@ class Protection:
       must see as it is), then by a ``rim`` of 1 pixel (anti-aliased edges mix the
       overlay with the moving background and are static in neither). Overlay pixels are
       painted out of both inputs before the network runs, so it cannot drag them along
-      with the motion around them.
+      with the motion around them; so are the other pixels that get the blend whatever the
+      network says (``keep`` at least ``painted``, below) unless they are static.
     - afterwards (:meth:`combine`) the blend goes in on overlay pixels, on pixels within
       ``near`` pixels of an overlay whose inputs differ by less than ``nearly`` (a
       smoothstep: semi-transparent edges, shadows and text too small for the masks, where
@@ -60,8 +61,8 @@ class Protection:
     Each (lo, hi) pair is the ramp of a :func:`smoothstep`; values are fractions of the
     sample range (``still``: of the 3x3 square; ``shade``: a ratio of luma), ``radius``,
     ``near``, ``grow`` and ``rim`` are in pixels, ``grow_area`` a fraction of the frame's
-    area. Tuned on the overlay, periodic and object families of :mod:`vsvfi.families`
-    (docs/protection.md).
+    area, ``painted`` a weight of ``keep``. Tuned on the overlay, periodic and object
+    families of :mod:`vsvfi.families` (docs/protection.md).
     """
 
     low: float = 1 / 255
@@ -80,14 +81,11 @@ class Protection:
     explained: tuple[float, float] = (2 / 255, 6 / 255)
     shade: tuple[float, float] = (0.5, 0.7)
     shade_fit: tuple[float, float] = (0.04, 0.08)
+    painted: float = 0.99
 
     def masks(self, img0: np.ndarray, img1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`static_masks` of a pair with these parameters."""
         return static_masks(img0, img1, self)
-
-    def fill(self, img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """:func:`fill` with this ``radius``."""
-        return fill(img, mask, self.radius)
 
     def combine(self, frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float, static: np.ndarray,
                 keep: np.ndarray | None) -> np.ndarray:
@@ -171,12 +169,12 @@ def static_masks(img0: np.ndarray, img1: np.ndarray,
 
     Returns:
         (static, overlay, keep): float32 (H, W) in [0, 1]. ``static``: pixels where the
-        inputs agree (3x3-opened), candidates for the linear blend. ``overlay``: static text
-        and logos surrounded by motion, to be painted out before the network. ``keep``:
-        where the blend goes in whatever the network says: the overlay, and the pixels
-        within ``near`` pixels of it whose inputs differ by less than ``nearly`` (see
-        :class:`Protection`). ``overlay`` and ``keep`` are all zero where nothing looks
-        like an overlay.
+        inputs agree (3x3-opened), candidates for the linear blend. ``overlay``: what is
+        painted out before the network: static text and logos surrounded by motion, and
+        the pixels of ``keep`` at 1 that are not static. ``keep``: where the blend goes in
+        whatever the network says: the text and logos, and the pixels within ``near`` of
+        them whose inputs differ by less than ``nearly`` or are shaded (see
+        :class:`Protection`). Both are all zero where nothing looks like an overlay.
 
     Computed in strips of :data:`STRIP_ROWS` rows, each with enough rows of context above
     and below (the reach of the whole chain of filters), so every pixel sees the
@@ -227,10 +225,12 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     grown = _grown(seed[box] * unexplained, room, params)
     d = np.abs(img0[(slice(None), *box)] - img1[(slice(None), *box)]).max(axis=0)
     overlay, keep = np.zeros_like(seed), np.zeros_like(seed)
-    overlay[box] = grown
     near = _dilate(grown, params.near)
     darker = _darkened(img0, img1, box, (near > 0) & (grown < 1), shifts, params)
     keep[box] = np.maximum(grown, near * np.maximum(smoothstep(d, params.nearly[1], params.nearly[0]), darker))
+    # a drop shadow or a soft edge seen by the network gets dragged along like the text (a
+    # ghost beside it); fully kept pixels only: the blend then hides the painting entirely
+    overlay[box] = np.maximum(grown, (keep[box] >= params.painted) * (1 - static[box]))
     return static, overlay, keep, shifts
 
 
