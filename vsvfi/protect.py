@@ -171,9 +171,9 @@ def static_masks(img0: np.ndarray, img1: np.ndarray,
         (static, overlay, keep): float32 (H, W) in [0, 1]. ``static``: pixels where the
         inputs agree (3x3-opened), candidates for the linear blend. ``overlay``: what is
         painted out before the network: static text and logos surrounded by motion, and
-        the pixels of ``keep`` at 1 that are not static. ``keep``: where the blend goes in
-        whatever the network says: the text and logos, and the pixels within ``near`` of
-        them whose inputs differ by less than ``nearly`` or are shaded (see
+        ``keep`` at ``painted`` or more times 1 - ``static``. ``keep``: where the blend goes
+        in whatever the network says: the text and logos, and the pixels within ``near``
+        of them whose inputs differ by less than ``nearly`` or are shaded (see
         :class:`Protection`). Both are all zero where nothing looks like an overlay.
 
     Computed in strips of :data:`STRIP_ROWS` rows, each with enough rows of context above
