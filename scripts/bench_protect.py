@@ -15,9 +15,15 @@ With ``--motion``, instead: on the same four pairs, one thread, what vsvfi.overl
 adds: per pair, painting both frames (against the box fill alone) and the layer fit; per
 output frame, unmix (docs/protection.md, "Cost").
 
+With ``--translucent``, instead: on the same four pairs and a semi-transparent logo pair
+from the overlay family, one thread, what vsvfi.translucent adds: per pair, the search
+(and, where it finds a layer, the separation), and per output frame, the composite
+(docs/protection.md, "Semi-transparent overlays as layers").
+
     .venv/bin/python scripts/bench_protect.py [--threads 2] [--rounds 5]
     .venv/bin/python scripts/bench_protect.py --spread
     .venv/bin/python scripts/bench_protect.py --motion [--rounds 5]
+    .venv/bin/python scripts/bench_protect.py --translucent [--rounds 5]
 """
 
 from __future__ import annotations
@@ -110,12 +116,37 @@ def motion(pairs: dict, rounds: int) -> int:
     return 0
 
 
+def translucent(pairs: dict, rounds: int) -> int:
+    """The --translucent table."""
+    from vsvfi import translucent as tl
+
+    print("| pair (1920x1080) | layer pixels | find, ms per pair | composite, ms per output frame |")
+    print("|---|---|---|---|")
+    for clip, (a, b) in pairs.items():
+        keep = protect.masks_and_motion(a, b)[2]
+        finds, composites, layer = [], [], None
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            layer = tl.find(a, b, keep)
+            finds.append(time.perf_counter() - t0)
+            frame = (a + b) / 2
+            t0 = time.perf_counter()
+            tl.composite(frame, layer)
+            composites.append(time.perf_counter() - t0)
+        share = 0.0 if layer is None else len(layer.ys) / a[0].size
+        print(f"| {clip} | {100 * share:.3f} % | {1e3 * statistics.median(finds):.0f} | "
+              f"{1e3 * statistics.median(composites):.1f} |")
+    print(f"\nmedian of {rounds} rounds, one thread.")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--spread", action="store_true", help="masks on 10 pairs over each sample clip instead")
     ap.add_argument("--motion", action="store_true", help="the cost of vsvfi.overlay_motion's steps instead")
+    ap.add_argument("--translucent", action="store_true", help="the cost of vsvfi.translucent instead")
     args = ap.parse_args()
     if args.spread:
         return spread()
@@ -137,6 +168,11 @@ def main() -> int:
     pairs["subtitle over a pan"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
     if args.motion:
         return motion(pairs, args.rounds)
+    if args.translucent:
+        case = next(c for c in families.cases("overlay") if c.name.startswith("overlay patch logos alpha 0.5 and 0.8 over pan 40px"))
+        rgb = vs.core.resize.Bicubic(case.clip, 1920, 1080, format=vs.RGBS)
+        pairs["patch logos over a pan"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
+        return translucent(pairs, args.rounds)
     ways = {"one pass over the frame": (one_pass, protect._fill),
             f"strips of {protect.STRIP_ROWS} rows, {protect.TILE}-px fill tiles": (protect.static_masks,
                                                                                  protect.fill)}

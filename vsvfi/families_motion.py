@@ -264,15 +264,16 @@ def _ellipse(w: int, h: int) -> np.ndarray:
     return ((xx + 0.5 - w / 2) / (w / 2)) ** 2 + ((yy + 0.5 - h / 2) / (h / 2)) ** 2 <= 1
 
 
-def _object_frames(bg: np.ndarray, patch: np.ndarray, shape: np.ndarray, start: tuple[int, int],
+def _object_frames(bg, patch: np.ndarray, shape: np.ndarray, start: tuple[int, int],
                    d: tuple[int, int]) -> list[np.ndarray]:
-    """``bg`` (3, H, W) with ``patch`` (3, h, w) pasted where ``shape`` (bool (h, w)) holds,
-    its top-left at ``start`` + t ``d`` for t = 0, 0.5, 1 (hard edges: an exact middle)."""
+    """``bg`` (a (3, H, W) frame, or (shot, (width, height)): the panning window of a
+    :class:`Shot`) with ``patch`` (3, h, w) pasted where ``shape`` (bool (h, w)) holds, its
+    top-left at ``start`` + t ``d`` for t = 0, 0.5, 1 (hard edges: an exact middle)."""
     out = []
     ph, pw = shape.shape
     for t in (0, 0.5, 1):
         x, y = start[0] + int(t * d[0]), start[1] + int(t * d[1])
-        f = bg.copy()
+        f = bg.copy() if isinstance(bg, np.ndarray) else bg[0].window(t, *bg[1]).copy()
         region = f[:, y:y + ph, x:x + pw]
         region[:, shape] = patch[:, shape]
         out.append(f)
@@ -282,7 +283,9 @@ def _object_frames(bg: np.ndarray, patch: np.ndarray, shape: np.ndarray, start: 
 def object_cases(quick: bool) -> list[Case]:
     """A large object crossing a static real background at 32-96 px per pair, horizontally
     or diagonally (half as much down): a 212x160 real patch (about a third of the 640 width)
-    from another clip, a rectangle or an ellipse with hard edges, so the middle is exact."""
+    from another clip, a rectangle or an ellipse with hard edges, so the middle is exact.
+    And over a panning background: the object still in the frame (a subject the camera
+    follows) or crossing against the pan (not in the quick set)."""
     backgrounds = [Shot("bigbuckbunny", 90, 1, 300, 200), Shot("bikes", 220, 1, 0, 0)]
     sizes = [(640, 360), (640, 272)]
     patches = [("bikes", 70, 1, 110, 70), ("carphone_pristine", 50, 2, 50, 30)]  # taxi sign; face (upscaled 2x)
@@ -303,4 +306,17 @@ def object_cases(quick: bool) -> list[Case]:
         name = (f"object {d}px {'diagonal' if diag else 'horizontal'} {form} {stem}#{n}{'x2' if scale == 2 else ''} over "
                 f"{backgrounds[b]} w{w}")
         out.append(Case("object", name, array_clip(frames), cut=False, motion=math.hypot(*vec)))
+    pans = [(Shot("bigbuckbunny", 90, 1, 200, 150, 32, 0), (640, 360)), (Shot("bikes", 220, 2, 100, 80, 24, -24), (640, 272))]
+    moving = [] if quick else [(shot, size, vec) for shot, size in pans for vec in ((0, 0), (-48, 24))]
+    for j, (shot, (w, h), vec) in enumerate(moving):
+        stem, n, scale, px, py = patches[j % 2]
+        patch = image(stem, n, scale)[:, py:py + 160, px:px + 212]
+        shape = _ellipse(212, 160) if j % 2 else np.ones((160, 212), bool)
+        start = ((w - 212 - vec[0]) // 2, (h - 160 - vec[1]) // 2)
+        frames = _object_frames((shot, (w, h)), patch, shape, start, vec)
+        what = "still in the frame" if vec == (0, 0) else f"{abs(vec[0])}px diagonal"
+        name = (f"object {what} {'ellipse' if j % 2 else 'rectangle'} {stem}#{n}{'x2' if scale == 2 else ''} over "
+                f"pan {shot} w{w}")
+        motion = max(math.hypot(*vec), shot.motion)
+        out.append(Case("object", name, array_clip(frames), cut=False, motion=motion))
     return out

@@ -28,6 +28,8 @@ from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get
 from .scale_fusion import auto_scales, fuse, runs
 from .scenes import SC_THRESHOLD, is_cut, is_static, pair_stats, static_stats
 from .timing import RatioTimeline
+from .translucent import TranslucentLayer, composite
+from .translucent import find as find_translucent
 
 core = vs.core
 
@@ -92,6 +94,8 @@ class _Pair:
     static-pixel mask and where the blend goes in whatever the network says (float32 (H, W)
     in [0, 1]; None where no pixel is static / near an overlay; :mod:`vsvfi.protect`), and
     what the pair's motion says about the layers there (:mod:`vsvfi.overlay_motion`).
+    ``translucent``: a semi-transparent overlay taken out of both frames (then ``img0``,
+    ``img1`` and the network's inputs are the backgrounds; :mod:`vsvfi.translucent`).
     ``scales``: the flow scales the network runs at (several: ``scale="auto"`` fuses their
     frames, :mod:`vsvfi.scale_fusion`; ``net`` is padded for the smallest)."""
 
@@ -102,6 +106,7 @@ class _Pair:
     static: np.ndarray | None
     keep: np.ndarray | None = None
     layers: Layers | None = None
+    translucent: TranslucentLayer | None = None
 
 
 class _HeapTrimmer:
@@ -220,19 +225,26 @@ class _Interpolator:
         ``scales`` (padded for the smallest)."""
         a, b = self._source(i, f[1]), self._source(i + 1, f[2])
         scale = min(scales)
-        static = keep = fit = None
+        static = keep = fit = clear = None
         net_a, net_b = a, b
         if self.protect:
             a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
             mask, found, blend_in, moves = masks_and_motion(a32, b32, PROTECTION)
+            clear = find_translucent(a32, b32, blend_in)
+            if clear is not None:  # the rest of the protection works on the backgrounds
+                a, b = (x.astype(a.dtype, copy=False) for x in clear.backgrounds)
+                net_a, net_b = a, b
+                a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
+                mask, found, blend_in, moves = masks_and_motion(a32, b32, PROTECTION)
             static = mask if mask.any() else None
             if found.any():
                 keep, fit = blend_in, layers(a32, b32, blend_in, moves)
                 net_a, net_b = (paint(x, y, found, moves, PROTECTION.radius) for x, y in ((a, b), (b, a)))
-        if self.uploads is not None and net_a is a:  # the network sees the source frames as they are
+        pair = (a, b, static, keep, fit, clear)
+        if self.uploads is not None and net_a is a and clear is None:  # the source frames as they are
             dev = [self.uploads.get((k, scale), lambda x=x: self.engine.upload(x, scale)) for k, x in ((i, a), (i + 1, b))]
-            return _Pair(self.engine.pair(*dev, a, b, scale), scales, a, b, static, keep, fit)
-        return _Pair(self.engine.prepare(net_a, net_b, scale), scales, a, b, static, keep, fit)
+            return _Pair(self.engine.pair(*dev, a, b, scale), scales, *pair)
+        return _Pair(self.engine.prepare(net_a, net_b, scale), scales, *pair)
 
     def _network(self, pair: _Pair, t: float) -> np.ndarray:
         """The network's frame at timestep ``t`` of a prepared pair: one run, or one per flow
@@ -256,6 +268,7 @@ class _Interpolator:
             if pair.static is not None:
                 res = PROTECTION.combine(res, pair.img0, pair.img1, float(t), pair.static, pair.keep)
                 res = unmix(res, pair.img0, pair.img1, float(t), pair.layers)  # where the motion shows through
+            res = composite(res, pair.translucent)
         except Exception as e:  # becomes a frame error naming the output frame
             raise vs.Error(f"vsvfi.Interpolate: output frame {out_n} (between source frames "
                            f"{i} and {i + 1}, t={float(t):.4f}): {type(e).__name__}: {e}") from e
