@@ -114,3 +114,13 @@ def test_the_filter_puts_logos_back_over_the_interpolated_background(name, gain)
     assert props["VsvfiSynthesized"] == 1
     assert psnr(on, mid, case.mask) - psnr(blend, mid, case.mask) >= gain - 0.3
     assert psnr(on, mid, ~case.mask) >= psnr(off, mid, ~case.mask)
+
+
+def test_no_layer_on_objects_over_a_pan():
+    """A subject the camera follows (still in the frame while the background pans) or an
+    object crossing against the pan is not a layer over the pan."""
+    cases = [c for c in families.cases("object") if " over pan " in c.name]
+    assert len(cases) == 4
+    for case in cases:
+        a, b = (frame_array(case.clip.get_frame(k)).astype(np.float32) / 255 for k in (0, 2))
+        assert translucent.find(a, b) is None, case.name

@@ -399,8 +399,10 @@ def Interpolate(clip: vs.VideoNode, ratio=None, fps=None, model: str = "rife46",
             where the two inputs agree get their linear blend instead of the network's
             output (soft mask), and static high-contrast overlays surrounded by motion, with
             their shadows and soft edges, are painted out of the network's inputs so it
-            cannot drag them along (see
-            :class:`vsvfi.protect.Protection`). Default True; on the sample
+            cannot drag them along (see :class:`vsvfi.protect.Protection`);
+            semi-transparent logos over a pan by whole pixels are taken out of both frames
+            as a layer and put back over the interpolated background
+            (:mod:`vsvfi.translucent`). Default True; on the sample
             clips it changes PSNR by less than 0.1 dB. The masks are computed once per pair
             of source frames (:mod:`vsvfi.protect`).
         num_streams: ONNX Runtime sessions used in turn by concurrently computed frames

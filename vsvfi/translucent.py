@@ -152,7 +152,9 @@ def opacities(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray, n: int, v:
     and the pixels left out of their runs (bool (H, W)). ``explained`` (bool (H, W) each:
     frame 0 at x found in frame 1 at x + v, frame 1 at x found in frame 0 at x - v): a run's
     end pixels that its own side explains are background (a grown rim) and are left out of
-    it, so they do not pull k towards 1."""
+    it, so they do not pull k towards 1. Raises ValueError for ``v`` = (0, 0)."""
+    if not any(v):
+        raise ValueError("opacities needs a shift other than (0, 0)")
     h, w = labels.shape
     mask = labels > 0
     ys, xs, sy, sx = _last(mask, v, -1)
@@ -190,17 +192,17 @@ def opacities(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray, n: int, v:
     return k, res / np.maximum(np.bincount(part, (num * num).sum(axis=0), n + 1), 1e-12), out
 
 
-def _to_edges(mask: np.ndarray, band: int) -> np.ndarray:
-    """``mask`` carried across the ``band`` pixels along each frame edge where it reaches the
-    band's inner side (the closing's erosion leaves such a gap: outside the frame counts as
-    off)."""
-    out = mask.copy()
-    h, w = mask.shape
+def _to_edges(labels: np.ndarray, band: int) -> np.ndarray:
+    """``labels`` (int (H, W), 0: none) carried across the ``band`` pixels along each frame
+    edge where they reach the band's inner side (the closing's erosion leaves such a gap:
+    outside the frame counts as off); labels already there stay."""
+    out = labels.copy()
+    h, w = labels.shape
     if h > 2 * band and w > 2 * band:
-        out[:band] |= mask[band][None]
-        out[h - band:] |= mask[h - band - 1][None]
-        out[:, :band] |= mask[:, band][:, None]
-        out[:, w - band:] |= mask[:, w - band - 1][:, None]
+        for edge, inner in (((slice(None, band),), band), ((slice(h - band, None),), h - band - 1)):
+            out[edge] = np.where(out[edge] > 0, out[edge], labels[inner][None])
+        for edge, inner in (((slice(None), slice(None, band)), band), ((slice(None), slice(w - band, None)), w - band - 1)):
+            out[edge] = np.where(out[edge] > 0, out[edge], labels[:, inner][:, None])
     return out
 
 
@@ -241,17 +243,20 @@ def _judged(img0, img1, masks, v, covered) -> tuple[np.ndarray, np.ndarray]:
     core_share = np.bincount(inner.ravel(), None, n + 1) / size
     core_share[0] = 0
     under = np.bincount(labels.ravel(), covered.ravel(), n + 1) / size
-    mask, kmap = np.zeros(full.shape, bool), np.ones(full.shape)
-    for c in np.nonzero((core_share >= CORE) & (under <= UNDER_FILTER))[0]:
-        options = [(fit, k, lab, rim) for fit, k, lab, rim in ((fit_full[c], k_full[c], labels, rim_full),
-                                                               (fit_core[c], k_core[c], inner, rim_core))
-                   if K_RANGE[0] <= np.nan_to_num(k, nan=-1) <= K_RANGE[1] and fit <= FIT]
-        if options:
-            _, k, lab, rim = min(options, key=lambda o: o[0])
-            part = _to_edges((lab == c) & ~rim, EDGE)
-            mask |= part
-            kmap[part] = k
-    return mask, kmap
+    ok = (core_share >= CORE) & (under <= UNDER_FILTER)
+    fits = []
+    for k, fit in ((k_full, fit_full), (k_core, fit_core)):
+        good = ok & (np.nan_to_num(k, nan=-1) >= K_RANGE[0]) & (np.nan_to_num(k, nan=2) <= K_RANGE[1]) & (fit <= FIT)
+        fits.append(np.where(good, fit, np.inf))
+    use_core = fits[1] < fits[0]
+    chosen = np.where(use_core, k_core, k_full)
+    chosen[0] = 1.0
+    keep = np.isfinite(np.minimum(*fits))
+    keep[0] = False
+    picked = np.where(keep[labels] & ~use_core[labels] & ~rim_full, labels, 0)
+    picked = np.where(keep[inner] & use_core[inner] & ~rim_core, inner, picked)
+    picked = _to_edges(picked, EDGE)
+    return picked > 0, chosen[picked]
 
 
 def backgrounds(img0: np.ndarray, img1: np.ndarray, mask: np.ndarray, kmap: np.ndarray,
