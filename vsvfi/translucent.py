@@ -116,7 +116,7 @@ def dominant_shift(img0: np.ndarray, img1: np.ndarray) -> tuple[float, tuple[int
 
     def share(dy, dx):
         ok = (ys + dy >= 0) & (ys + dy < h) & (xs + dx >= 0) & (xs + dx < w)
-        if ok.sum() < len(ys) // 4:
+        if not ok.any() or ok.sum() < len(ys) // 4:  # a frame smaller than the grid, or a shift beyond it
             return 0.0
         d = np.abs(a[:, ok] - img1[:, ys[ok] + dy, xs[ok] + dx]).max(axis=0)
         return float((d <= EXPLAINED).mean())
@@ -125,7 +125,8 @@ def dominant_shift(img0: np.ndarray, img1: np.ndarray) -> tuple[float, tuple[int
     if not groups:
         return 0.0, (0, 0)
     centre = max(groups, key=lambda g: share(*g[len(g) // 2]))
-    return max(((share(*s), s) for s in centre), key=lambda x: x[0])
+    best = max(((share(*s), s) for s in centre), key=lambda x: x[0])
+    return best if best[0] > 0 else (0.0, (0, 0))
 
 
 def _last(mask: np.ndarray, v: tuple[int, int], sign: int):
