@@ -49,8 +49,10 @@ def true_layer(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
     k, _, _ = translucent.opacities(a, b, labels, n, v)
     kmap = np.where(mask, np.clip(np.nan_to_num(k, nan=0.5), 0.02, 1)[labels], 1.0)
     b0, b1 = translucent.backgrounds(a, b, mask, kmap, v)
-    net = render(to_u8(b0), to_u8(b1))[0].astype(np.float32) / 255
-    return np.where(mask, (a + b) / 2 + kmap * (net - (b0 + b1) / 2), net)
+    ys, xs = np.nonzero(mask)
+    k = kmap[ys, xs].astype(np.float32)
+    layer = translucent.TranslucentLayer(ys, xs, (a[:, ys, xs] - k * b0[:, ys, xs]).astype(np.float32), k, v, (b0, b1))
+    return translucent.composite(render(to_u8(b0), to_u8(b1))[0].astype(np.float32) / 255, layer)
 
 
 def case_rows() -> list[tuple[str, dict]]:

@@ -221,8 +221,9 @@ class _Interpolator:
 
     def _prepare(self, i: int, f: list, scales: tuple[float, ...]) -> _Pair:
         """The pair of source frames i, i + 1 (network-format frames ``f[1]``, ``f[2]``):
-        the protection masks, overlays painted out, and the engine's prepared pair for flow
-        ``scales`` (padded for the smallest)."""
+        the protection masks, a semi-transparent overlay taken out as a layer, overlays
+        painted out, and the engine's prepared pair for flow ``scales`` (padded for the
+        smallest)."""
         a, b = self._source(i, f[1]), self._source(i + 1, f[2])
         scale = min(scales)
         static = keep = fit = clear = None
