@@ -457,13 +457,13 @@ class Check:
 
                 if "disagreement" in MODELS[name].outputs:
                     def engine_fused():
-                        from vsvfi.scale_fusion import FUSED_SCALES, fuse, runs as fused_runs
+                        from vsvfi.scale_fusion import FUSED_SCALES, fuse, prepare as fused_pairs, runs as fused_runs
 
                         eng = RifeEngine(name, self.provider, self.args.device, precision="fp16")
 
                         def step():
-                            pair = eng.prepare(a, b, min(FUSED_SCALES))
-                            return fuse(*zip(*fused_runs(eng, pair, 0.5, FUSED_SCALES)))
+                            pairs = fused_pairs(eng, a, b, FUSED_SCALES)
+                            return fuse(*zip(*fused_runs(eng, pairs, 0.5, FUSED_SCALES)))
                         step()
                         return step, None, eng.active_provider
                     self.try_row(rows, size, 'fp16 Engine per pair, scale="auto" on large motion: scales 1, 0.5 and '

@@ -7,8 +7,8 @@ every k-th frame and the frames in between are the truth, as in ``vsvfi evaluate
 every pair whose 90th-percentile motion exceeds ``--over`` pixels (the others keep scale 1
 at any percentile), the network alone (rife46, CPU, no scene-change or overlay decisions)
 synthesizes the k - 1 frames between at scales 1, 0.5 and 0.25: mean PSNR dB (RGB 0-255);
-and what ``scale="auto"`` makes of large motion now: the three scales run on one pair
-padded for 0.25 and their frames weighed by each flow's misfit (:mod:`vsvfi.scale_fusion`),
+and what ``scale="auto"`` makes of large motion now: the three scales run on the pair
+padded for each and their frames weighed by each flow's misfit (:mod:`vsvfi.scale_fusion`),
 beside other exponents of that weighting.
 Pairs across a cut (the scene-change measure above its threshold) are left out: the filter
 duplicates there. The totals say what each percentile would have cost or won against
@@ -56,10 +56,10 @@ def _motions(a: np.ndarray, b: np.ndarray, factor: float) -> tuple[dict[int, flo
 def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[np.ndarray]]:
     """Per scale, the network's frames at t = 1/k .. (k-1)/k; under ``"fused"`` what
     ``scale="auto"`` makes of large motion: the frames of :data:`vsvfi.scale_fusion.FUSED_SCALES`
-    run on one pair padded for the smallest, weighed by their misfits."""
+    each padded for itself, weighed by their misfits."""
     out = {s: [engine(x0, x1, t / k, s) for t in range(1, k)] for s in SCALES}
-    pair = engine.prepare(x0, x1, min(scale_fusion.FUSED_SCALES))
-    runs = [scale_fusion.runs(engine, pair, t / k, scale_fusion.FUSED_SCALES) for t in range(1, k)]
+    pairs = scale_fusion.prepare(engine, x0, x1, scale_fusion.FUSED_SCALES)
+    runs = [scale_fusion.runs(engine, pairs, t / k, scale_fusion.FUSED_SCALES) for t in range(1, k)]
     out["fused"] = [scale_fusion.fuse(*zip(*r)) for r in runs]
     coarse = [scale_fusion.FUSED_SCALES.index(s) for s in _COARSE]
     out["coarse"] = [scale_fusion.fuse(*zip(*[r[i] for i in coarse])) for r in runs]
@@ -211,7 +211,7 @@ def markdown(rows: list[dict], cmd: str) -> str:
 def cost(rounds: int = 5) -> dict[str, float]:
     """Median seconds of the network on one 1920x1080 pair (bigbuckbunny frames 40, 41
     upscaled; CPU provider, all cores): one run at scale 1, and the fused runs of
-    ``scale="auto"`` (all scales; without scale 1) on a pair padded for the smallest scale,
+    ``scale="auto"`` (all scales; without scale 1), each scale on a pair padded for itself,
     timed in turns."""
     import time
 
@@ -219,11 +219,11 @@ def cost(rounds: int = 5) -> dict[str, float]:
     clip = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bigbuckbunny"])))
     rgb = core.resize.Bicubic(clip, 1920, 1080, format=vs.RGBS, matrix_in_s="709")
     a, b = (frame_array(rgb.get_frame(i)) for i in (40, 41))
-    one, fused = engine.prepare(a, b, 1.0), engine.prepare(a, b, min(scale_fusion.FUSED_SCALES))
-    coarse = _COARSE
+    one = engine.prepare(a, b, 1.0)
+    fused, coarse = (scale_fusion.prepare(engine, a, b, s) for s in (scale_fusion.FUSED_SCALES, _COARSE))
     runs = {"scale 1": lambda: engine.synthesize(one, 0.5),
             "fused": lambda: scale_fusion.runs(engine, fused, 0.5, scale_fusion.FUSED_SCALES),
-            "coarse": lambda: scale_fusion.runs(engine, fused, 0.5, coarse)}
+            "coarse": lambda: scale_fusion.runs(engine, coarse, 0.5, _COARSE)}
     times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(rounds + 1):  # the first round warms up
         for k, fn in runs.items():

@@ -132,8 +132,8 @@ def test_auto_scale_follows_the_motion(quick):
         rows.append((case.motion, psnr(render(a, b, scale="auto")[0], mid), fixed))
     print("\n" + "\n".join(f"{m:6.1f} px: auto {p:.2f} fixed {f}" for m, p, f in rows))
     auto, one, best = (np.array(x) for x in zip(*[(p, f[1.0], max(f.values())) for _, p, f in rows]))
-    assert auto.mean() >= one.mean() + 2.0  # measured +2.30 dB: coarser flows pay on large motion
-    assert (auto >= best - 1.0).all() and auto.mean() >= best.mean() + 0.25  # measured -0.34, +0.38
+    assert auto.mean() >= one.mean() + 2.2  # measured +2.50 dB: coarser flows pay on large motion
+    assert (auto >= best - 0.5).all() and auto.mean() >= best.mean() + 0.4  # measured 0.00 worst, +0.58
     small = [p >= f[1.0] for m, p, f in rows if m <= 48]
     assert small and all(small)  # small motion keeps scale 1 (same frame)
 
@@ -147,22 +147,22 @@ def test_auto_scale_reads_what_most_of_the_picture_does():
     a, _, b = frames(case)
     assert pair_stats(case.clip[0] + case.clip[2]).get_frame(0).props["VsvfiMotion"] < 48
     assert np.array_equal(render(a, b, scale="auto")[0], render(a, b, scale=1.0)[0])
-    pan = next(c for c in families.cases("large-motion") if c.name.startswith("large-motion 96px horizontal w640"))
+    pan = next(c for c in families.cases("large-motion") if c.name.startswith("large-motion 96px diagonal w1280"))
     a, mid, b = frames(pan)
     assert pair_stats(pan.clip[0] + pan.clip[2]).get_frame(0).props["VsvfiMotion"] > 48
     fixed = [psnr(render(a, b, scale=s)[0], mid) for s in (0.25, 0.5, 1.0)]
-    assert psnr(render(a, b, scale="auto")[0], mid) >= max(fixed) + 1.0  # measured 42.99 vs 41.69 (0.5)
+    assert psnr(render(a, b, scale="auto")[0], mid) >= max(fixed) + 2.0  # measured 34.20 vs 31.88 (0.5)
 
 
 def test_auto_scale_weighs_scales_by_their_misfit():
-    """At 160 px/frame no single flow scale gets the pan (25.9-26.3 dB); weighing the three
-    scales' frames by each flow's misfit gets 32.1 (docs/auto-scale.md)."""
-    case = next(c for c in families.cases("large-motion") if c.name.startswith("large-motion 160px horizontal w640"))
+    """At 160 px/frame each flow scale alone gets 34.4-38.8 dB; weighing the three scales'
+    frames by each flow's misfit gets 40.7 (docs/hard-scenes.md)."""
+    case = next(c for c in families.cases("large-motion") if c.name.startswith("large-motion 160px horizontal w1280"))
     a, mid, b = frames(case)
     fixed = [psnr(render(a, b, scale=s)[0], mid) for s in (0.25, 0.5, 1.0)]
     got = psnr(render(a, b, scale="auto")[0], mid)
     print(f"\nauto {got:.2f}, fixed {np.round(fixed, 2)}")
-    assert got >= max(fixed) + 5.0
+    assert got >= max(fixed) + 1.5
 
 
 def test_pair_measurements_request_no_more_source_frames(carphone):

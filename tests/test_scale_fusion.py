@@ -77,3 +77,20 @@ def test_a_model_without_the_output_has_no_misfit():
     with pytest.raises(ValueError, match="no disagreement output"):
         eng.synthesize(eng.prepare(a[0].numpy(), b[0].numpy()), 0.5, misfit=True)
     assert "disagreement" not in eng.spec.outputs and scale_fusion.auto_scales(100.0, False) == (0.5,)
+
+
+def test_each_scale_runs_on_its_own_padding_and_the_copies_are_shared(engine):
+    """scale="auto"'s pairs: scale s gives the frame the pair padded for s alone gives (one
+    padded for the smallest scale does not: 3.8 dB lost at scale 1 on a bikes pair), and the
+    larger scales' pairs are views of the smallest's padded frames, not copies."""
+    a, b, _ = example_pair(200, 330, seed=3, shift=9)  # 200 rows: 224 / 256 padded for 1 / 0.25
+    a, b = a[0].numpy(), b[0].numpy()
+    pairs = scale_fusion.prepare(engine, a, b, FUSED_SCALES)
+    assert [p.multiple for p in pairs] == [32, 64, 128] and pairs[0].img0.shape == (1, 3, 224, 352)
+    assert all(np.shares_memory(p.img0, pairs[-1].img0) for p in pairs)
+    for p, s in zip(pairs, FUSED_SCALES):
+        assert np.array_equal(engine.synthesize(p, 0.5), engine.synthesize(engine.prepare(a, b, s), 0.5))
+    assert not np.array_equal(engine.synthesize(engine.prepare(a, b, 0.25), 0.5, scale=1.0),
+                              engine.synthesize(pairs[0], 0.5))
+    with pytest.raises(ValueError, match="one prepared pair per scale: 2 pairs"):
+        scale_fusion.runs(engine, pairs[:2], 0.5, FUSED_SCALES)

@@ -26,6 +26,7 @@ from .protect import DEFAULT as PROTECTION
 from .protect import masks_and_motion
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
 from .scale_fusion import auto_scales, fuse, runs
+from .scale_fusion import prepare as prepare_pairs
 from .scenes import SC_THRESHOLD, is_cut, is_static, pair_stats, static_stats
 from .timing import RatioTimeline
 from .translucent import TranslucentLayer, composite
@@ -97,9 +98,10 @@ class _Pair:
     ``translucent``: a semi-transparent overlay taken out of both frames (then ``img0``,
     ``img1`` and the network's inputs are the backgrounds; :mod:`vsvfi.translucent`).
     ``scales``: the flow scales the network runs at (several: ``scale="auto"`` fuses their
-    frames, :mod:`vsvfi.scale_fusion`; ``net`` is padded for the smallest)."""
+    frames, :mod:`vsvfi.scale_fusion`); ``nets``: one prepared pair per scale, each padded
+    for its own scale."""
 
-    net: object
+    nets: tuple
     scales: tuple[float, ...]
     img0: np.ndarray
     img1: np.ndarray
@@ -222,10 +224,8 @@ class _Interpolator:
     def _prepare(self, i: int, f: list, scales: tuple[float, ...]) -> _Pair:
         """The pair of source frames i, i + 1 (network-format frames ``f[1]``, ``f[2]``):
         the protection masks, a semi-transparent overlay taken out as a layer, overlays
-        painted out, and the engine's prepared pair for flow ``scales`` (padded for the
-        smallest)."""
+        painted out, and the engine's prepared pair for each flow scale of ``scales``."""
         a, b = self._source(i, f[1]), self._source(i + 1, f[2])
-        scale = min(scales)
         static = keep = fit = clear = None
         net_a, net_b = a, b
         if self.protect:
@@ -242,18 +242,21 @@ class _Interpolator:
                 keep, fit = blend_in, layers(a32, b32, blend_in, moves)
                 net_a, net_b = (paint(x, y, found, moves, PROTECTION.radius) for x, y in ((a, b), (b, a)))
         pair = (a, b, static, keep, fit, clear)
+        # Each scale padded for itself (scale_fusion.prepare says why).
         if self.uploads is not None and net_a is a and clear is None:  # the source frames as they are
-            dev = [self.uploads.get((k, scale), lambda x=x: self.engine.upload(x, scale)) for k, x in ((i, a), (i + 1, b))]
-            return _Pair(self.engine.pair(*dev, a, b, scale), scales, *pair)
-        return _Pair(self.engine.prepare(net_a, net_b, scale), scales, *pair)
+            nets = tuple(self.engine.pair(*(self.uploads.get((k, s), lambda x=x, s=s: self.engine.upload(x, s))
+                                            for k, x in ((i, a), (i + 1, b))), a, b, s) for s in scales)
+        else:
+            nets = prepare_pairs(self.engine, net_a, net_b, scales)
+        return _Pair(nets, scales, *pair)
 
     def _network(self, pair: _Pair, t: float) -> np.ndarray:
         """The network's frame at timestep ``t`` of a prepared pair: one run, or one per flow
         scale weighed by each one's misfit (:func:`vsvfi.scale_fusion.fuse`)."""
         # dtype=None: an fp16 graph's output is converted once, by the copy into the frame
         if len(pair.scales) == 1:
-            return self.engine.synthesize(pair.net, t, self.ensemble, dtype=None)
-        return fuse(*zip(*runs(self.engine, pair.net, t, pair.scales, self.ensemble)))
+            return self.engine.synthesize(pair.nets[0], t, self.ensemble, dtype=None)
+        return fuse(*zip(*runs(self.engine, pair.nets, t, pair.scales, self.ensemble)))
 
     def _synthesize(self, n: int, f, out_n: int, i: int, t: Fraction, pair: _Pair | None,
                     scales: tuple[float, ...]) -> vs.VideoFrame:
