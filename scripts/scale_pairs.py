@@ -63,6 +63,11 @@ def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[
     out["fused"] = [scale_fusion.fuse(*zip(*r)) for r in runs]
     coarse = [scale_fusion.FUSED_SCALES.index(s) for s in _COARSE]
     out["coarse"] = [scale_fusion.fuse(*zip(*[r[i] for i in coarse])) for r in runs]
+    # before 2026-11-29: every fused scale ran on the one pair padded for the smallest
+    one = (engine.prepare(x0, x1, min(scale_fusion.FUSED_SCALES)),) * len(scale_fusion.FUSED_SCALES)
+    before = [scale_fusion.runs(engine, one, t / k, scale_fusion.FUSED_SCALES) for t in range(1, k)]
+    out["fused, one padding"] = [scale_fusion.fuse(*zip(*r)) for r in before]
+    out["coarse, one padding"] = [scale_fusion.fuse(*zip(*[r[i] for i in coarse])) for r in before]
     for power in POWERS:  # other weightings of the same runs, for the table that chose MISFIT_POWER
         out[f"power {power}"] = [_weighed(r, power) for r in runs]
     return out
@@ -122,13 +127,15 @@ def _pick(r: dict, q: int) -> float:
     return r["psnr"][scenes.auto_scale(r["motion"][q])]
 
 
-def _auto(r: dict) -> float:
+def _auto(r: dict, before: bool = False) -> float:
     """What ``scale="auto"`` gets now: the fused scales above :data:`vsvfi.scale_fusion.FUSE_ABOVE`
-    (motion read at the filter's percentile), scale 1 below."""
+    (motion read at the filter's percentile), scale 1 below; ``before``: with every fused
+    scale on the one pair padded for the smallest (the rule before 2026-11-29)."""
     m = r["motion"][motion.MOTION_PERCENTILE]
+    tail = ", one padding" if before else ""
     if m > scale_fusion.COARSE_ABOVE:
-        return r["psnr"]["coarse"]
-    return r["psnr"]["fused"] if m > scale_fusion.FUSE_ABOVE else r["psnr"][1.0]
+        return r["psnr"]["coarse" + tail]
+    return r["psnr"]["fused" + tail] if m > scale_fusion.FUSE_ABOVE else r["psnr"][1.0]
 
 
 def _weighing_rows(fams: list[dict]) -> list[str]:
@@ -157,8 +164,9 @@ def markdown(rows: list[dict], cmd: str) -> str:
              f"(the filter reads the {motion.MOTION_PERCENTILE}th). PSNR dB of the network alone.", "",
              "## The families", "",
              "Mean PSNR dB per rule, and in how many cases it is within 0.5 dB of the best fixed scale:", "",
-             "| family | cases | scale 1 | auto p50 | auto p75 | auto p90 | best agreement | best fixed | auto (fused) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| family | cases | scale 1 | auto p50 | auto p75 | auto p90 | best agreement | best fixed | auto (fused) "
+             "| auto (fused), one padding |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for family in dict.fromkeys(r["clip"] for r in fams):
         sub = [r for r in fams if r["clip"] == family and not r["cut"]]
         best = np.array([max(r["psnr"][x] for x in SCALES) for r in sub])
@@ -168,15 +176,19 @@ def markdown(rows: list[dict], cmd: str) -> str:
             cells.append(f"{got.mean():.2f} ({int((got >= best - 0.5).sum())})")
         agree = np.array([r["psnr"][min(r["disagree"], key=r["disagree"].get)] for r in sub])
         cells.append(f"{agree.mean():.2f} ({int((agree >= best - 0.5).sum())})")
-        fused = np.array([_auto(r) for r in sub])
+        fused, one = (np.array([_auto(r, before) for r in sub]) for before in (False, True))
         lines.append(f"| {family} | {len(sub)} | " + " | ".join(cells) + f" | {best.mean():.2f} | "
-                     f"{fused.mean():.2f} ({int((fused >= best - 0.5).sum())}) |")
+                     f"{fused.mean():.2f} ({int((fused >= best - 0.5).sum())}) | "
+                     f"{one.mean():.2f} ({int((one >= best - 0.5).sum())}) |")
     lines += ["", "Cases called a cut (the filter duplicates there) are left out. `best agreement`: the scale at "
               "which the network's middle frame of (a, b) and of (b, a) differ least, a choice from the content "
               "instead of the motion. `auto (fused)`: what `scale=\"auto\"` does now: above "
               f"{scale_fusion.FUSE_ABOVE:g} px the frames of scales "
               f"{', '.join(f'{x:g}' for x in scale_fusion.FUSED_SCALES)} weighed by their flows' misfits "
-              f"(`vsvfi.scale_fusion`; above {scale_fusion.COARSE_ABOVE:g} px without scale 1), scale 1 below.", "",
+              f"(`vsvfi.scale_fusion`; above {scale_fusion.COARSE_ABOVE:g} px without scale 1), scale 1 below; "
+              "each scale runs on the pair padded for itself. `one padding`: the same with every scale on one pair "
+              "padded for the smallest, as before 2026-11-29 (the padding changes the larger scales' flows: on "
+              "frames 272 or 720 rows high, scale 1's frame differs from what `scale=1` makes).", "",
               "## Weighing the scales", "",
               f"The family cases that move more than {scale_fusion.FUSE_ABOVE:g} px (what `scale=\"auto\"` fuses): "
               "mean PSNR dB (cases within 0.5 dB of the best fixed scale) with the three scales' frames weighed by "
@@ -186,24 +198,28 @@ def markdown(rows: list[dict], cmd: str) -> str:
               "|---|---|---|" + "---|" * len(POWERS), *_weighing_rows(fams), "",
               "## The sample clips", "",
               "Pairs whose 90th-percentile motion exceeds the script's `--over`:", "",
-              "| clip | k | pair | motion p50 / p75 / p90 | scale 1 | 0.5 | 0.25 | fused | auto p50 | auto p75 | auto p90 |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| clip | k | pair | motion p50 / p75 / p90 | scale 1 | 0.5 | 0.25 | fused | fused, one padding "
+              "| auto p50 | auto p75 | auto p90 |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in samples:
         if "psnr" not in r:
             continue
         m, p = r["motion"], r["psnr"]
         picks = " | ".join(f"{scenes.auto_scale(m[q]):g}" for q in PERCENTILES)
         lines.append(f"| {r['clip']} | {r['k']} | {r['pair']} | {m[50]:.0f} / {m[75]:.0f} / {m[90]:.0f} | "
-                     f"{p[1.0]:.2f} | {p[0.5]:.2f} | {p[0.25]:.2f} | {p['fused']:.2f} | {picks} |")
+                     f"{p[1.0]:.2f} | {p[0.5]:.2f} | {p[0.25]:.2f} | {p['fused']:.2f} | {p['fused, one padding']:.2f} "
+                     f"| {picks} |")
     lines += ["", "Against scale 1, mean dB over every pair of the clip that is not a cut (pairs not listed keep "
               "scale 1 at every percentile):", "",
-              "| clip | k | pairs | auto p50 | auto p75 | auto p90 | auto (fused) |", "|---|---|---|---|---|---|---|"]
+              "| clip | k | pairs | auto p50 | auto p75 | auto p90 | auto (fused) | auto (fused), one padding |",
+              "|---|---|---|---|---|---|---|---|"]
     for clip in dict.fromkeys(r["clip"] for r in samples):
         for k in dict.fromkeys(r["k"] for r in samples):
             sub = [r for r in samples if r["clip"] == clip and r["k"] == k and not r["cut"]]
             if sub:
                 gains = [sum(_pick(r, q) - r["psnr"][1.0] for r in sub if "psnr" in r) / len(sub) for q in PERCENTILES]
-                gains.append(sum(_auto(r) - r["psnr"][1.0] for r in sub if "psnr" in r) / len(sub))
+                gains += [sum(_auto(r, before) - r["psnr"][1.0] for r in sub if "psnr" in r) / len(sub)
+                          for before in (False, True)]
                 lines.append(f"| {clip} | {k} | {len(sub)} | " + " | ".join(f"{g:+.3f}" for g in gains) + " |")
     return "\n".join(lines) + "\n"
 

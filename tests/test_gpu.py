@@ -610,6 +610,34 @@ def test_filter_uploads_each_source_frame_once(monkeypatch, bikes, protect):
         assert 0 < sum(filled) < 5 and len(calls) == 2 * sum(filled) + len(shared)
 
 
+def test_filter_uploads_each_fused_scale_once(monkeypatch):
+    """scale="auto" on a pair that moved more than 48 px runs three flow scales, each on the
+    frames padded for itself: on the device path each source frame is uploaded once per
+    scale, and the clip is the one host padding gives."""
+    import functools
+
+    import vsvfi
+    import vsvfi.runtime as eng_mod
+    from vsvfi import families
+    from vsvfi import filter as vfilter
+    from vsvfi.scale_fusion import FUSED_SCALES
+
+    case = next(c for c in families.cases("large-motion") if c.name.startswith("large-motion 96px horizontal w640"))
+    src = case.clip[0] + case.clip[2]
+    def planes(clip):
+        return [[np.array(f[p]) for p in range(3)] for f in clip.frames()]
+    want = planes(vsvfi.Interpolate(src, provider="cpu", scale="auto", protect_static=False))
+    monkeypatch.setattr(vfilter, "get_engine", functools.partial(eng_mod.get_engine, device_pad=True))
+    calls = []
+    real = eng_mod.RifeEngine.upload
+    monkeypatch.setattr(eng_mod.RifeEngine, "upload",
+                        lambda self, img, scale=1.0: calls.append(scale) or real(self, img, scale))
+    got = planes(vsvfi.Interpolate(src, provider="cpu", scale="auto", protect_static=False))
+    assert len(got) == len(want) == 4
+    assert all(np.array_equal(x, y) for g, w in zip(got, want) for x, y in zip(g, w))
+    assert sorted(calls) == sorted(FUSED_SCALES * 2)
+
+
 @pytest.mark.parametrize("script", ["gpu_payload.sh", "gpu_remote.sh"])
 def test_gpu_machine_scripts_parse(script):
     """The scripts that carry the check to a GPU machine without network (run there, never in

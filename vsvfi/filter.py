@@ -25,7 +25,7 @@ from .overlay_motion import Layers, layers, paint, unmix
 from .protect import DEFAULT as PROTECTION
 from .protect import masks_and_motion
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
-from .scale_fusion import auto_scales, fuse, runs
+from .scale_fusion import FUSED_SCALES, auto_scales, fuse, runs
 from .scale_fusion import prepare as prepare_pairs
 from .scenes import SC_THRESHOLD, is_cut, is_static, pair_stats, static_stats
 from .timing import RatioTimeline
@@ -162,8 +162,9 @@ class _Interpolator:
         self.sources = OnceCache(frames)
         self.pairs = OnceCache(pairs)
         # Engines that pad on the GPU: source frames already there, so a frame shared by two
-        # pairs is uploaded once.
-        self.uploads = OnceCache(frames) if engine.device_pad else None
+        # pairs is uploaded once (once per flow scale scale="auto" fuses).
+        per_frame = len(FUSED_SCALES) if scale is None and self.fusable else 1
+        self.uploads = OnceCache(frames * per_frame) if engine.device_pad else None
 
     def _remap(self, clip: vs.VideoNode, offset: int) -> vs.VideoNode:
         """Output-length clip whose frame n is ``clip[min(i(n) + offset, N - 1)]``."""
