@@ -81,7 +81,7 @@ def test_a_model_without_the_output_has_no_misfit():
 
 def test_each_scale_runs_on_its_own_padding_and_the_copies_are_shared(engine):
     """scale="auto"'s pairs: scale s gives the frame the pair padded for s alone gives (one
-    padded for the smallest scale does not: 3.8 dB lost at scale 1 on a bikes pair), and the
+    padded for the smallest scale does not; docs/auto-scale.md, "one padding"), and the
     larger scales' pairs are views of the smallest's padded frames, not copies."""
     a, b, _ = example_pair(200, 330, seed=3, shift=9)  # 200 rows: 224 / 256 padded for 1 / 0.25
     a, b = a[0].numpy(), b[0].numpy()
