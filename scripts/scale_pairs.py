@@ -57,9 +57,10 @@ def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[
     """Per scale, the network's frames at t = 1/k .. (k-1)/k; under ``"fused"`` what
     ``scale="auto"`` makes of large motion: the frames of :data:`vsvfi.scale_fusion.FUSED_SCALES`
     each padded for itself, weighed by their misfits."""
-    out = {s: [engine(x0, x1, t / k, s) for t in range(1, k)] for s in SCALES}
     pairs = scale_fusion.prepare(engine, x0, x1, scale_fusion.FUSED_SCALES)
     runs = [scale_fusion.runs(engine, pairs, t / k, scale_fusion.FUSED_SCALES) for t in range(1, k)]
+    # each fused scale runs on its own padding: its frames are that scale's frames alone
+    out = {s: [r[scale_fusion.FUSED_SCALES.index(s)][0] for r in runs] for s in SCALES}
     out["fused"] = [scale_fusion.fuse(*zip(*r)) for r in runs]
     coarse = [scale_fusion.FUSED_SCALES.index(s) for s in _COARSE]
     out["coarse"] = [scale_fusion.fuse(*zip(*[r[i] for i in coarse])) for r in runs]
