@@ -32,7 +32,7 @@ core = vs.core
 def copy_run(self, a, b, t, scale):
     """Stands in for RifeEngine._run: the first input, copied (no network)."""
     a = a if isinstance(a, np.ndarray) else a.numpy()
-    return a.copy(), np.zeros(len(a), bool)
+    return {"frame": a.copy(), "large_motion": np.zeros(len(a), bool)}
 
 
 def main() -> int:
