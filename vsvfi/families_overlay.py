@@ -7,17 +7,22 @@ values and alpha float (h, w) in [0, 1], placed with their top-left at (x, y). T
 of a frame are flattened ("over", in order) into one RGB24 colour and one 8-bit alpha,
 merged onto the background with ``std.MaskedMerge``: where the alpha is 255 the output
 is the overlay colour exactly.
+
+Every case also comes encoded: a and b through x264 (:func:`x264`, CRF 18 or 23 by
+background), the middle frame left clean. Real overlays reach the filter through a codec,
+whose noise and ringing make static text differ by 5-20/255 between frames.
 """
 
 from __future__ import annotations
 
+import subprocess
 from functools import lru_cache
 
 import numpy as np
 import vapoursynth as vs
 from scipy import ndimage
 
-from .families_common import Case, array_clip, centred, fit, image
+from .families_common import Case, array_clip, centred, fit, image, lazy_clip
 from .families_motion import pan_case, shake_vectors, zoom_clip, zoom_motion
 from .frames import frame_array
 
@@ -183,10 +188,45 @@ def _backgrounds(w: int, h: int) -> list[tuple[str, vs.VideoNode, float]]:
     return out
 
 
+#: CRF of the encoded cases, by background (backgrounds 0-1, 4-5 and 2-3, 6-7): about what
+#: sources and good web video use.
+X264_CRF = (18, 23)
+
+
+def x264(frames: list[np.ndarray], crf: int) -> list[np.ndarray]:
+    """RGB24 ``frames`` (uint8 (3, H, W), even H and W) as they come back from x264 (4:2:0,
+    BT.709 limited range by zimg, ``crf``, preset medium, one thread: the same bytes on every
+    run), decoded by ffmpeg. Raises RuntimeError without an ffmpeg that has libx264."""
+    h, w = frames[0].shape[1:]
+    yuv = core.resize.Bicubic(array_clip(frames), format=vs.YUV420P8, matrix_s="709", range_s="limited")
+    raw = b"".join(np.asarray(f[p]).tobytes() for f in yuv.frames() for p in range(3))
+    size = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{w}x{h}"]
+    try:
+        enc = subprocess.run(["ffmpeg", "-v", "error", *size, "-i", "-", "-c:v", "libx264", "-crf", str(crf),
+                              "-preset", "medium", "-threads", "1", "-f", "h264", "-"],
+                             input=raw, capture_output=True, check=True).stdout
+        dec = subprocess.run(["ffmpeg", "-v", "error", "-f", "h264", "-i", "-", *size, "-"],
+                             input=enc, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise RuntimeError(f"the encoded overlay cases need ffmpeg with libx264: {e}") from e
+    planes, out = [(h, w), (h // 2, w // 2), (h // 2, w // 2)], []
+    for k in range(len(frames)):
+        at = k * h * w * 3 // 2
+        arrs = []
+        for ph, pw in planes:
+            arrs.append(np.frombuffer(dec, np.uint8, ph * pw, at).reshape(ph, pw))
+            at += ph * pw
+        clip = lazy_clip(lambda n, arrs=arrs: arrs, w, h, 1, fmt=vs.YUV420P8)
+        rgb = core.resize.Bicubic(clip, format=vs.RGB24, matrix_in_s="709", range_in_s="limited")
+        out.append(frame_array(rgb.get_frame(0)))
+    return out
+
+
 def overlay_cases(quick: bool) -> list[Case]:
-    """Each overlay set over each background (640x360); quick: set i over background i.
-    ``mask``: the overlays' boxes grown by 2 px; ``opaque``: overlay pixels identical on a,
-    middle and b (alpha 255 on all three and the same colour)."""
+    """Each overlay set over each background (640x360), clean and encoded (:func:`x264`);
+    quick: set i over background i, and encoded for even i. ``mask``: the overlays' boxes
+    grown by 2 px; ``opaque``: overlay pixels identical on a, middle and b (alpha 255 on all
+    three and the same colour; on the encoded cases, as built before the codec)."""
     w, h = 640, 360
     sets = _overlay_sets(w, h)
     backgrounds = _backgrounds(w, h)
@@ -201,6 +241,12 @@ def overlay_cases(quick: bool) -> list[Case]:
         label, bg, motion = backgrounds[b]
         clip = core.std.MaskedMerge(bg, array_clip(colour), array_clip(alpha, fmt=vs.GRAY8), first_plane=True)
         opaque = (alpha[:, 0] == 255).all(0) & (colour == colour[0]).all((0, 1))
-        out.append(Case("overlay", f"overlay {names[s]} over {label} w{w}", clip, cut=False, motion=motion,
-                        mask=mask, opaque=opaque))
+        name = f"overlay {names[s]} over {label} w{w}"
+        out.append(Case("overlay", name, clip, cut=False, motion=motion, mask=mask, opaque=opaque))
+        if not quick or s % 2 == 0:
+            crf = X264_CRF[b // 2 % 2]
+            a, mid, b_ = (frame_array(clip.get_frame(k)) for k in range(3))
+            ea, eb = x264([a, b_], crf)
+            out.append(Case("overlay", f"{name} x264 crf{crf}", array_clip([ea, mid, eb]), cut=False, motion=motion,
+                            mask=mask, opaque=opaque))
     return out
