@@ -88,13 +88,12 @@ def overlay_rows(cases):
 def test_overlay_protection_keeps_overlays_and_the_rest(quick):
     rows, over_off, over_blend, outside = overlay_rows(c for c in of(quick, "overlay") if "x264" not in c.name)
     # measured on the quick set (docs/hard-scenes.md has the whole family): inside the boxes
-    # +9.99 dB over protection off and +3.32 over a blend, the rest +4.82 over off (+9.42,
-    # +2.75, +5.30 before the test for codec noise on static edges; +8.98, +2.31, +4.39 before
-    # semi-transparent logos were separated as layers, docs/protection.md)
-    assert over_off.mean() >= 9.8 and over_blend.mean() >= 3.1 and outside.mean() >= 4.6
+    # +9.42 dB over protection off and +2.75 over a blend, the rest +5.30 over off (+8.98,
+    # +2.31, +4.39 before semi-transparent logos were separated as layers, +8.71, +2.04,
+    # +4.33 before the shadows were painted out too, docs/protection.md)
+    assert over_off.mean() >= 9.2 and over_blend.mean() >= 2.6 and outside.mean() >= 5.1
     assert over_off.min() >= -0.3 and outside.min() >= -0.1
-    # opaque outlined text over motion: well above a blend (measured +6.39, +5.31; +6.67,
-    # +5.33 before the test for codec noise; +6.28,
+    # opaque outlined text over motion: well above a blend (measured +6.67, +5.33; +6.28,
     # +5.08 with the box fill and the plain blend, docs/protection.md); thin
     # anti-aliased labels, shadows and semi-transparent logos are not (docs/hard-scenes.md)
     opaque = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "32px subtitle" in n or "caption" in n]
@@ -106,21 +105,21 @@ def test_overlay_protection_keeps_overlays_and_the_rest(quick):
     shadowed = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "subtitle shadow" in n]
     assert len(shadowed) == 1 and shadowed[0] >= -0.3
     # the semi-transparent logos over a 56 px pan, separated from the background as layers
-    # (vsvfi.translucent): measured +0.90 against a blend; +2.73 before the test for codec
-    # noise took parts of the photo logos for static (docs/protection.md, "Encoded frames")
+    # (vsvfi.translucent): measured +2.73 against a blend (+1.06 before)
     logos = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "patch logos" in n]
-    assert len(logos) == 1 and logos[0] >= 0.7
+    assert len(logos) == 1 and logos[0] >= 2.4
 
 
-def test_overlay_protection_holds_on_encoded_frames(quick):
-    """The same overlays after x264 (CRF 18 and 23): codec noise on the static text, which a
-    test of exact agreement alone misses (docs/protection.md, "Encoded frames")."""
+def test_overlay_protection_on_encoded_frames_still_beats_protection_off(quick):
+    """The same overlays after x264 (CRF 18 and 23). Codec noise on the static text defeats
+    the protection's test of exact agreement: it finds less of the text, and inside the boxes
+    the filter gets about a blend instead of blend + 2 dB (a known limit, docs/protection.md,
+    "Encoded frames"); it must still beat the network alone and leave the rest alone."""
     rows, over_off, over_blend, outside = overlay_rows(c for c in of(quick, "overlay") if "x264" in c.name)
     assert len(rows) == 4
-    # measured: inside +8.94 dB over protection off and +3.34 over a blend, outside +1.07
-    # (+6.51, +0.91, +0.72 with exact agreement alone)
-    assert over_off.mean() >= 8.7 and over_blend.mean() >= 3.1 and outside.mean() >= 0.9
-    assert outside.min() >= -0.1
+    # measured: inside +6.51 dB over protection off and +0.91 over a blend, outside +0.72
+    assert over_off.mean() >= 6.3 and over_blend.mean() >= 0.7 and outside.mean() >= 0.5
+    assert over_off.min() >= -0.3 and outside.min() >= -0.1
 
 
 def test_protection_does_not_hurt_periodic_texture(quick):

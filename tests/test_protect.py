@@ -132,19 +132,16 @@ def test_a_drop_shadow_gets_the_blend_and_the_moving_background_does_not():
     b[:, shadow] *= 0.3
     a[:, text], b[:, text] = 1.0, 1.0
     _, overlay, keep = masks(a, b)
-    assert overlay[text].min() == 1 and keep[shadow].mean() >= 0.9
-    # the darkening test alone: without the test for codec noise (d small against the
-    # stroke's contrast), which takes the shadow in too (measured 1.0 with it)
-    plain = replace(protect.DEFAULT, strong=(2.0, 3.0))
-    shaded, unshaded = (protect.static_masks(a, b, p)[2] for p in (plain, replace(plain, shade=(0.0, 0.01))))
-    assert shaded[shadow].mean() >= 0.9 and unshaded[shadow].mean() <= 0.7  # measured 0.94, 0.62
-    assert np.array_equal(shaded[~shadow], unshaded[~shadow])
+    _, _, unshaded = protect.static_masks(a, b, replace(protect.DEFAULT, shade=(0.0, 0.01)))
+    assert overlay[text].min() == 1
+    assert keep[shadow].mean() >= 0.9 and unshaded[shadow].mean() <= 0.7  # measured 0.94, 0.62
+    assert np.array_equal(keep[~shadow], unshaded[~shadow])
     # what gets the blend in full whatever the network says is painted out of its inputs
     # too, or the network drags the shadow along into a ghost beside the stroke
     static = protect.static_masks(a, b)[0]
     full = (keep >= P.painted) & (static == 0)
     assert full[shadow].mean() >= 0.8 and overlay[full].min() == 1  # measured 0.88
-    text_only = protect.static_masks(a, b, replace(plain, painted=2.0))[1]  # the text and its rim alone
+    text_only = protect.static_masks(a, b, replace(P, painted=2.0))[1]  # the text and its rim alone
     assert overlay[shadow].mean() >= 0.85 and text_only[shadow].mean() <= 0.6  # measured 0.88, 0.50
 
 

@@ -25,10 +25,7 @@ class Protection:
       after a 3x3 morphological opening that drops isolated pixels. The output there is
       the linear blend of I0 and I1 (where they agree, the blend is the answer).
     - overlay pixels: subtitles and logos over moving content. Seeds: exactly static (d
-      between ``exact``; on an edge of 3x3 range c between ``strong`` in both frames, d / c
-      between ``relative``, where under ``clean`` of such pixels nearby have d below
-      ``exact``: codec noise on a static edge grows with its contrast, docs/protection.md),
-      weighted by the exactly static share of the 3x3 square between
+      between ``exact``, weighted by the exactly static share of the 3x3 square between
       ``still``: strokes 2 px wide count fully, 1 px wide half, isolated chance agreements
       not at all), near high contrast (the 5x5 maximum of I0's 3x3 range between
       ``contrast``), with a mostly moving ``radius``-pixel neighbourhood
@@ -71,9 +68,6 @@ class Protection:
     low: float = 1 / 255
     high: float = 3 / 255
     exact: tuple[float, float] = (0.5 / 255, 2 / 255)
-    relative: tuple[float, float] = (0.1, 0.2)
-    strong: tuple[float, float] = (0.15, 0.25)
-    clean: tuple[float, float] = (0.75, 0.6)
     still: tuple[float, float] = (2 / 9, 4 / 9)
     contrast: tuple[float, float] = (0.2, 0.4)
     moving: tuple[float, float] = (0.3, 0.5)
@@ -111,14 +105,16 @@ DEFAULT = Protection()
 
 
 def smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """0 at or below ``lo``, 1 at or above ``hi`` (``lo > hi`` flips it), 3u² - 2u³ between; float32."""
+    """0 at or below ``lo``, 1 at or above ``hi`` (``lo > hi`` flips it), smooth (3u² - 2u³)
+    in between; float32, the shape of ``x``."""
     u = np.clip((x - np.float32(lo)) / np.float32(hi - lo), 0, 1, dtype=np.float32)
     return u * u * (3 - 2 * u)
 
 
 def _extreme3(x: np.ndarray, op) -> np.ndarray:
-    """3x3 minimum (``op=np.minimum``) or maximum (``np.maximum``) over the last two axes, out-of-frame
-    neighbours ignored (as std.Minimum/Maximum); on shifted views: faster than scipy.ndimage's here."""
+    """3x3 minimum (``op=np.minimum``) or maximum (``np.maximum``) over the last two axes,
+    out-of-frame neighbours ignored (as VapourSynth's std.Minimum/Maximum). Separable, on
+    shifted views: several times faster than scipy.ndimage's generic rank filters here."""
     rows = x.copy()
     op(rows[..., 1:, :], x[..., :-1, :], out=rows[..., 1:, :])
     op(rows[..., :-1, :], x[..., 1:, :], out=rows[..., :-1, :])
@@ -129,7 +125,8 @@ def _extreme3(x: np.ndarray, op) -> np.ndarray:
 
 
 def _range3(img: np.ndarray) -> np.ndarray:
-    """Largest range (max - min) over the channels of ``img`` (3, H, W) in each pixel's 3x3 square; (H, W)."""
+    """Largest range (maximum - minimum) over the channels of ``img`` (3, H, W) in the 3x3
+    square around each pixel; (H, W)."""
     return (_extreme3(img, np.maximum) - _extreme3(img, np.minimum)).max(axis=0)
 
 
@@ -139,25 +136,27 @@ def _opened(mask: np.ndarray) -> np.ndarray:
 
 
 def _dilate(x: np.ndarray, radius: int) -> np.ndarray:
-    """Maximum over the (2 radius + 1)² square around each pixel (out-of-frame neighbours ignored)."""
+    """Maximum over the (2 radius + 1)² square around each pixel (out-of-frame neighbours
+    ignored): ``radius`` rounds of 3x3 maxima in one pass."""
     return ndimage.maximum_filter(x, size=2 * radius + 1, mode="nearest")
 
 
 def _box(x: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over the (2 radius + 1)² square around each pixel of the last two axes (edges repeated)."""
+    """Mean over the (2 radius + 1)² square around each pixel of the last two axes
+    (edge pixels repeated, as VapourSynth's std.BoxBlur); float32."""
     size = (1,) * (x.ndim - 2) + (2 * radius + 1,) * 2
     return ndimage.uniform_filter(x, size=size, mode="nearest", output=np.float32)
 
 
-#: Rows per strip of :func:`static_masks` and side of the tiles of :func:`fill`: a strip's arrays stay
-#: in the CPU caches; only tiles with overlay pixels are filled (docs/gpu.md, "The whole filter").
+#: Rows per strip of :func:`static_masks` and side of the tiles of :func:`fill`: a strip's
+#: intermediate arrays stay in the CPU caches, and only tiles with overlay pixels are filled
+#: (measured in docs/gpu.md, "The whole filter").
 STRIP_ROWS = 64
 TILE = 32
-#: How far (pixels) from an overlay pixel its structure must show static edges both across and
-#: along (about half a letter's height: the middle of a tall stroke has edges across only).
+#: How far (pixels) from an overlay pixel its structure must show static edges both across
+#: and along (about half the height of a letter: the middle of a tall stroke has edges
+#: across only).
 REACH = 12
-#: Radius (pixels) of the neighbourhood whose share of exact static edges ``Protection.clean`` reads.
-CLEAN_RADIUS = 16
 
 
 def static_masks(img0: np.ndarray, img1: np.ndarray,
@@ -177,9 +176,11 @@ def static_masks(img0: np.ndarray, img1: np.ndarray,
         of them whose inputs differ by less than ``nearly`` or are shaded (see
         :class:`Protection`). Both are all zero where nothing looks like an overlay.
 
-    Computed in strips of :data:`STRIP_ROWS` rows with the chain of filters' reach of context
-    above and below: every pixel sees its neighbourhood as in one pass over the frame (float
-    rounding at most: the box filter's running sums start at another row)."""
+    Computed in strips of :data:`STRIP_ROWS` rows, each with enough rows of context above
+    and below (the reach of the whole chain of filters), so every pixel sees the
+    neighbourhood it has in one pass over the frame (the box filter's running sums start at
+    another row: float rounding at most).
+    """
     return masks_and_motion(img0, img1, params)[:3]
 
 
@@ -189,7 +190,7 @@ def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DE
     overlay), for :mod:`vsvfi.overlay_motion`."""
     h = img0.shape[1]
     static, seed, exact = (np.empty(img0.shape[1:], np.float32) for _ in range(3))
-    reach = max(params.radius + 2, REACH + 1) + CLEAN_RADIUS
+    reach = max(params.radius + 2, REACH + 1)
     for y0 in range(0, h, STRIP_ROWS):
         y1 = min(h, y0 + STRIP_ROWS)
         a0, a1 = max(0, y0 - reach), min(h, y1 + reach)
@@ -291,8 +292,8 @@ def _by_parts(seed: np.ndarray, unexplained: np.ndarray) -> np.ndarray:
 #: measured on.
 MOTION_PEAKS = 6
 PEAK_WIDTH = 640
-#: Peaks closer than this (pixels of the measured luma) to no motion or to a stronger peak are
-#: its side lobes; shorter shifts would explain smooth content by itself.
+#: Peaks closer than this (pixels of the measured luma) to no motion or to a stronger peak
+#: are its side lobes; shorter shifts would explain smooth content by itself.
 MIN_SHIFT = 4
 
 
@@ -440,15 +441,12 @@ def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np
     """:func:`static_masks` on one piece of the frame, in one pass."""
     d = np.abs(img0 - img1).max(axis=0)
     static = _opened(smoothstep(d, p.high, p.low))
-    spread = _range3(img0)
-    c = np.minimum(spread, _range3(img1))
-    relative = smoothstep(d / np.maximum(c, 1e-3), p.relative[1], p.relative[0]) * smoothstep(c, *p.strong)
-    share = _box(relative * (d <= p.exact[0]), CLEAN_RADIUS) / np.maximum(_box(relative, CLEAN_RADIUS), 1e-3)
-    exact = np.maximum(smoothstep(d, p.exact[1], p.exact[0]), relative * smoothstep(share, *p.clean))
+    exact = smoothstep(d, p.exact[1], p.exact[0])
     # thin strokes stay (the middle of a 1 px line has 3 of 9, of a 2 px one 6 of 9);
     # isolated pixels that agree by chance (1 or 2 of 9) do not
     still = exact * smoothstep(_box(exact, 1), *p.still)
     around = _box(1 - still, p.radius)
+    spread = _range3(img0)
     edges = _extreme3(_extreme3(spread, np.maximum), np.maximum)
     overlay = still * smoothstep(around, *p.moving) * smoothstep(edges, *p.contrast)
     (gx0, gy0), (gx1, gy1) = _gradients(img0), _gradients(img1)
@@ -470,8 +468,10 @@ def fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
     """``img`` (float (3, H, W)) with its masked pixels (``mask``: float32 (H, W) in [0, 1])
     replaced by the average of the unmasked pixels in the (2 radius + 1)² square around
     them (a plain box blur where fewer than 1% of them are unmasked); soft in between.
-    Returns a new array of ``img``'s dtype. Only the :data:`TILE`-pixel tiles holding masked
-    pixels are computed (each with ``radius`` pixels of context); the rest is copied."""
+    Returns a new array of ``img``'s dtype.
+
+    Only the :data:`TILE`-pixel tiles holding masked pixels are computed (each with
+    ``radius`` pixels of context); the rest is copied."""
     h, w = mask.shape
     ty, tx = -(-h // TILE), -(-w // TILE)
     padded = np.zeros((ty * TILE, tx * TILE), bool)
