@@ -13,7 +13,8 @@ carry ``truth=False``. Case names state the parameters; ``stem#frame[xN]@x,y+dx,
 is a window at (x, y) of a (N times upscaled) frame moving (dx, dy) from a to b.
 
 Clips are lazy: building the cases decodes the few source frames (cached) and nothing
-else. ``python -m vsvfi.families [--full] [--png DIR]`` prints a table of the families
+else, but for the encoded overlay cases, whose pair goes through x264 when they are built
+(ffmpeg with libx264; about 0.1 s a case). ``python -m vsvfi.families [--full] [--png DIR]`` prints a table of the families
 and can write contact sheets of the cases for eyeballing.
 """
 
