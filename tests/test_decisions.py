@@ -88,37 +88,40 @@ def overlay_rows(cases):
 def test_overlay_protection_keeps_overlays_and_the_rest(quick):
     rows, over_off, over_blend, outside = overlay_rows(c for c in of(quick, "overlay") if "x264" not in c.name)
     # measured on the quick set (docs/hard-scenes.md has the whole family): inside the boxes
-    # +9.42 dB over protection off and +2.75 over a blend, the rest +5.30 over off (+8.98,
-    # +2.31, +4.39 before semi-transparent logos were separated as layers, +8.71, +2.04,
-    # +4.33 before the shadows were painted out too, docs/protection.md)
-    assert over_off.mean() >= 9.2 and over_blend.mean() >= 2.6 and outside.mean() >= 5.1
+    # +9.61 dB over protection off and +2.94 over a blend, the rest +5.36 over off (+9.42,
+    # +2.75, +5.30 before the growth's test for codec noise; +8.98, +2.31, +4.39 before
+    # semi-transparent logos were separated as layers, docs/protection.md)
+    assert over_off.mean() >= 9.4 and over_blend.mean() >= 2.7 and outside.mean() >= 5.1
     assert over_off.min() >= -0.3 and outside.min() >= -0.1
-    # opaque outlined text over motion: well above a blend (measured +6.67, +5.33; +6.28,
+    # opaque outlined text over motion: well above a blend (measured +5.84, +5.28; +6.67,
+    # +5.33 before the growth's test for codec noise; +6.28,
     # +5.08 with the box fill and the plain blend, docs/protection.md); thin
     # anti-aliased labels, shadows and semi-transparent logos are not (docs/hard-scenes.md)
     opaque = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "32px subtitle" in n or "caption" in n]
-    assert len(opaque) == 2 and min(opaque) >= 5.2
+    assert len(opaque) == 2 and min(opaque) >= 5.0
     # the 24 px subtitle's 1 px strokes are found and its drop shadow, darker than the
     # motion says, gets the blend or P + k B and is painted out of the network's inputs
-    # (measured -0.11 against a blend; -0.58 with the shadow left in the inputs, -1.63
+    # (measured +2.87 against a blend, the growth reaching the rest of the letters and the
+    # shadow's edges; -0.11 before that, -0.58 with the shadow left in the inputs, -1.63
     # without the darkening test, -4.59 when seeds needed 2 px strokes)
     shadowed = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "subtitle shadow" in n]
-    assert len(shadowed) == 1 and shadowed[0] >= -0.3
+    assert len(shadowed) == 1 and shadowed[0] >= 2.6
     # the semi-transparent logos over a 56 px pan, separated from the background as layers
     # (vsvfi.translucent): measured +2.73 against a blend (+1.06 before)
     logos = [j for j, n in zip(over_blend, (r[3] for r in rows)) if "patch logos" in n]
     assert len(logos) == 1 and logos[0] >= 2.4
 
 
-def test_overlay_protection_on_encoded_frames_still_beats_protection_off(quick):
+def test_overlay_protection_holds_on_encoded_frames(quick):
     """The same overlays after x264 (CRF 18 and 23). Codec noise on the static text defeats
-    the protection's test of exact agreement: it finds less of the text, and inside the boxes
-    the filter gets about a blend instead of blend + 2 dB (a known limit, docs/protection.md,
-    "Encoded frames"); it must still beat the network alone and leave the rest alone."""
+    the seeds' test of exact agreement in places; the growth, which also takes edges whose
+    difference is small against their contrast, reaches the rest of the letters
+    (docs/protection.md, "Encoded frames")."""
     rows, over_off, over_blend, outside = overlay_rows(c for c in of(quick, "overlay") if "x264" in c.name)
     assert len(rows) == 4
-    # measured: inside +6.51 dB over protection off and +0.91 over a blend, outside +0.72
-    assert over_off.mean() >= 6.3 and over_blend.mean() >= 0.7 and outside.mean() >= 0.5
+    # measured: inside +8.43 dB over protection off and +2.83 over a blend, outside +0.93
+    # (+6.51, +0.91, +0.72 with exact agreement alone)
+    assert over_off.mean() >= 8.2 and over_blend.mean() >= 2.6 and outside.mean() >= 0.8
     assert over_off.min() >= -0.3 and outside.min() >= -0.1
 
 

@@ -14,10 +14,12 @@ from vsvfi.frames import frame_array
 
 P = protect.DEFAULT
 PROTECT_RADIUS = P.radius
+#: The protection without the growth's test for codec noise: exact agreement alone.
+EXACT_ONLY = replace(P, strong=(2.0, 3.0))
 
 
-def masks(a, b):
-    return P.masks(a, b)
+def masks(a, b, params=P):
+    return params.masks(a, b)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (6, 1), (2, 2), (3, 40, 9), (2, 37, 64)])
@@ -49,7 +51,10 @@ def test_a_static_high_contrast_block_over_motion_is_an_overlay():
     assert static.shape == overlay.shape == keep.shape == (64, 96)
     assert static[text].min() == 1 and overlay[text].min() == 1 and (keep >= overlay).all()
     rim = ndimage.binary_dilation(text, np.ones((3, 3), bool))  # anti-aliased edges: 1 px
-    assert static[~text].max() == 0 and overlay[~rim].max() == 0
+    assert static[~text].max() == 0 and masks(a, b, EXACT_ONLY)[1][~rim].max() == 0
+    # the growth's test for codec noise takes in a few pixels of the random motion whose
+    # difference is small against their contrast by chance: never more than 2 px out
+    assert overlay[~ndimage.binary_dilation(rim, np.ones((3, 3), bool))].max() == 0
     # identical frames: all static, nothing moves around anything, so no overlay
     static, overlay, keep = masks(a, a)
     assert static.min() == 1 and overlay.max() == 0 and keep.max() == 0
@@ -132,16 +137,18 @@ def test_a_drop_shadow_gets_the_blend_and_the_moving_background_does_not():
     b[:, shadow] *= 0.3
     a[:, text], b[:, text] = 1.0, 1.0
     _, overlay, keep = masks(a, b)
-    _, _, unshaded = protect.static_masks(a, b, replace(protect.DEFAULT, shade=(0.0, 0.01)))
-    assert overlay[text].min() == 1
-    assert keep[shadow].mean() >= 0.9 and unshaded[shadow].mean() <= 0.7  # measured 0.94, 0.62
-    assert np.array_equal(keep[~shadow], unshaded[~shadow])
+    assert overlay[text].min() == 1 and keep[shadow].mean() >= 0.9
+    # the darkening test alone: without the growth's test for codec noise (d small against
+    # the stroke's contrast), which takes the shadow in too (measured 1.0 with it)
+    shaded, unshaded = (protect.static_masks(a, b, p)[2] for p in (EXACT_ONLY, replace(EXACT_ONLY, shade=(0.0, 0.01))))
+    assert shaded[shadow].mean() >= 0.9 and unshaded[shadow].mean() <= 0.7  # measured 0.94, 0.62
+    assert np.array_equal(shaded[~shadow], unshaded[~shadow])
     # what gets the blend in full whatever the network says is painted out of its inputs
     # too, or the network drags the shadow along into a ghost beside the stroke
     static = protect.static_masks(a, b)[0]
     full = (keep >= P.painted) & (static == 0)
     assert full[shadow].mean() >= 0.8 and overlay[full].min() == 1  # measured 0.88
-    text_only = protect.static_masks(a, b, replace(P, painted=2.0))[1]  # the text and its rim alone
+    text_only = protect.static_masks(a, b, replace(EXACT_ONLY, painted=2.0))[1]  # the text and its rim alone
     assert overlay[shadow].mean() >= 0.85 and text_only[shadow].mean() <= 0.6  # measured 0.88, 0.50
 
 

@@ -14,6 +14,12 @@ import numpy as np
 from scipy import ndimage
 
 from .motion import phase_peaks
+from .neighbourhood import box as _box
+from .neighbourhood import dilate as _dilate
+from .neighbourhood import extreme3 as _extreme3
+from .neighbourhood import opened as _opened
+from .neighbourhood import range3 as _range3
+from .neighbourhood import smoothstep
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,13 @@ class Protection:
       explained (:func:`_by_parts`): a pattern moved by whole periods looks static but is
       found again at its motion all over; an overlay is not. The rest grows up to
       ``grow`` pixels into unexplained exactly static pixels of connected static regions
-      no larger than ``grow_area`` of the frame (the inside of thick letters, far from
+      no larger than ``grow_area`` of the frame. For the growth (and the tests after the
+      seeds), a pixel on an edge of 3x3 range c between ``strong`` in both frames also
+      counts as exactly static where d / c is between ``relative``, unless most such pixels
+      within :data:`CLEAN_RADIUS` px agree exactly (share between ``clean``): a codec's noise
+      on static text grows with its contrast. The seeds keep to exact agreement: noisy real
+      footage has static edges next to moving objects too (docs/protection.md, "Encoded
+      frames") (the inside of thick letters, far from
       any edge; not the static background around a moving object, which the network
       must see as it is), then by a ``rim`` of 1 pixel (anti-aliased edges mix the
       overlay with the moving background and are static in neither). Overlay pixels are
@@ -68,6 +80,9 @@ class Protection:
     low: float = 1 / 255
     high: float = 3 / 255
     exact: tuple[float, float] = (0.5 / 255, 2 / 255)
+    relative: tuple[float, float] = (0.15, 0.3)
+    strong: tuple[float, float] = (0.15, 0.25)
+    clean: tuple[float, float] = (0.75, 0.6)
     still: tuple[float, float] = (2 / 9, 4 / 9)
     contrast: tuple[float, float] = (0.2, 0.4)
     moving: tuple[float, float] = (0.3, 0.5)
@@ -104,50 +119,6 @@ class Protection:
 DEFAULT = Protection()
 
 
-def smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """0 at or below ``lo``, 1 at or above ``hi`` (``lo > hi`` flips it), smooth (3u² - 2u³)
-    in between; float32, the shape of ``x``."""
-    u = np.clip((x - np.float32(lo)) / np.float32(hi - lo), 0, 1, dtype=np.float32)
-    return u * u * (3 - 2 * u)
-
-
-def _extreme3(x: np.ndarray, op) -> np.ndarray:
-    """3x3 minimum (``op=np.minimum``) or maximum (``np.maximum``) over the last two axes,
-    out-of-frame neighbours ignored (as VapourSynth's std.Minimum/Maximum). Separable, on
-    shifted views: several times faster than scipy.ndimage's generic rank filters here."""
-    rows = x.copy()
-    op(rows[..., 1:, :], x[..., :-1, :], out=rows[..., 1:, :])
-    op(rows[..., :-1, :], x[..., 1:, :], out=rows[..., :-1, :])
-    out = rows.copy()
-    op(out[..., 1:], rows[..., :-1], out=out[..., 1:])
-    op(out[..., :-1], rows[..., 1:], out=out[..., :-1])
-    return out
-
-
-def _range3(img: np.ndarray) -> np.ndarray:
-    """Largest range (maximum - minimum) over the channels of ``img`` (3, H, W) in the 3x3
-    square around each pixel; (H, W)."""
-    return (_extreme3(img, np.maximum) - _extreme3(img, np.minimum)).max(axis=0)
-
-
-def _opened(mask: np.ndarray) -> np.ndarray:
-    """3x3 morphological opening (minimum, then maximum): drops features thinner than 3 px."""
-    return _extreme3(_extreme3(mask, np.minimum), np.maximum)
-
-
-def _dilate(x: np.ndarray, radius: int) -> np.ndarray:
-    """Maximum over the (2 radius + 1)² square around each pixel (out-of-frame neighbours
-    ignored): ``radius`` rounds of 3x3 maxima in one pass."""
-    return ndimage.maximum_filter(x, size=2 * radius + 1, mode="nearest")
-
-
-def _box(x: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over the (2 radius + 1)² square around each pixel of the last two axes
-    (edge pixels repeated, as VapourSynth's std.BoxBlur); float32."""
-    size = (1,) * (x.ndim - 2) + (2 * radius + 1,) * 2
-    return ndimage.uniform_filter(x, size=size, mode="nearest", output=np.float32)
-
-
 #: Rows per strip of :func:`static_masks` and side of the tiles of :func:`fill`: a strip's
 #: intermediate arrays stay in the CPU caches, and only tiles with overlay pixels are filled
 #: (measured in docs/gpu.md, "The whole filter").
@@ -157,6 +128,8 @@ TILE = 32
 #: and along (about half the height of a letter: the middle of a tall stroke has edges
 #: across only).
 REACH = 12
+#: Radius (pixels) of the neighbourhood whose share of exactly static edges ``Protection.clean`` reads.
+CLEAN_RADIUS = 16
 
 
 def static_masks(img0: np.ndarray, img1: np.ndarray,
@@ -207,6 +180,7 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     rows, cols = (np.nonzero((seed > 0).any(axis=k))[0] for k in (1, 0))
     if not rows.size:
         return static, seed, seed, []
+    exact = np.maximum(exact, _codec_static(img0, img1, params))
     # everything below reaches at most r pixels from a seed: work on that box only
     r = params.grow + params.rim + 2 * params.near
     h, w = seed.shape
@@ -232,6 +206,18 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     # ghost beside it); fully kept pixels only: the blend then hides the painting entirely
     overlay[box] = np.maximum(grown, (keep[box] >= params.painted) * (1 - static[box]))
     return static, overlay, keep, shifts
+
+
+def _codec_static(img0: np.ndarray, img1: np.ndarray, p: Protection) -> np.ndarray:
+    """float32 (H, W) in [0, 1]: pixels of edges whose difference between the frames is small
+    against their contrast, where most such pixels around do not agree exactly (static under
+    a codec's noise; ``relative``, ``strong`` and ``clean`` of :class:`Protection`)."""
+    d = np.abs(img0 - img1).max(axis=0)
+    c = np.minimum(_range3(img0), _range3(img1))
+    edge = smoothstep(d / np.maximum(c, 1e-3), p.relative[1], p.relative[0]) * smoothstep(c, *p.strong)
+    share = _box(edge * (d <= p.exact[0]), CLEAN_RADIUS) / np.maximum(_box(edge, CLEAN_RADIUS), 1e-3)
+    edge = edge * smoothstep(share, *p.clean)
+    return edge * smoothstep(_box(edge, 1), *p.still)  # not chance agreements of single pixels
 
 
 def _darkened(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], where: np.ndarray,
