@@ -101,8 +101,8 @@ def markdown(rows, bands: np.ndarray) -> str:
     reach = [sum(r[3 + k] >= r[1] + 2 for r in rows) for k in range(len(TILES))]
     lines = ["# Overlay protection: what per-pixel choices can reach", "",
              "Produced by `python scripts/overlay_ceiling.py` (see its docstring). PSNR dB (RGB 0-255) inside "
-             "the overlay boxes of every moving case of the overlay family (the static backgrounds are left out: "
-             "the blend is exact there).", "",
+             "the overlay boxes of every moving uncompressed case of the overlay family (the static backgrounds are "
+             "left out: the blend is exact there).", "",
              f"- the defaults reach blend + 2 dB on {met} of {len(rows)} cases;",
              f"- an oracle choosing among the blend and the network's two frames per pixel on {reach[0]} of "
              f"{len(rows)}, per 4x4 tile on {reach[1]}, per 8x8 tile on {reach[2]}. The per-pixel oracle "
