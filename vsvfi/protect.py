@@ -46,16 +46,16 @@ class Protection:
       explained (:func:`_by_parts`): a pattern moved by whole periods looks static but is
       found again at its motion all over; an overlay is not. The rest grows up to
       ``grow`` pixels into unexplained exactly static pixels of connected static regions
-      no larger than ``grow_area`` of the frame. For the growth (and the tests after the
-      seeds), a pixel on an edge of 3x3 range c between ``strong`` in both frames also
-      counts as exactly static where d / c is between ``relative``, unless most such pixels
-      within :data:`CLEAN_RADIUS` px agree exactly (share between ``clean``): a codec's noise
-      on static text grows with its contrast. The seeds keep to exact agreement: noisy real
-      footage has static edges next to moving objects too (docs/protection.md, "Encoded
-      frames") (the inside of thick letters, far from
+      no larger than ``grow_area`` of the frame (the inside of thick letters, far from
       any edge; not the static background around a moving object, which the network
       must see as it is), then by a ``rim`` of 1 pixel (anti-aliased edges mix the
-      overlay with the moving background and are static in neither). Overlay pixels are
+      overlay with the moving background and are static in neither). For the growth (and
+      the tests after the seeds), a pixel on an edge of 3x3 range c between ``strong`` in
+      both frames also counts as exactly static where d / c is between ``relative``, unless
+      most such pixels within :data:`CLEAN_RADIUS` px agree exactly (share between
+      ``clean``), in 3x3 groups: a codec's noise on static text grows with its contrast.
+      The seeds keep to exact agreement: noisy real footage has static edges next to
+      moving objects too (docs/protection.md, "Encoded frames"). Overlay pixels are
       painted out of both inputs before the network runs, so it cannot drag them along
       with the motion around them; so are the other pixels that get the blend whatever the
       network says (``keep`` at least ``painted``, below) unless they are static.
