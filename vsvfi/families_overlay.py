@@ -10,7 +10,8 @@ is the overlay colour exactly.
 
 Every case also comes encoded: a and b through x264 (:func:`x264`, CRF 18 or 23 by
 background), the middle frame left clean. Real overlays reach the filter through a codec,
-whose noise and ringing make static text differ by 5-20/255 between frames.
+whose noise and ringing make static text differ between the frames (by up to 9-32/255 on
+the text sets over a pan at CRF 18, 99th percentile; docs/protection.md).
 """
 
 from __future__ import annotations
@@ -209,17 +210,16 @@ def x264(frames: list[np.ndarray], crf: int) -> list[np.ndarray]:
                              input=enc, capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         raise RuntimeError(f"the encoded overlay cases need ffmpeg with libx264: {e}") from e
-    planes, out = [(h, w), (h // 2, w // 2), (h // 2, w // 2)], []
-    for k in range(len(frames)):
-        at = k * h * w * 3 // 2
-        arrs = []
-        for ph, pw in planes:
-            arrs.append(np.frombuffer(dec, np.uint8, ph * pw, at).reshape(ph, pw))
-            at += ph * pw
-        clip = lazy_clip(lambda n, arrs=arrs: arrs, w, h, 1, fmt=vs.YUV420P8)
-        rgb = core.resize.Bicubic(clip, format=vs.RGB24, matrix_in_s="709", range_in_s="limited")
-        out.append(frame_array(rgb.get_frame(0)))
-    return out
+    def planes(n: int) -> list[np.ndarray]:  # frame n of the decoded 4:2:0 stream
+        at = n * h * w * 3 // 2
+        y = np.frombuffer(dec, np.uint8, h * w, at).reshape(h, w)
+        u, v = (np.frombuffer(dec, np.uint8, h * w // 4, at + h * w * (4 + k) // 4).reshape(h // 2, w // 2)
+                for k in (0, 1))
+        return [y, u, v]
+
+    decoded = lazy_clip(planes, w, h, len(frames), fmt=vs.YUV420P8)
+    rgb = core.resize.Bicubic(decoded, format=vs.RGB24, matrix_in_s="709", range_in_s="limited")
+    return [frame_array(f) for f in rgb.frames()]
 
 
 def overlay_cases(quick: bool) -> list[Case]:
