@@ -180,7 +180,8 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     rows, cols = (np.nonzero((seed > 0).any(axis=k))[0] for k in (1, 0))
     if not rows.size:
         return static, seed, seed, []
-    exact = np.maximum(exact, _codec_static(img0, img1, params))
+    d = np.abs(img0 - img1).max(axis=0)
+    exact = np.maximum(exact, _codec_static(img0, img1, d, params))
     # everything below reaches at most r pixels from a seed: work on that box only
     r = params.grow + params.rim + 2 * params.near
     h, w = seed.shape
@@ -197,7 +198,7 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     area[0] = 0
     room = exact[box] * unexplained * (area[parts[box]] <= params.grow_area * exact.size)
     grown = _grown(seed[box] * unexplained, room, params)
-    d = np.abs(img0[(slice(None), *box)] - img1[(slice(None), *box)]).max(axis=0)
+    d = d[box]
     overlay, keep = np.zeros_like(seed), np.zeros_like(seed)
     near = _dilate(grown, params.near)
     darker = _darkened(img0, img1, box, (near > 0) & (grown < 1), shifts, params)
@@ -208,11 +209,11 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     return static, overlay, keep, shifts
 
 
-def _codec_static(img0: np.ndarray, img1: np.ndarray, p: Protection) -> np.ndarray:
-    """float32 (H, W) in [0, 1]: pixels of edges whose difference between the frames is small
-    against their contrast, where most such pixels around do not agree exactly (static under
-    a codec's noise; ``relative``, ``strong`` and ``clean`` of :class:`Protection`)."""
-    d = np.abs(img0 - img1).max(axis=0)
+def _codec_static(img0: np.ndarray, img1: np.ndarray, d: np.ndarray, p: Protection) -> np.ndarray:
+    """float32 (H, W) in [0, 1]: pixels of edges whose difference ``d`` between the frames (the
+    largest over the channels) is small against their contrast, where most such pixels around
+    do not agree exactly (static under a codec's noise; ``relative``, ``strong`` and ``clean``
+    of :class:`Protection`)."""
     c = np.minimum(_range3(img0), _range3(img1))
     edge = smoothstep(d / np.maximum(c, 1e-3), p.relative[1], p.relative[0]) * smoothstep(c, *p.strong)
     share = _box(edge * (d <= p.exact[0]), CLEAN_RADIUS) / np.maximum(_box(edge, CLEAN_RADIUS), 1e-3)
