@@ -5,7 +5,8 @@ tests/data/frame_hashes.json (tests/test_frame_hashes.py does the same in CI). R
 before the issue-11 restructure (which kept them), again when issue 12 changed the
 static-pixel blend on purpose, and when it changed the overlay masks (grown into static
 pixels, a 1 px rim, pixels a dominant motion explains dropped), and when the background
-under overlays came to be read along the pair's motion (vsvfi.overlay_motion); record them again only
+under overlays came to be read along the pair's motion (vsvfi.overlay_motion), and when pixels
+beside an overlay inside a large static region became static candidates instead of kept; record them again only
 with a change that means to alter the output, and say so in its commit. The excerpt is bikes frames 0-7 (one fast-motion stretch) scaled to
 320x136 with zimg, so that gmfss renders in seconds on the CPU provider.
 

@@ -161,7 +161,7 @@ def test_static_pixels_are_never_painted_out():
     a8, mid, b8 = (frame_array(case.clip.get_frame(k)) for k in range(3))
     a, b = (x.astype(np.float32) / 255 for x in (a8, b8))
     static, overlay, keep = masks(a, b)
-    assert ((keep >= P.painted) & (static == 1)).sum() > 500  # around the changing digits
+    assert ((keep >= P.painted) & (static == 1)).sum() > 250  # around the changing digits (measured 328)
     text_only = protect.static_masks(a, b, replace(P, painted=2.0))[1]
     assert np.array_equal(overlay[static == 1], text_only[static == 1])
     clip = array_clip([a8, b8])
@@ -183,6 +183,28 @@ def test_a_pattern_moved_by_whole_periods_is_not_an_overlay():
     static, overlay, _ = masks(a, b)
     assert static[40:60, 20:140].min() == 1 and overlay[34:66, 16:144].max() == 0  # the frame edges: no counterpart
 
+
+
+def test_a_pattern_moved_by_whole_periods_inside_a_static_border_is_left_to_the_network():
+    """A checkered region in place over a pan, its pattern moved by one period: the region's
+    border is static over motion (an overlay, rightly), and the pattern beside it agrees in
+    both frames. It is a large static region, so those pixels are static candidates that
+    the network can overrule (it sees the pattern move), not kept whatever it says."""
+    case = next(c for c in families.cases("periodic") if "checkers period 16px moves 1 period (16px horizontal)"
+                in c.name and "region 320x180@160,90 over pan" in c.name)
+    a8, mid, b8 = (frame_array(case.clip.get_frame(k)) for k in range(3))
+    a, b = (x.astype(np.float32) / 255 for x in (a8, b8))
+    static, overlay, keep = masks(a, b)
+    ring = np.zeros(static.shape, bool)  # 2-6 px inside the region (rows 90-269, columns 160-479)
+    ring[92:268, 162:478] = True
+    ring[97:263, 167:473] = False
+    assert (overlay[89:92, 158:482] > 0.5).mean() > 0.95  # the top border (measured 0.99)
+    assert static[ring].min() == 1 and (keep[ring] >= P.painted).mean() < 0.03  # measured 0.005 (0.086 before)
+    clip = array_clip([a8, b8])
+    on, off = (frame_array(vsvfi.Interpolate(clip, ratio=2, provider="cpu", protect_static=p).get_frame(1))
+               for p in (True, False))
+    mse = [np.mean((x.astype(float) - mid) ** 2) for x in (on, off)]
+    assert 10 * np.log10(mse[1] / mse[0]) >= 0.6  # measured +0.90 dB over protection off (was -0.60)
 
 def test_fill_replaces_only_masked_pixels_by_their_unmasked_neighbourhood():
     rng = np.random.default_rng(2)

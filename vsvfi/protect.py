@@ -62,7 +62,9 @@ class Protection:
     - afterwards (:meth:`combine`) the blend goes in on overlay pixels, on pixels within
       ``near`` pixels of an overlay whose inputs differ by less than ``nearly`` (a
       smoothstep: semi-transparent edges, shadows and text too small for the masks, where
-      the network's own frame is the worse guess) or that are darker in both frames than
+      the network's own frame is the worse guess; in an exactly static region larger than
+      ``grow_area`` they count as static pixels instead: a pattern moved by whole periods
+      beside a static border looks the same) or that are darker in both frames than
       one of the pair's motions says, by one factor c (I = c B: a drop shadow, a dark
       outline's soft edge, a translucent dark box; c below ``shade``, the fit of c times
       the moved colours within ``shade_fit``; :func:`_darkened`), and on the other static
@@ -142,7 +144,8 @@ def static_masks(img0: np.ndarray, img1: np.ndarray,
 
     Returns:
         (static, overlay, keep): float32 (H, W) in [0, 1]. ``static``: pixels where the
-        inputs agree (3x3-opened), candidates for the linear blend. ``overlay``: what is
+        inputs agree (3x3-opened; near an overlay, also those that nearly agree inside a
+        large static region), candidates for the linear blend. ``overlay``: what is
         painted out before the network: static text and logos surrounded by motion, and
         ``keep`` at ``painted`` or more times 1 - ``static``. ``keep``: where the blend goes
         in whatever the network says: the text and logos, and the pixels within ``near``
@@ -196,13 +199,18 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     parts, _ = ndimage.label(exact > 0.5, structure=np.ones((3, 3), bool))
     area = np.bincount(parts.ravel())
     area[0] = 0
-    room = exact[box] * unexplained * (area[parts[box]] <= params.grow_area * exact.size)
+    small = area[parts[box]] <= params.grow_area * exact.size
+    room = exact[box] * unexplained * small
     grown = _grown(seed[box] * unexplained, room, params)
     d = d[box]
     overlay, keep = np.zeros_like(seed), np.zeros_like(seed)
     near = _dilate(grown, params.near)
     darker = _darkened(img0, img1, box, (near > 0) & (grown < 1), shifts, params)
-    keep[box] = np.maximum(grown, near * np.maximum(smoothstep(d, params.nearly[1], params.nearly[0]), darker))
+    nearly = near * smoothstep(d, params.nearly[1], params.nearly[0])
+    keep[box] = np.maximum(grown, np.maximum(nearly * small, near * darker))
+    # beside a large static region (a pattern moved by whole periods looks static) the
+    # network's say counts: there they are static pixels (combine), not kept ones
+    static[box] = np.maximum(static[box], nearly * ~small)
     # a drop shadow or a soft edge seen by the network gets dragged along like the text (a
     # ghost beside it); fully kept pixels only: the blend then hides the painting entirely
     overlay[box] = np.maximum(grown, (keep[box] >= params.painted) * (1 - static[box]))
