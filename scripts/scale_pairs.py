@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import vapoursynth as vs
+from scipy import ndimage
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,6 +36,7 @@ from hard_scenes import psnr, to_u8  # noqa: E402
 from vsvfi import assets, families, motion, scale_fusion, scenes  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
+from vsvfi.runtime.rife import DISAGREEMENT_BLOCK  # noqa: E402
 
 core = vs.core
 PERCENTILES = (50, 75, 90)
@@ -71,7 +73,38 @@ def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[
     out["coarse, one padding"] = [scale_fusion.fuse(*zip(*[r[i] for i in coarse])) for r in before]
     for power in POWERS:  # other weightings of the same runs, for the table that chose MISFIT_POWER
         out[f"power {power}"] = [_weighed(r, power) for r in runs]
+    if k == 2:  # tried 2026-11-29, not adopted: weights per region from the blocks' own misfits
+        maps = [_blocks(engine, p, 0.5, s) for p, s in zip(pairs, scale_fusion.FUSED_SCALES)]
+        for radius, power in BLOCKWISE:
+            out[f"blocks {radius} {power}"] = [_blockwise([f for f, _ in runs[0]], maps, radius, power)]
     return out
+
+
+#: (radius in blocks of the box that smooths each scale's block misfits, weight exponent)
+#: of the per-region weighing tried beside the filter's one weight per scale.
+BLOCKWISE = ((0, 2), (2, 4), (8, 2), (8, 4))
+
+
+def _blocks(engine, pair, t: float, scale: float) -> np.ndarray:
+    """The ``disagreement`` blocks (float64 (H/8, W/8)) of one run of the network."""
+    got = engine._run(pair.img0, pair.img1, np.full((1, 1, 1, 1), t, np.float32), scale)
+    n = DISAGREEMENT_BLOCK
+    return got["disagreement"][0, 0, :-(-pair.height // n), :-(-pair.width // n)].astype(np.float64)
+
+
+def _blockwise(frames: list[np.ndarray], maps: list[np.ndarray], radius: int, power: float) -> np.ndarray:
+    """The scales' frames weighed per pixel by ``(misfit + MISFIT_FLOOR) ** -power`` of their
+    block misfits averaged over (2 radius + 1)² blocks, bilinear between block centres."""
+    h, w = frames[0].shape[1:]
+    n = DISAGREEMENT_BLOCK
+    weights = np.stack([(ndimage.uniform_filter(m, 2 * radius + 1, mode="nearest") + scale_fusion.MISFIT_FLOOR)
+                        ** -power for m in maps])
+    weights /= weights.sum(axis=0)
+    ys = np.clip((np.arange(h) + 0.5) / n - 0.5, 0, weights.shape[1] - 1)
+    xs = np.clip((np.arange(w) + 0.5) / n - 0.5, 0, weights.shape[2] - 1)
+    grid = np.meshgrid(ys, xs, indexing="ij")
+    return sum(f * ndimage.map_coordinates(wk, grid, order=1, mode="nearest").astype(np.float32)
+               for f, wk in zip(frames, weights))
 
 
 def _weighed(runs: list[tuple[np.ndarray, float]], power: float) -> np.ndarray:
@@ -148,8 +181,8 @@ def _weighing_rows(fams: list[dict]) -> list[str]:
             continue
         best = np.array([max(r["psnr"][x] for x in SCALES) for r in sub])
         cells = []
-        for power in POWERS:
-            got = np.array([r["psnr"][f"power {power}"] for r in sub])
+        for key in [f"power {x}" for x in POWERS] + [f"blocks {r} {x}" for r, x in BLOCKWISE]:
+            got = np.array([r["psnr"][key] for r in sub])
             cells.append(f"{got.mean():.2f} ({int((got >= best - 0.5).sum())})")
         rows.append(f"| {family} | {len(sub)} | {best.mean():.2f} | " + " | ".join(cells) + " |")
     return rows
@@ -194,9 +227,13 @@ def markdown(rows: list[dict], cmd: str) -> str:
               f"The family cases that move more than {scale_fusion.FUSE_ABOVE:g} px (what `scale=\"auto\"` fuses): "
               "mean PSNR dB (cases within 0.5 dB of the best fixed scale) with the three scales' frames weighed by "
               "`(misfit + floor) ** -power`; `inf`: the scale with the least misfit alone. The filter uses power "
-              f"{scale_fusion.MISFIT_POWER}.", "",
-              "| family | cases | best fixed | " + " | ".join(f"power {x:g}" for x in POWERS) + " |",
-              "|---|---|---|" + "---|" * len(POWERS), *_weighing_rows(fams), "",
+              f"{scale_fusion.MISFIT_POWER}. `blocks r, p` (tried 2026-11-29, not adopted): weights per region "
+              "instead, from each scale's 8x8-block misfits averaged over (2 r + 1)² blocks, power p. Smoothed widely (r 8) "
+              "it gains on the mean but holds fewer cases within 0.5 dB of the best fixed scale, which is the "
+              "goal; a block's own misfit (r 0) is a worse guess than the frame's mean.", "",
+              "| family | cases | best fixed | " + " | ".join(f"power {x:g}" for x in POWERS) + " | "
+              + " | ".join(f"blocks {r}, {x:g}" for r, x in BLOCKWISE) + " |",
+              "|---|---|---|" + "---|" * (len(POWERS) + len(BLOCKWISE)), *_weighing_rows(fams), "",
               "## The sample clips", "",
               "Pairs whose 90th-percentile motion exceeds the script's `--over`:", "",
               "| clip | k | pair | motion p50 / p75 / p90 | scale 1 | 0.5 | 0.25 | fused | fused, one padding "
