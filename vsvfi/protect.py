@@ -208,7 +208,7 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     darker = _darkened(img0, img1, box, (near > 0) & (grown < 1), shifts, params)
     nearly = near * smoothstep(d, params.nearly[1], params.nearly[0])
     keep[box] = np.maximum(grown, np.maximum(nearly * small, near * darker))
-    # beside a large static region (a pattern moved by whole periods looks static) the
+    # inside a large static region (a pattern moved by whole periods looks static) the
     # network's say counts: there they are static pixels (combine), not kept ones
     static[box] = np.maximum(static[box], nearly * ~small)
     # a drop shadow or a soft edge seen by the network gets dragged along like the text (a
