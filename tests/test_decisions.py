@@ -131,7 +131,7 @@ def test_protection_does_not_hurt_periodic_texture(quick):
         a, mid, b = frames(case)
         gaps.append(psnr(render(a, b)[0], mid) - psnr(render(a, b, protect_static=False)[0], mid))
     print(f"\nperiodic: protection on - off: {np.round(gaps, 2)}")
-    assert min(gaps) >= -0.7 and np.mean(gaps) >= -0.12  # measured: worst -0.53, mean -0.08
+    assert min(gaps) >= -0.4 and np.mean(gaps) >= -0.08  # measured: worst -0.22, mean -0.03
 
 
 def test_protection_leaves_a_moving_object_over_a_still_background_alone(quick):
