@@ -26,11 +26,12 @@ import numpy as np
 import vapoursynth as vs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from scale_pairs import misfit_blocks  # noqa: E402
 from vsvfi import assets, families, motion, scenes  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
-from vsvfi.runtime.rife import DISAGREEMENT_BLOCK  # noqa: E402
 
 core = vs.core
 FAMILIES = ("cut", "fade", "pan", "zoom", "shake", "flash", "object", "large-motion")
@@ -50,10 +51,7 @@ def _thumbnails(clip: vs.VideoNode, width: int) -> vs.VideoNode:
 def blocks(engine, small: vs.VideoNode, i: int, j: int) -> np.ndarray:
     """The disagreement blocks (float64 (H/8, W/8)) of the network on thumbnails i and j."""
     a, b = (frame_array(small.get_frame(k)).astype(np.float32) for k in (i, j))
-    pair = engine.prepare(a, b, 1.0)
-    got = engine._run(pair.img0, pair.img1, np.full((1, 1, 1, 1), 0.5, np.float32), 1.0)
-    n = DISAGREEMENT_BLOCK
-    return got["disagreement"][0, 0, :-(-pair.height // n), :-(-pair.width // n)].astype(np.float64)
+    return misfit_blocks(engine, engine.prepare(a, b, 1.0), 0.5, 1.0)
 
 
 def measure(width: int) -> dict[str, list[np.ndarray]]:

@@ -74,7 +74,7 @@ def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[
     for power in POWERS:  # other weightings of the same runs, for the table that chose MISFIT_POWER
         out[f"power {power}"] = [_weighed(r, power) for r in runs]
     if k == 2:  # tried 2026-11-29, not adopted: weights per region from the blocks' own misfits
-        maps = [_blocks(engine, p, 0.5, s) for p, s in zip(pairs, scale_fusion.FUSED_SCALES)]
+        maps = [misfit_blocks(engine, p, 0.5, s) for p, s in zip(pairs, scale_fusion.FUSED_SCALES)]
         for radius, power in BLOCKWISE:
             out[f"blocks {radius} {power}"] = [_blockwise([f for f, _ in runs[0]], maps, radius, power)]
     return out
@@ -85,8 +85,9 @@ def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[
 BLOCKWISE = ((0, 2), (2, 4), (8, 2), (8, 4))
 
 
-def _blocks(engine, pair, t: float, scale: float) -> np.ndarray:
-    """The ``disagreement`` blocks (float64 (H/8, W/8)) of one run of the network."""
+def misfit_blocks(engine, pair, t: float, scale: float) -> np.ndarray:
+    """The ``disagreement`` blocks (float64 (H/8, W/8), RGB 0..1) of one run of the network
+    (a rife46 engine) on a prepared pair at timestep ``t`` and flow ``scale``."""
     got = engine._run(pair.img0, pair.img1, np.full((1, 1, 1, 1), t, np.float32), scale)
     n = DISAGREEMENT_BLOCK
     return got["disagreement"][0, 0, :-(-pair.height // n), :-(-pair.width // n)].astype(np.float64)
