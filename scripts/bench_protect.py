@@ -15,6 +15,12 @@ With ``--motion``, instead: on the same four pairs, one thread, what vsvfi.overl
 adds: per pair, painting both frames (against the box fill alone) and the layer fit; per
 output frame, unmix (docs/protection.md, "Cost").
 
+With ``--codec``, instead: on the same four pairs and the subtitle over the pan through
+x264, one thread, what the seeds through a codec's noise (vsvfi.encoded) add: the masks
+with and without them (``masks_and_motion(codec=False)``). Every pair pays the test for one
+dominant whole-pixel motion (the phase correlation and ``encoded.dominant_share``); pairs
+where one motion dominates also the seeds (docs/protection.md, "Encoded frames").
+
 With ``--translucent``, instead: on the same four pairs and a semi-transparent logo pair
 from the overlay family, one thread, what vsvfi.translucent adds: per pair, the search
 (and, where it finds a layer, the separation), and per output frame, the composite
@@ -24,6 +30,7 @@ from the overlay family, one thread, what vsvfi.translucent adds: per pair, the 
     .venv/bin/python scripts/bench_protect.py --spread
     .venv/bin/python scripts/bench_protect.py --motion [--rounds 5]
     .venv/bin/python scripts/bench_protect.py --translucent [--rounds 5]
+    .venv/bin/python scripts/bench_protect.py --codec [--rounds 5]
 """
 
 from __future__ import annotations
@@ -75,7 +82,7 @@ def spread() -> int:
 
 def one_pass(a, b, params):
     """static_masks without the strips."""
-    return protect._overlay_masks(a, b, *protect._static_masks(a, b, params), params)[:3]
+    return protect._overlay_masks(a, b, *protect._static_masks(a, b, params)[:3], params)[:3]
 
 
 def pair_work(masks, fill, a, b):
@@ -95,7 +102,7 @@ def motion(pairs: dict, rounds: int) -> int:
           "| layers, ms per pair | unmix, ms per output frame |")
     print("|---|---|---|---|---|---|---|")
     for clip, (a, b) in pairs.items():
-        _, overlay, keep, shifts = protect.masks_and_motion(a, b)
+        _, overlay, keep, shifts, _ = protect.masks_and_motion(a, b)
         runs = {"fill": [], "paint": [], "layers": [], "unmix": []}
         for _ in range(rounds):  # interleaved
             for name, work in (("fill", lambda: [protect.fill(x, overlay, PROTECT_RADIUS) for x in (a, b)]),
@@ -112,6 +119,29 @@ def motion(pairs: dict, rounds: int) -> int:
         ms = {k: 1e3 * statistics.median(v) for k, v in runs.items()}
         print(f"| {clip} | {len(shifts)} | {100 * float((overlay > 0).mean()):.3f} % | {ms['fill']:.0f} | "
               f"{ms['paint']:.0f} | {ms['layers']:.0f} | {ms['unmix']:.1f} |")
+    print(f"\nmedian of {rounds} interleaved rounds, one thread.")
+    return 0
+
+
+def codec(pairs: dict, rounds: int) -> int:
+    """The --codec table."""
+    from vsvfi import encoded
+
+    print("| pair (1920x1080) | dominant share | masks, ms | masks without the codec seeds, ms "
+          "| overlay pixels | without the codec seeds |")
+    print("|---|---|---|---|---|---|")
+    for clip, (a, b) in pairs.items():
+        runs = {True: [], False: []}
+        for _ in range(rounds):  # interleaved
+            for with_codec in runs:
+                t0 = time.perf_counter()
+                protect.masks_and_motion(a, b, codec=with_codec)
+                runs[with_codec].append(time.perf_counter() - t0)
+        ms = {k: 1e3 * statistics.median(v) for k, v in runs.items()}
+        share = encoded.dominant_share(a, b, protect.motion_shifts(a, b))
+        found = {c: float((protect.masks_and_motion(a, b, codec=c)[1] > 0).mean()) for c in runs}
+        print(f"| {clip} | {share:.2f} | {ms[True]:.0f} | {ms[False]:.0f} | {100 * found[True]:.3f} % | "
+              f"{100 * found[False]:.3f} % |")
     print(f"\nmedian of {rounds} interleaved rounds, one thread.")
     return 0
 
@@ -147,6 +177,7 @@ def main() -> int:
     ap.add_argument("--spread", action="store_true", help="masks on 10 pairs over each sample clip instead")
     ap.add_argument("--motion", action="store_true", help="the cost of vsvfi.overlay_motion's steps instead")
     ap.add_argument("--translucent", action="store_true", help="the cost of vsvfi.translucent instead")
+    ap.add_argument("--codec", action="store_true", help="the cost of the seeds through codec noise instead")
     args = ap.parse_args()
     if args.spread:
         return spread()
@@ -168,6 +199,12 @@ def main() -> int:
     pairs["subtitle over a pan"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
     if args.motion:
         return motion(pairs, args.rounds)
+    if args.codec:
+        case = next(c for c in families.cases("overlay")
+                    if c.name.startswith("overlay white 32px subtitle outline over pan") and "x264" in c.name)
+        rgb = vs.core.resize.Bicubic(case.clip, 1920, 1080, format=vs.RGBS)
+        pairs["subtitle over a pan, x264"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
+        return codec(pairs, args.rounds)
     if args.translucent:
         case = next(c for c in families.cases("overlay") if c.name.startswith("overlay patch logos alpha 0.5 and 0.8 over pan 40px"))
         rgb = vs.core.resize.Bicubic(case.clip, 1920, 1080, format=vs.RGBS)

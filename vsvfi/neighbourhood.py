@@ -1,6 +1,7 @@
 """Neighbourhood operations on float32 numpy frames that the static-overlay protection
 (:mod:`vsvfi.protect`) builds its masks from: a smooth ramp, 3x3 extremes and ranges,
-openings, dilations and box means, edges handled as VapourSynth's std filters do."""
+openings, dilations, box means and gradients, edges handled as VapourSynth's std filters
+do; and windows of a frame that may leave it."""
 
 from __future__ import annotations
 
@@ -50,3 +51,23 @@ def box(x: np.ndarray, radius: int) -> np.ndarray:
     (edge pixels repeated, as VapourSynth's std.BoxBlur); float32."""
     size = (1,) * (x.ndim - 2) + (2 * radius + 1,) * 2
     return ndimage.uniform_filter(x, size=size, mode="nearest", output=np.float32)
+
+
+def gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest absolute central difference over the channels of ``img`` (3, H, W), across
+    columns and across rows (edge pixels repeated)."""
+    p = np.pad(img, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    gx = np.abs(p[:, 1:-1, 2:] - p[:, 1:-1, :-2]).max(axis=0)
+    gy = np.abs(p[:, 2:, 1:-1] - p[:, :-2, 1:-1]).max(axis=0)
+    return gx, gy
+
+
+def window(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    """``img[:, y0:y1, x0:x1]`` (float32), with 2.0 (outside [0, 1], matching nothing)
+    where the window leaves the frame."""
+    out = np.full((img.shape[0], y1 - y0, x1 - x0), 2.0, np.float32)
+    h, w = img.shape[1:]
+    a0, a1, b0, b1 = max(y0, 0), min(y1, h), max(x0, 0), min(x1, w)
+    if a0 < a1 and b0 < b1:
+        out[:, a0 - y0:a1 - y0, b0 - x0:b1 - x0] = img[:, a0:a1, b0:b1]
+    return out

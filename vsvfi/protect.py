@@ -13,13 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .encoded import DOMINANT, codec_static, dominant_share
 from .motion import phase_peaks
 from .neighbourhood import box as _box
 from .neighbourhood import dilate as _dilate
 from .neighbourhood import extreme3 as _extreme3
+from .neighbourhood import gradients as _gradients
 from .neighbourhood import opened as _opened
 from .neighbourhood import range3 as _range3
 from .neighbourhood import smoothstep
+from .neighbourhood import window as _window
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,11 @@ class Protection:
       overlay with the moving background and are static in neither). For the growth (and
       the tests after the seeds), a pixel on an edge of 3x3 range c between ``strong`` in
       both frames also counts as exactly static where d / c is between ``relative``, unless
-      most such pixels within :data:`CLEAN_RADIUS` px agree exactly (share between
+      most such pixels within :data:`vsvfi.encoded.CLEAN_RADIUS` px agree exactly (share between
       ``clean``), in 3x3 groups: a codec's noise on static text grows with its contrast.
-      The seeds keep to exact agreement: noisy real footage has static edges next to
-      moving objects too (docs/protection.md, "Encoded frames"). Overlay pixels are
+      The seeds read that test too only where one whole-pixel shift carries most of the
+      pair's moving pixels (:mod:`vsvfi.encoded`): noisy real footage has static edges next
+      to moving objects too (docs/protection.md, "Encoded frames"). Overlay pixels are
       painted out of both inputs before the network runs, so it cannot drag them along
       with the motion around them; so are the other pixels that get the blend whatever the
       network says (``keep`` at least ``painted``, below) unless they are static.
@@ -130,8 +134,6 @@ TILE = 32
 #: and along (about half the height of a letter: the middle of a tall stroke has edges
 #: across only).
 REACH = 12
-#: Radius (pixels) of the neighbourhood whose share of exactly static edges ``Protection.clean`` reads.
-CLEAN_RADIUS = 16
 
 
 def static_masks(img0: np.ndarray, img1: np.ndarray,
@@ -160,38 +162,67 @@ def static_masks(img0: np.ndarray, img1: np.ndarray,
     return masks_and_motion(img0, img1, params)[:3]
 
 
-def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT):
-    """:func:`static_masks`, and the pair's dominant motions that the overlay test tried
-    (whole-pixel shifts (dy, dx), I1(x + v) = I0(x); empty where nothing looks like an
-    overlay), for :mod:`vsvfi.overlay_motion`."""
+def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, codec: bool = True):
+    """(static, overlay, keep, shifts, layer_keep): :func:`static_masks`; the pair's dominant
+    motions that the overlay test tried (whole-pixel shifts (dy, dx), I1(x + v) = I0(x); empty
+    where nothing looks like an overlay), for :mod:`vsvfi.overlay_motion`; and ``keep``
+    without the seeds found through a codec's noise (:func:`_codec_seeds`), for the layer
+    search of :mod:`vsvfi.translucent`: a semi-transparent logo passes that test too, and
+    the search leaves what the protection keeps alone. ``codec=False``: without those
+    seeds (the filter's second pass, on backgrounds a layer was taken out of)."""
     h = img0.shape[1]
-    static, seed, exact = (np.empty(img0.shape[1:], np.float32) for _ in range(3))
+    static, seed, exact, spread = (np.empty(img0.shape[1:], np.float32) for _ in range(4))
     reach = max(params.radius + 2, REACH + 1)
     for y0 in range(0, h, STRIP_ROWS):
         y1 = min(h, y0 + STRIP_ROWS)
         a0, a1 = max(0, y0 - reach), min(h, y1 + reach)
         parts = _static_masks(img0[:, a0:a1], img1[:, a0:a1], params)
-        for whole, part in zip((static, seed, exact), parts):
+        for whole, part in zip((static, seed, exact, spread), parts):
             whole[y0:y1] = part[y0 - a0:y1 - a0]
-    return _overlay_masks(img0, img1, static, seed, exact, params)
+    groups = motion_shifts(img0, img1) if codec else None
+    extra, loose = _codec_seeds(img0, img1, seed, exact, spread, groups, params) if codec else (None, None)
+    if extra is None:
+        out = _overlay_masks(img0, img1, static, seed, exact, params, groups, loose)
+        return (*out, out[2])
+    plain = _overlay_masks(img0, img1, static.copy(), seed, exact, params, groups, loose)
+    return (*_overlay_masks(img0, img1, static, np.maximum(seed, extra), exact, params, groups, loose), plain[2])
+
+
+def _codec_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np.ndarray, spread: np.ndarray,
+                 groups: list[list[tuple[int, int]]], p: Protection) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(seeds, loose): overlay seeds (float32 (H, W), 0 or above 0.5) found as :func:`_seeds`
+    finds them with the pixels static under a codec's noise (:func:`vsvfi.encoded.codec_static`)
+    counted as exactly static, where one whole-pixel shift carries most of the pair's motion
+    (:func:`vsvfi.encoded.dominant_share` between :data:`vsvfi.encoded.DOMINANT`), and
+    ``loose``, those static pixels with ``exact``; (None, None) where no shift dominates,
+    (None, loose) where no seed is new."""
+    carried = float(smoothstep(np.float32(dominant_share(img0, img1, groups, spread)), *DOMINANT))
+    if carried <= 0:
+        return None, None
+    loose = np.maximum(exact, codec_static(img0, img1, np.abs(img0 - img1).max(axis=0), p))
+    new = _seeds(img0, img1, loose, spread, p) * (seed <= 0.5) * np.float32(carried)
+    new[new <= 0.5] = 0  # fractions of a seed would paint fractions of the pixels
+    return (new if new.any() else None), loose
 
 
 def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed: np.ndarray, exact: np.ndarray,
-                   params: Protection) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int]]]:
+                   params: Protection, groups: list | None = None, loose: np.ndarray | None = None):
     """(static, overlay, keep, shifts) of :func:`masks_and_motion` from the whole frame's
-    ``static``, overlay ``seed`` and ``exact``-ly static pixels (:func:`_static_masks`)."""
+    ``static``, overlay ``seed`` and ``exact``-ly static pixels (:func:`_static_masks`); the
+    pair's :func:`motion_shifts` ``groups`` and ``exact`` with the pixels static under a
+    codec's noise (``loose``) when known."""
     rows, cols = (np.nonzero((seed > 0).any(axis=k))[0] for k in (1, 0))
     if not rows.size:
         return static, seed, seed, []
     d = np.abs(img0 - img1).max(axis=0)
-    exact = np.maximum(exact, _codec_static(img0, img1, d, params))
+    exact = np.maximum(exact, codec_static(img0, img1, d, params)) if loose is None else loose
     # everything below reaches at most r pixels from a seed: work on that box only
     r = params.grow + params.rim + 2 * params.near
     h, w = seed.shape
     box = (slice(max(0, rows[0] - r), min(h, rows[-1] + 1 + r)), slice(max(0, cols[0] - r), min(w, cols[-1] + 1 + r)))
     zone = np.zeros_like(seed)
     zone[box] = _dilate(seed[box], params.grow + params.rim + params.near)
-    shifts = _refined(img0, img1, seed, motion_shifts(img0, img1))
+    shifts = _refined(img0, img1, seed, motion_shifts(img0, img1) if groups is None else groups)
     unexplained = _unexplained(img0, img1, zone, exact, shifts, params)[box]
     unexplained = _by_parts(seed[box], unexplained)
     # grow only into small static regions: the inside of a letter, not the static
@@ -215,18 +246,6 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     # ghost beside it); fully kept pixels only: the blend then hides the painting entirely
     overlay[box] = np.maximum(grown, (keep[box] >= params.painted) * (1 - static[box]))
     return static, overlay, keep, shifts
-
-
-def _codec_static(img0: np.ndarray, img1: np.ndarray, d: np.ndarray, p: Protection) -> np.ndarray:
-    """float32 (H, W) in [0, 1]: pixels of edges whose difference ``d`` between the frames (the
-    largest over the channels) is small against their contrast, where most such pixels around
-    do not agree exactly (static under a codec's noise; ``relative``, ``strong`` and ``clean``
-    of :class:`Protection`)."""
-    c = np.minimum(_range3(img0), _range3(img1))
-    edge = smoothstep(d / np.maximum(c, 1e-3), p.relative[1], p.relative[0]) * smoothstep(c, *p.strong)
-    share = _box(edge * (d <= p.exact[0]), CLEAN_RADIUS) / np.maximum(_box(edge, CLEAN_RADIUS), 1e-3)
-    edge = edge * smoothstep(share, *p.clean)
-    return edge * smoothstep(_box(edge, 1), *p.still)  # not chance agreements of single pixels
 
 
 def _darkened(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], where: np.ndarray,
@@ -333,17 +352,6 @@ def _refined(img0: np.ndarray, img1: np.ndarray, where: np.ndarray,
     return sorted(set(out))
 
 
-def _window(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
-    """``img[:, y0:y1, x0:x1]`` (float32), with 2.0 (outside [0, 1], matching nothing)
-    where the window leaves the frame."""
-    out = np.full((img.shape[0], y1 - y0, x1 - x0), 2.0, np.float32)
-    h, w = img.shape[1:]
-    a0, a1, b0, b1 = max(y0, 0), min(y1, h), max(x0, 0), min(x1, w)
-    if a0 < a1 and b0 < b1:
-        out[:, a0 - y0:a1 - y0, b0 - x0:b1 - x0] = img[:, a0:a1, b0:b1]
-    return out
-
-
 #: Pixels a short step (this many pixels along a shift) must change a patch by for the shift
 #: to explain it.
 STEP = 3
@@ -423,30 +431,26 @@ def _unexplained_span(img0: np.ndarray, img1: np.ndarray, exact: np.ndarray, shi
     return 1 - best * smoothstep(spread, *p.contrast)
 
 
-def _gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Largest absolute central difference over the channels of ``img`` (3, H, W), across
-    columns and across rows (edge pixels repeated)."""
-    p = np.pad(img, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    gx = np.abs(p[:, 1:-1, 2:] - p[:, 1:-1, :-2]).max(axis=0)
-    gy = np.abs(p[:, 2:, 1:-1] - p[:, :-2, 1:-1]).max(axis=0)
-    return gx, gy
-
-
-def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`static_masks` on one piece of the frame, in one pass."""
+def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np.ndarray, ...]:
+    """(static, seeds, exact, spread: the 3x3 range of ``img0``) of one piece of the frame, in one pass."""
     d = np.abs(img0 - img1).max(axis=0)
     static = _opened(smoothstep(d, p.high, p.low))
     exact = smoothstep(d, p.exact[1], p.exact[0])
+    spread = _range3(img0)
+    return static, _seeds(img0, img1, exact, spread, p), exact, spread
+
+
+def _seeds(img0: np.ndarray, img1: np.ndarray, exact: np.ndarray, spread: np.ndarray, p: Protection) -> np.ndarray:
+    """Overlay seeds (float32 (H, W)) from the ``exact``-ly static pixels (:class:`Protection`)."""
     # thin strokes stay (the middle of a 1 px line has 3 of 9, of a 2 px one 6 of 9);
     # isolated pixels that agree by chance (1 or 2 of 9) do not
     still = exact * smoothstep(_box(exact, 1), *p.still)
     around = _box(1 - still, p.radius)
-    spread = _range3(img0)
     edges = _extreme3(_extreme3(spread, np.maximum), np.maximum)
     overlay = still * smoothstep(around, *p.moving) * smoothstep(edges, *p.contrast)
     (gx0, gy0), (gx1, gy1) = _gradients(img0), _gradients(img1)
     across, along = (exact * smoothstep(np.minimum(g0, g1), *p.contrast) for g0, g1 in ((gx0, gx1), (gy0, gy1)))
-    return static, overlay * np.minimum(_dilate(across, REACH), _dilate(along, REACH)), exact
+    return overlay * np.minimum(_dilate(across, REACH), _dilate(along, REACH))
 
 
 def _grown(seed: np.ndarray, exact: np.ndarray, p: Protection) -> np.ndarray:

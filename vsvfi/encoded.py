@@ -1,0 +1,93 @@
+"""Static overlays in encoded frames, for :mod:`vsvfi.protect`: a codec's noise and ringing
+make static text differ between two frames by a few code values, growing with the edge's
+contrast, so exact agreement finds little of it (docs/protection.md, "Encoded frames").
+
+- :func:`codec_static`: edge pixels whose difference between the frames is small against
+  their contrast (static under a codec's noise). The protection grows every overlay it
+  found into them.
+- :func:`dominant_share`: how much of the pair's textured motion one whole-pixel shift
+  carries, within a codec's noise. Where one shift carries most of it (a pan, a shake, a
+  scroll), the protection also seeds overlays on :func:`codec_static` pixels: a static edge
+  surrounded by one coherent motion is drawn over it. In real footage without such a
+  motion (a head moving in front of a still background, whose edges carry the camera's
+  noise), seeds from this test painted the background's edges out of the network's inputs
+  and cost up to 0.2 dB, so there the seeds keep to exact agreement.
+
+Frames are float32 (3, H, W) RGB in [0, 1]; differences are the largest over the channels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .neighbourhood import box, range3, smoothstep
+
+#: Radius (pixels) of the neighbourhood whose share of exactly static edges ``Protection.clean`` reads.
+CLEAN_RADIUS = 16
+#: A shift carries a moving pixel when it brings it back within this many code values (/255)
+#: or this fraction of the pixel's 3x3 range, whichever is larger: a codec's error on an
+#: edge grows with its contrast. Pixels that differ by less between the frames are not
+#: moving.
+NOISE, NOISE_SHARE = 4 / 255, 0.15
+#: 3x3 range (a smoothstep) that makes a pixel textured enough to say where it went.
+TEXTURE = (0.05, 0.1)
+#: Pixels a moving pixel must differ from its neighbour this far along the shift for the
+#: shift to be judged on it (along a stripe, any shift along it matches).
+STEP = 3
+#: Share of the moving pixels one shift must carry (a smoothstep) for the seeds of the codec test.
+DOMINANT = (0.6, 0.72)
+#: :func:`dominant_share` reads every GRID-th row and column of frames up to GRID_WIDTH pixels
+#: wide (a coarser grid on wider ones), and at most SAMPLES of their moving pixels.
+GRID, GRID_WIDTH, SAMPLES = 2, 640, 10000
+
+
+def codec_static(img0: np.ndarray, img1: np.ndarray, d: np.ndarray, p) -> np.ndarray:
+    """float32 (H, W) in [0, 1]: pixels of edges whose difference ``d`` between the frames (the
+    largest over the channels) is small against their contrast, where most such pixels around
+    do not agree exactly (static under a codec's noise; ``relative``, ``strong``, ``clean``,
+    ``exact`` and ``still`` of the :class:`vsvfi.protect.Protection` ``p``)."""
+    c = np.minimum(range3(img0), range3(img1))
+    edge = smoothstep(d / np.maximum(c, 1e-3), p.relative[1], p.relative[0]) * smoothstep(c, *p.strong)
+    share = box(edge * (d <= p.exact[0]), CLEAN_RADIUS) / np.maximum(box(edge, CLEAN_RADIUS), 1e-3)
+    edge = edge * smoothstep(share, *p.clean)
+    return edge * smoothstep(box(edge, 1), *p.still)  # not chance agreements of single pixels
+
+
+def dominant_share(img0: np.ndarray, img1: np.ndarray, groups: list[list[tuple[int, int]]],
+                   spread: np.ndarray | None = None) -> float:
+    """The largest share (0..1) of the pair's textured moving pixels that one whole-pixel shift
+    v (I1(x + v) = I0(x)) of ``groups`` (:func:`vsvfi.protect.motion_shifts`: each group's
+    centre first, then the best group's members) carries within :data:`NOISE` /
+    :data:`NOISE_SHARE`. Moving: differing between the frames by more than that; counted
+    for v only where the pixel also differs from its neighbour :data:`STEP` pixels along v
+    (an edge along v matches itself under any shift along it), leaving the frame under v
+    counts as not carried. ``spread``: the 3x3 range of ``img0`` (float32 (H, W)) when
+    known. Read on a grid (:data:`GRID`); 0 without shifts or moving pixels."""
+    if not groups:
+        return 0.0
+    h, w = img0.shape[1:]
+    step = GRID * max(1, round(w / GRID_WIDTH))
+    ys, xs = (g.ravel() for g in np.mgrid[0:h:step, 0:w:step])
+    r = (range3(img0) if spread is None else spread)[ys, xs]
+    tol = np.maximum(NOISE, NOISE_SHARE * r)
+    a = img0[:, ys, xs]
+    keep = np.nonzero((r >= TEXTURE[0]) & (np.abs(a - img1[:, ys, xs]).max(axis=0) > tol))[0]
+    if not keep.size:
+        return 0.0
+    keep = keep[::-(-keep.size // SAMPLES)]
+    ys, xs, a, tol = ys[keep], xs[keep], a[:, keep], tol[keep]
+    weight = smoothstep(r[keep], *TEXTURE)
+
+    def differs(img, dy, dx):  # a against img at the pixels moved by (dy, dx); False where that leaves the frame
+        y, x = ys + dy, xs + dx
+        inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+        return inside & (np.abs(a - img[:, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]).max(axis=0) > tol), inside
+
+    def share(dy, dx):
+        s = max(abs(dy), abs(dx))
+        judged = weight * differs(img0, round(STEP * dy / s), round(STEP * dx / s))[0]
+        far, inside = differs(img1, dy, dx)
+        return float((judged * (inside & ~far)).sum() / max(float(judged.sum()), 1e-6))
+
+    centre = max(groups, key=lambda g: share(*g[len(g) // 2]))
+    return max(share(*v) for v in centre)
