@@ -1,6 +1,6 @@
 """Cost of the static-overlay protection per source pair (vsvfi.protect): the strip-wise
 masks and tile-wise fill the filter uses against the same code in one pass over the frame
-(``protect._static_masks`` / ``protect._fill``), on real frame pairs resized to 1920x1080
+(``protect._static_masks`` / ``neighbourhood._fill``), on real frame pairs resized to 1920x1080
 (two of the sample clips, a still shot of bigbuckbunny, and a subtitle over a pan from the
 overlay family),
 from 1 and from ``--threads`` threads at once (the filter prepares pairs on every
@@ -16,10 +16,12 @@ adds: per pair, painting both frames (against the box fill alone) and the layer 
 output frame, unmix (docs/protection.md, "Cost").
 
 With ``--codec``, instead: on the same four pairs and the subtitle over the pan through
-x264, one thread, what the seeds through a codec's noise (vsvfi.encoded) add: the masks
-with and without them (``masks_and_motion(codec=False)``). Every pair pays the test for one
-dominant whole-pixel motion (the phase correlation and ``encoded.dominant_share``); pairs
-where one motion dominates also the seeds (docs/protection.md, "Encoded frames").
+x264, one thread, what the seeds through a codec's noise (vsvfi.encoded) add: the masks and
+the layer search (vsvfi.translucent) as the filter runs them, against the masks without
+those seeds (``masks_and_motion(codec=False)``) and a layer search that correlates the pair
+itself. Every pair pays for ``encoded.dominant_share``; pairs where one motion dominates
+also for the seeds (docs/protection.md, "Seeds through the codec where one motion
+dominates").
 
 With ``--translucent``, instead: on the same four pairs and a semi-transparent logo pair
 from the overlay family, one thread, what vsvfi.translucent adds: per pair, the search
@@ -47,7 +49,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vsvfi import protect  # noqa: E402
+from vsvfi import neighbourhood, protect  # noqa: E402
 
 P = protect.DEFAULT
 ARGS = (P,)
@@ -108,10 +110,11 @@ def motion(pairs: dict, rounds: int) -> int:
           "| layers, ms per pair | unmix, ms per output frame |")
     print("|---|---|---|---|---|---|---|")
     for clip, (a, b) in pairs.items():
-        _, overlay, keep, shifts, _ = protect.masks_and_motion(a, b)
+        m = protect.masks_and_motion(a, b)
+        overlay, keep, shifts = m.overlay, m.keep, m.shifts
         runs = {"fill": [], "paint": [], "layers": [], "unmix": []}
         for _ in range(rounds):  # interleaved
-            for name, work in (("fill", lambda: [protect.fill(x, overlay, PROTECT_RADIUS) for x in (a, b)]),
+            for name, work in (("fill", lambda: [neighbourhood.fill(x, overlay, PROTECT_RADIUS) for x in (a, b)]),
                                ("paint", lambda: [om.paint(x, y, overlay, shifts, PROTECT_RADIUS)
                                                   for x, y in ((a, b), (b, a))]),
                                ("layers", lambda: om.layers(a, b, keep, shifts))):
@@ -132,21 +135,29 @@ def motion(pairs: dict, rounds: int) -> int:
 def codec(pairs: dict, rounds: int) -> int:
     """The --codec table."""
     from vsvfi import encoded
+    from vsvfi import translucent as tl
 
-    print("| pair (1920x1080) | dominant share | masks, ms | masks without the codec seeds, ms "
+    def now():  # what the filter does: the layer search reuses the masks' phase correlation
+        m = protect.masks_and_motion(a, b)
+        return tl.find(a, b, m.layer_keep, m.groups)
+
+    def without():  # the masks without the codec seeds; the layer search correlates the pair itself
+        return tl.find(a, b, protect.masks_and_motion(a, b, codec=False).keep)
+
+    print("| pair (1920x1080) | dominant share | masks and layer search, ms | the same without the codec seeds, ms "
           "| overlay pixels | without the codec seeds |")
     print("|---|---|---|---|---|---|")
     for clip, (a, b) in pairs.items():
-        runs = {True: [], False: []}
+        runs = {now: [], without: []}
         for _ in range(rounds):  # interleaved
-            for with_codec in runs:
+            for work in runs:
                 t0 = time.perf_counter()
-                protect.masks_and_motion(a, b, codec=with_codec)
-                runs[with_codec].append(time.perf_counter() - t0)
+                work()
+                runs[work].append(time.perf_counter() - t0)
         ms = {k: 1e3 * statistics.median(v) for k, v in runs.items()}
         share = encoded.dominant_share(a, b, protect.motion_shifts(a, b))
-        found = {c: float((protect.masks_and_motion(a, b, codec=c)[1] > 0).mean()) for c in runs}
-        print(f"| {clip} | {share:.2f} | {ms[True]:.0f} | {ms[False]:.0f} | {100 * found[True]:.3f} % | "
+        found = {c: float((protect.masks_and_motion(a, b, codec=c).overlay > 0).mean()) for c in (True, False)}
+        print(f"| {clip} | {share:.2f} | {ms[now]:.0f} | {ms[without]:.0f} | {100 * found[True]:.3f} % | "
               f"{100 * found[False]:.3f} % |")
     print(f"\nmedian of {rounds} interleaved rounds, one thread.")
     return 0
@@ -216,9 +227,9 @@ def main() -> int:
         rgb = vs.core.resize.Bicubic(case.clip, 1920, 1080, format=vs.RGBS)
         pairs["patch logos over a pan"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
         return translucent(pairs, args.rounds)
-    ways = {"one pass over the frame": (one_pass, protect._fill),
-            f"strips of {protect.STRIP_ROWS} rows, {protect.TILE}-px fill tiles": (protect.static_masks,
-                                                                                 protect.fill)}
+    ways = {"one pass over the frame": (one_pass, neighbourhood._fill),
+            f"strips of {protect.STRIP_ROWS} rows, {neighbourhood.TILE}-px fill tiles": (protect.static_masks,
+                                                                                 neighbourhood.fill)}
     print(f"| pair (1920x1080) | computation | ms per pair, 1 thread | ms per pair, {args.threads} threads at once "
           "| overlay pixels | same masks |")
     print("|---|---|---|---|---|---|")

@@ -61,7 +61,8 @@ def measure() -> tuple[list[tuple], np.ndarray]:
         if np.array_equal(a, b):
             continue  # a static background: the blend is exact
         x0, x1 = a.astype(np.float32) / 255, b.astype(np.float32) / 255
-        _, overlay, _, shifts, _ = protect.masks_and_motion(x0, x1)
+        m = protect.masks_and_motion(x0, x1)
+        overlay, shifts = m.overlay, m.shifts
         r = protect.DEFAULT.radius
         painted = engine(paint(x0, x1, overlay, shifts, r), paint(x1, x0, overlay, shifts, r), 0.5)
         raw = engine(x0, x1, 0.5)

@@ -6,7 +6,7 @@ import pytest
 from scipy import ndimage
 
 from vsvfi import overlay_motion as om
-from vsvfi import protect
+from vsvfi import neighbourhood, protect
 
 SHIFT = (0, 10)  # I1(x + v) = I0(x): the background moves 10 px to the right
 SHIFTS = [SHIFT, (-SHIFT[0], -SHIFT[1])]
@@ -33,7 +33,7 @@ def test_paint_fills_an_opaque_overlay_with_the_background_the_motion_uncovers()
     a, b = at(0).copy(), at(1).copy()
     a[:, mask > 0] = b[:, mask > 0] = 1.0  # a white box, static
     painted = om.paint(a, b, mask, SHIFTS, 6)
-    boxed = protect.fill(a, mask, 6)
+    boxed = neighbourhood.fill(a, mask, 6)
     uncovered = np.zeros_like(mask, bool)
     uncovered[20:26, 46:56] = True  # x + 10 lies outside the box in b
     np.testing.assert_allclose(painted[:, uncovered], at(0)[:, uncovered], atol=1e-6)
@@ -50,7 +50,7 @@ def test_paint_keeps_the_box_fill_where_no_shift_carries_the_surroundings():
     mask[20:26, 40:56] = 1
     a = background()(0)
     b = np.random.default_rng(9).random((3, 48, 96), dtype=np.float32)  # nothing explains a's surroundings
-    np.testing.assert_array_equal(om.paint(a, b, mask, SHIFTS, 6), protect.fill(a, mask, 6))
+    np.testing.assert_array_equal(om.paint(a, b, mask, SHIFTS, 6), neighbourhood.fill(a, mask, 6))
 
 
 @pytest.mark.parametrize("k", [0.0, 0.4, 1.0])

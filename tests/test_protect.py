@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 import vsvfi
-from vsvfi import families, protect
+from vsvfi import families, neighbourhood, protect
 from vsvfi.families_common import array_clip
 from vsvfi.frames import frame_array
 
@@ -211,14 +211,14 @@ def test_fill_replaces_only_masked_pixels_by_their_unmasked_neighbourhood():
     img = rng.random((3, 40, 50), dtype=np.float32)
     mask = np.zeros((40, 50), np.float32)
     mask[20, 25] = 1
-    out = protect.fill(img, mask, PROTECT_RADIUS)
+    out = neighbourhood.fill(img, mask, PROTECT_RADIUS)
     keep = mask == 0
     assert out.dtype == img.dtype and np.array_equal(out[:, keep], img[:, keep])
     r = PROTECT_RADIUS
     window = img[:, 20 - r:21 + r, 25 - r:26 + r].reshape(3, -1)
     expected = (window.sum(1) - img[:, 20, 25]) / (window.shape[1] - 1)
     np.testing.assert_allclose(out[:, 20, 25], expected, rtol=1e-5)
-    half = protect.fill(img.astype(np.float16), mask, r)
+    half = neighbourhood.fill(img.astype(np.float16), mask, r)
     assert half.dtype == np.float16
     np.testing.assert_allclose(half[:, 20, 25], expected, atol=2e-3)
 
@@ -230,7 +230,8 @@ def _overlay_scene(h, w, seed=0):
     big = rng.random((3, h, w + 5), np.float32)
     a, b = big[:, :, 5:].copy(), big[:, :, :w].copy()
     check = (np.indices((12, 20)).sum(0) % 2).astype(np.float32)
-    for y, x in ((0, 0), (protect.STRIP_ROWS - 6, protect.TILE - 10), (h - 12, w - 20), (2 * protect.STRIP_ROWS - 3, 7)):
+    tile = neighbourhood.TILE
+    for y, x in ((0, 0), (protect.STRIP_ROWS - 6, tile - 10), (h - 12, w - 20), (2 * protect.STRIP_ROWS - 3, 7)):
         a[:, y:y + 12, x:x + 20] = check
         b[:, y:y + 12, x:x + 20] = check
     return a, b
@@ -238,7 +239,7 @@ def _overlay_scene(h, w, seed=0):
 
 def test_strips_and_tiles_equal_one_pass_over_the_frame():
     """static_masks in strips and fill in tiles give what one pass over the whole frame gives."""
-    h, w = 3 * protect.STRIP_ROWS + 17, 5 * protect.TILE + 9
+    h, w = 3 * protect.STRIP_ROWS + 17, 5 * neighbourhood.TILE + 9
     a, b = _overlay_scene(h, w)
     static, overlay, keep = masks(a, b)
     s1, o1, k1, _ = protect._overlay_masks(a, b, *protect._static_masks(a, b, P)[:3], P)
@@ -246,13 +247,15 @@ def test_strips_and_tiles_equal_one_pass_over_the_frame():
         np.testing.assert_allclose(got, want, atol=1e-6)
     assert (overlay > 0.5).sum() > 100 and (overlay > 0).mean() < 0.25  # overlays found, tiles used
     for img in (a, a.astype(np.float16)):
-        got, want = protect.fill(img, overlay, PROTECT_RADIUS), protect._fill(img, overlay, PROTECT_RADIUS)
+        got = neighbourhood.fill(img, overlay, PROTECT_RADIUS)
+        want = neighbourhood._fill(img, overlay, PROTECT_RADIUS)
         assert got.dtype == img.dtype
         np.testing.assert_allclose(got.astype(np.float32), want.astype(np.float32), atol=1e-6)
     # a mostly masked frame takes the one-pass route: the same result
     dense = np.ones((h, w), np.float32)
     dense[::7, ::5] = 0
-    np.testing.assert_array_equal(protect.fill(a, dense, PROTECT_RADIUS), protect._fill(a, dense, PROTECT_RADIUS))
+    np.testing.assert_array_equal(neighbourhood.fill(a, dense, PROTECT_RADIUS),
+                                  neighbourhood._fill(a, dense, PROTECT_RADIUS))
 
 
 def test_the_motion_test_on_runs_of_columns_equals_one_span():

@@ -231,13 +231,14 @@ class _Interpolator:
         net_a, net_b = a, b
         if self.protect:
             a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
-            mask, found, blend_in, moves, plain = masks_and_motion(a32, b32, PROTECTION)
-            clear = find_translucent(a32, b32, plain)
+            m = masks_and_motion(a32, b32, PROTECTION)
+            clear = find_translucent(a32, b32, m.layer_keep, m.groups)
             if clear is not None:  # the rest of the protection works on the backgrounds
                 a, b = (x.astype(a.dtype, copy=False) for x in clear.backgrounds)
                 net_a, net_b = a, b
                 a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
-                mask, found, blend_in, moves, _ = masks_and_motion(a32, b32, PROTECTION, codec=False)
+                m = masks_and_motion(a32, b32, PROTECTION, codec=False)
+            mask, found, blend_in, moves = m.static, m.overlay, m.keep, m.shifts
             static = mask if mask.any() else None
             if found.any():
                 keep, fit = blend_in, layers(a32, b32, blend_in, moves)

@@ -1,7 +1,7 @@
 """Neighbourhood operations on float32 numpy frames that the static-overlay protection
 (:mod:`vsvfi.protect`) builds its masks from: a smooth ramp, 3x3 extremes and ranges,
 openings, dilations, box means and gradients, edges handled as VapourSynth's std filters
-do; and windows of a frame that may leave it."""
+do; windows of a frame that may leave it; and the box fill that paints masked pixels out."""
 
 from __future__ import annotations
 
@@ -71,3 +71,44 @@ def window(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
     if a0 < a1 and b0 < b1:
         out[:, a0 - y0:a1 - y0, b0 - x0:b1 - x0] = img[:, a0:a1, b0:b1]
     return out
+
+
+#: Side (pixels) of the tiles of :func:`fill`: only tiles with masked pixels are filled
+#: (measured in docs/gpu.md, "The whole filter").
+TILE = 32
+
+
+def fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
+    """``img`` (float (3, H, W)) with its masked pixels (``mask``: float32 (H, W) in [0, 1])
+    replaced by the average of the unmasked pixels in the (2 radius + 1)² square around
+    them (a plain box blur where fewer than 1% of them are unmasked); soft in between.
+    Returns a new array of ``img``'s dtype.
+
+    Only the :data:`TILE`-pixel tiles holding masked pixels are computed (each with
+    ``radius`` pixels of context); the rest is copied."""
+    h, w = mask.shape
+    ty, tx = -(-h // TILE), -(-w // TILE)
+    padded = np.zeros((ty * TILE, tx * TILE), bool)
+    padded[:h, :w] = mask > 0
+    active = np.argwhere(padded.reshape(ty, TILE, tx, TILE).any(axis=(1, 3)))
+    if len(active) * 2 > ty * tx:  # mostly masked: one pass over the frame is cheaper
+        return _fill(img, mask, radius)
+    out = img.copy()
+    for y, x in active:
+        y0, x0 = y * TILE, x * TILE
+        y1, x1 = min(h, y0 + TILE), min(w, x0 + TILE)
+        a0, b0, a1, b1 = max(0, y0 - radius), max(0, x0 - radius), min(h, y1 + radius), min(w, x1 + radius)
+        piece = _fill(img[:, a0:a1, b0:b1], mask[a0:a1, b0:b1], radius)
+        out[:, y0:y1, x0:x1] = piece[:, y0 - a0:y1 - a0, x0 - b0:x1 - b0]
+    return out
+
+
+def _fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
+    """:func:`fill` on one piece of the frame, in one pass."""
+    src = img.astype(np.float32, copy=False)
+    keep = 1 - mask
+    num = box(src * keep, radius)
+    den = box(keep[None], radius)
+    safe = den > 0.01
+    inpaint = np.where(safe, num / np.where(safe, den, 1), box(src, radius))
+    return (src + (inpaint - src) * mask).astype(img.dtype, copy=False)

@@ -6,7 +6,7 @@ pair's dominant motions (whole-pixel shifts v, with I1(x + v) = I0(x) for what m
 
 - :func:`paint`: the overlay is painted out of each frame before the network runs. Where
   the other frame shows the background that the overlay hides (at x + v, and not under the
-  overlay there), that background goes in; elsewhere the box fill of :func:`vsvfi.protect.fill`.
+  overlay there), that background goes in; elsewhere the box fill of :func:`vsvfi.neighbourhood.fill`.
   The shift is the one that carries the overlay's unmasked surroundings best. The network
   then sees one moving background instead of a blurred hole, and interpolates the
   surroundings of the overlay as it does the rest of the picture.
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .protect import fill, smoothstep
+from .neighbourhood import fill, smoothstep
 
 #: :func:`paint`: radius (pixels) of the surroundings a shift must carry, and the ramp of
 #: their mean largest channel difference (0..1) from fully trusted to not at all.
@@ -88,7 +88,7 @@ def paint(img: np.ndarray, other: np.ndarray, mask: np.ndarray, shifts: list[tup
     :data:`PAINT_STRIDE` grid) to ``other`` (the pair's other source frame), the masked pixel
     gets ``other`` at x + s if that is inside the frame and not masked; elsewhere, and where
     no shift fits within :data:`PAINT_FIT` (mean largest channel difference), the box fill
-    :func:`vsvfi.protect.fill` with ``radius``. Returns a new array of ``img``'s dtype."""
+    :func:`vsvfi.neighbourhood.fill` with ``radius``. Returns a new array of ``img``'s dtype."""
     base = fill(img, mask, radius)
     my, mx = np.nonzero(mask > 0)
     if not my.size or not shifts:

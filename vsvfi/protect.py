@@ -9,6 +9,7 @@ overlay: :mod:`vsvfi.overlay_motion`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -125,11 +126,9 @@ class Protection:
 DEFAULT = Protection()
 
 
-#: Rows per strip of :func:`static_masks` and side of the tiles of :func:`fill`: a strip's
-#: intermediate arrays stay in the CPU caches, and only tiles with overlay pixels are filled
-#: (measured in docs/gpu.md, "The whole filter").
+#: Rows per strip of :func:`static_masks`: a strip's intermediate arrays stay in the CPU
+#: caches (measured in docs/gpu.md, "The whole filter").
 STRIP_ROWS = 64
-TILE = 32
 #: How far (pixels) from an overlay pixel its structure must show static edges both across
 #: and along (about half the height of a letter: the middle of a tall stroke has edges
 #: across only).
@@ -162,14 +161,27 @@ def static_masks(img0: np.ndarray, img1: np.ndarray,
     return masks_and_motion(img0, img1, params)[:3]
 
 
-def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, codec: bool = True):
-    """(static, overlay, keep, shifts, layer_keep): :func:`static_masks`; the pair's dominant
-    motions that the overlay test tried (whole-pixel shifts (dy, dx), I1(x + v) = I0(x); empty
-    where nothing looks like an overlay), for :mod:`vsvfi.overlay_motion`; and ``keep``
-    without the seeds found through a codec's noise (:func:`_codec_seeds`), for the layer
-    search of :mod:`vsvfi.translucent`: a semi-transparent logo passes that test too, and
-    the search leaves what the protection keeps alone. ``codec=False``: without those
-    seeds (the filter's second pass, on backgrounds a layer was taken out of)."""
+class Masks(NamedTuple):
+    """:func:`masks_and_motion` of a pair: float32 (H, W) masks as :func:`static_masks` says;
+    ``shifts``: the pair's dominant motions that the overlay test tried (whole-pixel (dy, dx),
+    I1(x + v) = I0(x); empty where nothing looks like an overlay), for
+    :mod:`vsvfi.overlay_motion`; ``layer_keep``: ``keep`` without the seeds found through a
+    codec's noise (:func:`_codec_seeds`), for the layer search of :mod:`vsvfi.translucent` (a
+    semi-transparent logo passes that test too, and the search leaves what the protection
+    keeps alone); ``groups``: :func:`motion_shifts` of the pair (None with ``codec=False``)."""
+
+    static: np.ndarray
+    overlay: np.ndarray
+    keep: np.ndarray
+    shifts: list
+    layer_keep: np.ndarray
+    groups: list | None
+
+
+def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, codec: bool = True) -> Masks:
+    """The :class:`Masks` of a pair (:func:`static_masks`' arguments). ``codec=False``: without
+    the seeds through a codec's noise (the filter's second pass, on backgrounds a layer was
+    taken out of)."""
     h = img0.shape[1]
     static, seed, exact, spread = (np.empty(img0.shape[1:], np.float32) for _ in range(4))
     reach = max(params.radius + 2, REACH + 1)
@@ -183,9 +195,10 @@ def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DE
     extra, loose = _codec_seeds(img0, img1, seed, exact, spread, groups, params) if codec else (None, None)
     if extra is None:
         out = _overlay_masks(img0, img1, static, seed, exact, params, groups, loose)
-        return (*out, out[2])
+        return Masks(*out, out[2], groups)
     plain = _overlay_masks(img0, img1, static.copy(), seed, exact, params, groups, loose)
-    return (*_overlay_masks(img0, img1, static, np.maximum(seed, extra), exact, params, groups, loose), plain[2])
+    return Masks(*_overlay_masks(img0, img1, static, np.maximum(seed, extra), exact, params, groups, loose),
+                 plain[2], groups)
 
 
 def _codec_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np.ndarray, spread: np.ndarray,
@@ -461,39 +474,3 @@ def _grown(seed: np.ndarray, exact: np.ndarray, p: Protection) -> np.ndarray:
                                         structure=np.ones((3, 3), bool))
         seed = np.maximum(seed, grown * exact)
     return _dilate(seed, p.rim) if p.rim else seed
-
-
-def fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
-    """``img`` (float (3, H, W)) with its masked pixels (``mask``: float32 (H, W) in [0, 1])
-    replaced by the average of the unmasked pixels in the (2 radius + 1)² square around
-    them (a plain box blur where fewer than 1% of them are unmasked); soft in between.
-    Returns a new array of ``img``'s dtype.
-
-    Only the :data:`TILE`-pixel tiles holding masked pixels are computed (each with
-    ``radius`` pixels of context); the rest is copied."""
-    h, w = mask.shape
-    ty, tx = -(-h // TILE), -(-w // TILE)
-    padded = np.zeros((ty * TILE, tx * TILE), bool)
-    padded[:h, :w] = mask > 0
-    active = np.argwhere(padded.reshape(ty, TILE, tx, TILE).any(axis=(1, 3)))
-    if len(active) * 2 > ty * tx:  # mostly masked: one pass over the frame is cheaper
-        return _fill(img, mask, radius)
-    out = img.copy()
-    for y, x in active:
-        y0, x0 = y * TILE, x * TILE
-        y1, x1 = min(h, y0 + TILE), min(w, x0 + TILE)
-        a0, b0, a1, b1 = max(0, y0 - radius), max(0, x0 - radius), min(h, y1 + radius), min(w, x1 + radius)
-        piece = _fill(img[:, a0:a1, b0:b1], mask[a0:a1, b0:b1], radius)
-        out[:, y0:y1, x0:x1] = piece[:, y0 - a0:y1 - a0, x0 - b0:x1 - b0]
-    return out
-
-
-def _fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
-    """:func:`fill` on one piece of the frame, in one pass."""
-    src = img.astype(np.float32, copy=False)
-    keep = 1 - mask
-    num = _box(src * keep, radius)
-    den = _box(keep[None], radius)
-    safe = den > 0.01
-    inpaint = np.where(safe, num / np.where(safe, den, 1), _box(src, radius))
-    return (src + (inpaint - src) * mask).astype(img.dtype, copy=False)

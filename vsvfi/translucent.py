@@ -37,7 +37,9 @@ Separated, the network interpolates B alone and the output is P + k B_t.
    back: P + k times the network's frame.
 
 Cost (docs/protection.md, "Semi-transparent overlays as layers"): about 33 ms per 1080p pair
-to find the shift on this machine's CPU; where it explains the frame, 0.1-0.8 s more.
+to find the shift on this machine's CPU, most of it the phase correlation, which the filter
+now takes from the protection's masks (they need it too); where it explains the frame,
+0.1-0.8 s more.
 
 Measured on the overlay family (every set over the pans and the shake) in
 docs/layer-ceiling.md (``scripts/layer_ceiling.py``), with what the same model reaches given
@@ -105,11 +107,12 @@ def moved(img: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def dominant_shift(img0: np.ndarray, img1: np.ndarray) -> tuple[float, tuple[int, int]]:
+def dominant_shift(img0: np.ndarray, img1: np.ndarray, groups: list | None = None) -> tuple[float, tuple[int, int]]:
     """(share of the frame within :data:`EXPLAINED`, shift (dy, dx)) of the shift of
     :func:`vsvfi.protect.motion_shifts` that explains most of a pair (float (3, H, W) in
     [0, 1]); compared on a :data:`GRID` grid, each group's centre first, then the best
-    group's neighbours. (0, (0, 0)) where no shift is found."""
+    group's neighbours. ``groups``: that function's result when known. (0, (0, 0)) where no
+    shift is found."""
     h, w = img0.shape[1:]
     ys, xs = (g.ravel() for g in np.mgrid[GRID // 2:h:GRID, GRID // 2:w:GRID])
     a = img0[:, ys, xs].astype(np.float32)
@@ -121,7 +124,7 @@ def dominant_shift(img0: np.ndarray, img1: np.ndarray) -> tuple[float, tuple[int
         d = np.abs(a[:, ok] - img1[:, ys[ok] + dy, xs[ok] + dx]).max(axis=0)
         return float((d <= EXPLAINED).mean())
 
-    groups = motion_shifts(img0, img1)
+    groups = motion_shifts(img0, img1) if groups is None else groups
     if not groups:
         return 0.0, (0, 0)
     centre = max(groups, key=lambda g: share(*g[len(g) // 2]))
@@ -313,13 +316,15 @@ def backgrounds(img0: np.ndarray, img1: np.ndarray, mask: np.ndarray, kmap: np.n
     return b0, b1
 
 
-def find(img0: np.ndarray, img1: np.ndarray, covered: np.ndarray | None = None) -> TranslucentLayer | None:
+def find(img0: np.ndarray, img1: np.ndarray, covered: np.ndarray | None = None,
+         groups: list | None = None) -> TranslucentLayer | None:
     """The semi-transparent static overlay of a pair (float (3, H, W) in [0, 1]) over a
     whole-pixel shift, separated from the background (module docstring); None where the
     pair's shift explains less than :data:`SHARE` of the frame or no part fits the model.
     ``covered`` (float (H, W), > 0 where the protection's overlay mask is): parts mostly
-    under it are left to the protection."""
-    share, v = dominant_shift(img0, img1)
+    under it are left to the protection. ``groups``: the pair's
+    :func:`vsvfi.protect.motion_shifts` when known."""
+    share, v = dominant_shift(img0, img1, groups)
     if share < SHARE or v == (0, 0):
         return None
     covered = np.zeros(img0.shape[1:], bool) if covered is None else covered > 0
