@@ -84,13 +84,7 @@ def spread() -> int:
 
 def one_pass(a, b, params):
     """static_masks without the strips: protect.masks_and_motion's steps on the whole frame."""
-    static, seed, exact, spread = protect._static_masks(a, b, params)
-    groups = protect.motion_shifts(a, b)
-    extra, loose = protect._codec_seeds(a, b, seed, exact, spread, groups, params)
-    if extra is not None:  # the keep mask without them, for the layer search
-        protect._overlay_masks(a, b, static.copy(), seed, exact, params, groups, loose)
-        seed = np.maximum(seed, extra)
-    return protect._overlay_masks(a, b, static, seed, exact, params, groups, loose)[:3]
+    return protect._masks_from(a, b, *protect._static_masks(a, b, params), params)[:3]
 
 
 def pair_work(masks, fill, a, b):

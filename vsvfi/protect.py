@@ -191,6 +191,12 @@ def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DE
         parts = _static_masks(img0[:, a0:a1], img1[:, a0:a1], params)
         for whole, part in zip((static, seed, exact, spread), parts):
             whole[y0:y1] = part[y0 - a0:y1 - a0]
+    return _masks_from(img0, img1, static, seed, exact, spread, params, codec)
+
+
+def _masks_from(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed: np.ndarray, exact: np.ndarray,
+                spread: np.ndarray, params: Protection, codec: bool = True) -> Masks:
+    """:func:`masks_and_motion` from the whole frame's pieces (:func:`_static_masks`)."""
     groups = motion_shifts(img0, img1) if codec else None
     extra, loose = _codec_seeds(img0, img1, seed, exact, spread, groups, params) if codec else (None, None)
     if extra is None:
