@@ -4,8 +4,8 @@ against one network run, at 1080p on the CPU provider.
     .venv/bin/python scripts/bench_scenes.py [--rounds 5]
 
 Both are timed in one process, interleaved: the measurement for a pair of bigbuckbunny
-frames resized to 1920x1080 (thumbnails by zimg plus vsvfi.motion.compare), and one rife46
-run on the same pair (RifeEngine.synthesize, scale 1). Then vsvfi.motion.compare alone on the
+frames resized to 1920x1080 (thumbnails by zimg plus vsvfi.motion.compare_both), and one rife46
+run on the same pair (RifeEngine.synthesize, scale 1). Then vsvfi.motion.compare_both alone on the
 59 consecutive thumbnail pairs of bikes' first 60 frames, on 1 thread and on 2 threads at once
 (each doing all of them): how much of it holds the GIL, which serialises the filter's threads.
 Prints Markdown tables.
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vsvfi import assets  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
-from vsvfi.motion import compare  # noqa: E402
+from vsvfi.motion import compare_both  # noqa: E402
 from vsvfi.scenes import pair_stats, thumbnails  # noqa: E402
 
 core = vs.core
@@ -64,13 +64,13 @@ def main() -> int:
 
 
 def threads_table(rounds: int) -> str:
-    """motion.compare on 59 thumbnail pairs, serially and on 2 threads at once (medians)."""
+    """motion.compare_both on 59 thumbnail pairs, serially and on 2 threads at once (medians)."""
     th = thumbnails(core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bikes"]))))
     frames = [frame_array(th.get_frame(k))[0] for k in range(60)]
 
     def work():
         for k in range(59):
-            compare(frames[k], frames[k + 1])
+            compare_both(frames[k], frames[k + 1])
     work()
     one, two = [], []
     for _ in range(rounds):
@@ -86,7 +86,7 @@ def threads_table(rounds: int) -> str:
             t.join()
         two.append(time.perf_counter() - t0)
     a, b = statistics.median(one), statistics.median(two)
-    return "\n".join(["| motion.compare, 118 thumbnail pairs | ms per pair | speed-up on 2 threads |", "|---|---|---|",
+    return "\n".join(["| motion.compare_both, 118 thumbnail pairs | ms per pair | speed-up on 2 threads |", "|---|---|---|",
                       f"| 1 thread, then 2 threads at once | {1e3 * a / 118:.1f} | {a / b:.2f}x |"])
 
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 import vsvfi  # noqa: E402
 from vsvfi import families  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
-from vsvfi.motion import compare  # noqa: E402
+from vsvfi.motion import compare_both  # noqa: E402
 from vsvfi.scenes import SC_THRESHOLD, thumbnails  # noqa: E402
 
 core = vs.core
@@ -97,7 +97,7 @@ def _scdet(a: np.ndarray, b: np.ndarray) -> float:
 def detectors(a: np.ndarray, b: np.ndarray) -> dict[str, tuple[float, bool]]:
     """{detector: (score, says cut)} for source frames a, b ((3, H, W) uint8 RGB)."""
     small = thumbnails(_clip([a, b]))
-    new = compare(*(np.asarray(small.get_frame(k)[0]) for k in (0, 1))).difference
+    new = compare_both(*(np.asarray(small.get_frame(k)[0]) for k in (0, 1))).difference
     old = float(np.abs(_luma(a, min(OLD_WIDTH, a.shape[2])) - _luma(b, min(OLD_WIDTH, a.shape[2]))).mean())
     full = float(np.abs(_luma(a, None) - _luma(b, None)).mean())
     scd = _scdet(a, b)

@@ -67,7 +67,7 @@ def measure(width: int) -> dict[str, list[np.ndarray]]:
         small, luma = _thumbnails(src, width), scenes.thumbnails(src)
         for k in (1, 2, 4):
             for j in range(0, min(src.num_frames, 300) - k, 3):
-                c = motion.compare(np.asarray(luma.get_frame(j)[0]), np.asarray(luma.get_frame(j + k)[0]))
+                c = motion.compare_both(np.asarray(luma.get_frame(j)[0]), np.asarray(luma.get_frame(j + k)[0]))
                 if c.difference <= scenes.SC_THRESHOLD:
                     groups.setdefault(f"{stem}, {k} apart", []).append(blocks(engine, small, j, j + k))
     return groups

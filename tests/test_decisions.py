@@ -62,6 +62,30 @@ def test_fast_motion_fades_and_flashes_are_not_cuts(quick):
     assert found[worst] < SC_THRESHOLD - 0.03
 
 
+@pytest.mark.parametrize("n, dx, dy", [(200, -20.7, 158.2), (20, -32.5, -156.2), (60, 39.6, -154.8)])
+def test_a_tilt_of_a_quarter_of_the_width_on_a_wide_frame_is_not_a_cut(n, dx, dy):
+    # 2.35:1 windows (bikes upscaled 2x) moving more than half their height at a sub-pixel
+    # speed: the phase correlation's circular alias of that shift must not be taken for it
+    # (docs/scene-change.md; these pairs scored 0.27-0.64 before)
+    from vsvfi.families_common import still_clip
+    src = still_clip("bikes", n, 2)
+    x0, y0 = (src.width - 640 - abs(dx)) / 2 + max(0, -dx), (src.height - 272 - abs(dy)) / 2 + max(0, -dy)
+    pair = core.std.Splice([core.resize.Bicubic(src, 640, 272, src_left=x0 + t * dx, src_top=y0 + t * dy,
+                                                src_width=640, src_height=272) for t in (0, 1)])
+    props = pair_stats(pair).get_frame(0).props
+    assert props["VsvfiSCDiff"] < SC_THRESHOLD - 0.2
+    assert props["VsvfiMotion"] == pytest.approx(np.hypot(dx, dy), rel=0.05)
+
+
+@pytest.mark.parametrize("i, j", [(26, 56), (8, 212), (20, 116)])
+def test_a_shot_with_little_texture_is_told_from_other_shots(bikes, i, j):
+    # bikes' first shot (a kerb from above: few textured blocks, long straight edges) finds
+    # its edges again in other shots; compared one way these pairs scored 0.08-0.18
+    pair = bikes[i] + bikes[j]
+    for clip in (pair, pair[::-1]):
+        assert pair_stats(clip).get_frame(0).props["VsvfiSCDiff"] > SC_THRESHOLD + 0.03
+
+
 def test_pans_are_interpolated_well_above_a_duplicate(quick):
     for case in of(quick, "pan"):
         a, mid, b = frames(case)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import vapoursynth as vs
 
-from .motion import compare
+from .motion import compare_both
 
 core = vs.core
 
@@ -53,14 +53,14 @@ def thumbnails(clip: vs.VideoNode) -> vs.VideoNode:
 
 def pair_stats(clip: vs.VideoNode) -> vs.VideoNode:
     """Frame i carries the comparison of source frames i and i + 1
-    (:func:`vsvfi.motion.compare` on :func:`thumbnails`): ``VsvfiSCDiff`` (0..1, the
-    motion-compensated difference) and ``VsvfiMotion`` (how far things moved, pixels at the
+    (:func:`vsvfi.motion.compare_both` on :func:`thumbnails`): ``VsvfiSCDiff`` (0..1, the
+    motion-compensated difference, the larger of both directions) and ``VsvfiMotion`` (how far things moved, pixels at the
     clip's size). Requests thumbnails of frames i and i + 1 only."""
     small = thumbnails(clip)
     factor = clip.width / small.width
 
     def measure(n: int, f: list) -> vs.VideoFrame:
-        c = compare(np.asarray(f[0][0]), np.asarray(f[1][0]))
+        c = compare_both(np.asarray(f[0][0]), np.asarray(f[1][0]))
         out = f[0].copy()
         out.props["VsvfiSCDiff"] = c.difference
         out.props["VsvfiMotion"] = c.motion * factor
