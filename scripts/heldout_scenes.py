@@ -1,7 +1,9 @@
 """Held-out check of the scene-change detector on cases the families (vsvfi.families) do not
 hold: pans at random angles and sub-pixel speeds (5-25 % of the width per frame) over frames
 of all three sample clips that no family uses, at 640, 1280 and 352 wide and at 16:9,
-2.35:1 and 11:9; zooms of 5-20 % around random points; cuts between other frames of bikes'
+2.35:1 and 11:9; zooms of 5-20 % around random points; shakes of up to 48 px; dissolves
+(over 5 and 10 frames) and fades to black between panning shots; brightness steps and
+flashes over a pan; cuts between other frames of bikes'
 shots and between the clips, and between every 6th frame of bikes.mp4 and every 6th frame
 of its other shots. Then every pair of the three sample clips at 1 to 4 frames apart. The
 detector was tuned on the families; this says whether its decisions hold elsewhere. Each
@@ -28,7 +30,8 @@ import vapoursynth as vs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vsvfi import assets, motion, scenes  # noqa: E402
-from vsvfi.families_common import still_clip  # noqa: E402
+from vsvfi.families_common import array_clip, mix, still_clip  # noqa: E402
+from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.families_motion import zoom_clip  # noqa: E402
 
 core = vs.core
@@ -95,6 +98,37 @@ def pan_pair(src: vs.VideoNode, w: int, h: int, x0: float, y0: float, dx: float,
                                                 src_width=w, src_height=h) for t in (0, 1)])
 
 
+def _window_pair(rng, stem: str, n: int, up: int, w: int, h: int, most: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two RGB24 arrays of a window of the frame panning up to ``most`` px at a random angle."""
+    src = still_clip(stem, n, up)
+    d, angle = rng.uniform(0, most), rng.uniform(0, 2 * math.pi)
+    dx, dy = d * math.cos(angle), d * math.sin(angle)
+    x0 = (src.width - w - abs(dx)) * rng.uniform(0.1, 0.9) + max(0.0, -dx)
+    y0 = (src.height - h - abs(dy)) * rng.uniform(0.1, 0.9) + max(0.0, -dy)
+    pair = pan_pair(src, w, h, x0, y0, dx, dy)
+    return frame_array(pair.get_frame(0)), frame_array(pair.get_frame(1))
+
+
+def _light_cases(rng):
+    """Dissolves, fades and brightness changes between or over panning windows."""
+    shots = [("bigbuckbunny", 35, 1, 640, 360), ("bikes", 100, 2, 640, 360), ("bigbuckbunny", 115, 1, 640, 360),
+             ("bikes", 205, 2, 640, 360), ("carphone_pristine", 60, 4, 640, 360)]
+    for i, sa in enumerate(shots):
+        sb = shots[(i + 2) % len(shots)]
+        a0, a1 = _window_pair(rng, *sa, 24)
+        b0, b1 = _window_pair(rng, *sb, 24)
+        for length in (5, 10):
+            k = int(rng.integers(0, length))
+            yield (f"dissolve step {k}/{length} {sa[0]}#{sa[1]} > {sb[0]}#{sb[1]}",
+                   mix(a0, b0, k / length), mix(a1, b1, (k + 1) / length))
+            k = int(rng.integers(0, length))
+            yield f"fade to black step {k}/{length} {sa[0]}#{sa[1]}", mix(a0, 0, k / length), mix(a1, 0, (k + 1) / length)
+        for label, after in (("gain 0.6", lambda x: x * 0.6), ("gain 1.5", lambda x: x * 1.5),
+                             ("white flash 40%", lambda x: 0.6 * x + 102), ("offset -50", lambda x: x - 50)):
+            b = np.clip(np.rint(after(a1.astype(np.float64))), 0, 255).astype(np.uint8)
+            yield f"{label} over a pan {sa[0]}#{sa[1]}", a0, b
+
+
 def cases(seed: int = 2026):
     """(kind, name, clip, should_be_cut) of every held-out pair."""
     rng = np.random.default_rng(seed)
@@ -115,6 +149,16 @@ def cases(seed: int = 2026):
                 ratio = 1 + z / 100 if way == "in" else 1 / (1 + z / 100)
                 clip = zoom_clip(stem, n, up, w, h, ratio, (rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8)))
                 yield "zoom", f"zoom {way} {z}% {stem}#{n} {w}x{h}", clip[0] + clip[2], False
+    rng = np.random.default_rng(seed + 1)  # its own draws: the pans and zooms stay as first drawn
+    for name, a, b in _light_cases(rng):
+        yield "fade or flash", name, array_clip([a, b]), False
+    for stem, n, up, w, h in [("bikes", 45, 2, 640, 272), ("bigbuckbunny", 70, 1, 640, 360),
+                              ("carphone_pristine", 30, 4, 352, 288)]:
+        src = still_clip(stem, n, up)
+        for _ in range(4):
+            dx, dy = (float(v) for v in rng.uniform(-48, 48, 2))
+            x0, y0 = (src.width - w) / 2 - dx / 2, (src.height - h) / 2 - dy / 2
+            yield "shake", f"shake {stem}#{n} {w}x{h} by {dx:+.1f},{dy:+.1f} px", pan_pair(src, w, h, x0, y0, dx, dy), False
     shots = BIKES_OTHER_SHOT_FRAMES
     for i in range(len(shots)):
         for j in range(i + 1, len(shots)):
@@ -141,7 +185,7 @@ def report() -> str:
     cross = [("cut", name, m, True) for _, k, name, m, _ in samples if k is None]
     head = ["| pairs | n | should be | vsvfi (both ways) | one way |", "|---|---|---|---|---|"]
     lines = [f"Threshold `sc_threshold` = {scenes.SC_THRESHOLD}. `python scripts/heldout_scenes.py`.", "", *head]
-    for kind in ("pan", "zoom", "cut"):
+    for kind in ("pan", "zoom", "shake", "fade or flash", "cut"):
         lines.append(_row(kind, [r for r in rows if r[0] == kind]))
     lines.append(_row("cut: bikes, every 6th frame against every 6th of its other shots", cross))
     lines += ["", "The sample clips, every pair 1 to 4 frames apart (cuts: bikes' five shot changes):", "", *head]
@@ -152,7 +196,7 @@ def report() -> str:
                 if rs:
                     lines.append(_row(f"{stem}, {k} apart", rs))
     lines += ["", "Nearest the threshold (vsvfi):", "", "| pair | vsvfi | one way | motion (px) |", "|---|---|---|---|"]
-    for kind, rs in (("pan", rows), ("zoom", rows), ("cut", rows + cross)):
+    for kind, rs in (("pan", rows), ("zoom", rows), ("shake", rows), ("fade or flash", rows), ("cut", rows + cross)):
         rs = sorted((r for r in rs if r[0] == kind), key=lambda r: r[2][0], reverse=kind != "cut")
         lines += [f"| {r[1].replace('|', '/')} | {r[2][0]:.3f} | {r[2][1]:.3f} | {r[2][2]:.1f} |" for r in rs[:4]]
     return "\n".join(lines) + "\n"
