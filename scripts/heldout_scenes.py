@@ -2,8 +2,9 @@
 hold: pans at random angles and sub-pixel speeds (5-25 % of the width per frame) over frames
 of all three sample clips that no family uses, at 640, 1280 and 352 wide and at 16:9,
 2.35:1 and 11:9; zooms of 5-20 % around random points; shakes of up to 48 px; dissolves
-(over 5 and 10 frames) and fades to black between panning shots; brightness steps and
-flashes over a pan; cuts between other frames of bikes'
+and fades to and from black or white over 2, 3, 5 and 10 frames (a random step, and the step
+into or out of the flat frame) between panning shots; brightness steps and flashes over a
+pan; cuts between other frames of bikes'
 shots and between the clips, and between every 6th frame of bikes.mp4 and every 6th frame
 of its other shots. Then every pair of the three sample clips at 1 to 4 frames apart. The
 detector was tuned on the families; this says whether its decisions hold elsewhere. Each
@@ -117,12 +118,15 @@ def _light_cases(rng):
         sb = shots[(i + 2) % len(shots)]
         a0, a1 = _window_pair(rng, *sa, 24)
         b0, b1 = _window_pair(rng, *sb, 24)
-        for length in (5, 10):
+        for length in (2, 3, 5, 10):
             k = int(rng.integers(0, length))
             yield (f"dissolve step {k}/{length} {sa[0]}#{sa[1]} > {sb[0]}#{sb[1]}",
                    mix(a0, b0, k / length), mix(a1, b1, (k + 1) / length))
             k = int(rng.integers(0, length))
             yield f"fade to black step {k}/{length} {sa[0]}#{sa[1]}", mix(a0, 0, k / length), mix(a1, 0, (k + 1) / length)
+            k = length - 1  # the last step: b is flat
+            yield f"fade to white step {k}/{length} {sa[0]}#{sa[1]}", mix(a0, 255, k / length), mix(a1, 255, 1.0)
+            yield f"fade from black step 0/{length} {sa[0]}#{sa[1]}", mix(a0, 0, 1.0), mix(a1, 0, (length - 1) / length)
         for label, after in (("gain 0.6", lambda x: x * 0.6), ("gain 1.5", lambda x: x * 1.5),
                              ("white flash 40%", lambda x: 0.6 * x + 102), ("offset -50", lambda x: x - 50)):
             b = np.clip(np.rint(after(a1.astype(np.float64))), 0, 255).astype(np.uint8)

@@ -86,6 +86,34 @@ def test_a_shot_with_little_texture_is_told_from_other_shots(bikes, i, j):
         assert pair_stats(clip).get_frame(0).props["VsvfiSCDiff"] > SC_THRESHOLD + 0.03
 
 
+def _pair_difference(a, b) -> float:
+    from vsvfi.families_common import array_clip
+    return pair_stats(array_clip([a, b])).get_frame(0).props["VsvfiSCDiff"]
+
+
+@pytest.mark.parametrize("level", [0, 255])
+def test_a_fast_fade_into_or_out_of_a_flat_frame_is_not_a_cut(level):
+    # too little texture in the flat frame for the block comparison; the plain difference
+    # asks whether a fade explains the pair (docs/scene-change.md: 0.38-0.84 before)
+    from vsvfi.families_common import fit, image, mix
+    a = fit(image("bigbuckbunny", 50), 640, 360)
+    for length in (2, 3, 4):
+        last, flat = mix(a, level, (length - 1) / length), mix(a, level, 1.0)
+        assert _pair_difference(last, flat) < SC_THRESHOLD - 0.2
+        assert _pair_difference(flat, last) < SC_THRESHOLD - 0.2
+
+
+def test_a_cut_to_a_dark_scene_or_a_title_card_is_still_a_cut():
+    from vsvfi.families_common import fit, image
+    a = fit(image("bigbuckbunny", 50), 640, 360)
+    dark = np.rint(fit(image("bikes", 150), 640, 360) * 0.1).astype(np.uint8)
+    card = np.zeros_like(a)
+    card[:, 170:194, 200:440] = np.where(np.arange(240) % 7 < 3, 255, 0).astype(np.uint8)  # a line of "text"
+    for b in (dark, card):
+        assert _pair_difference(a, b) > SC_THRESHOLD + 0.2
+        assert _pair_difference(b, a) > SC_THRESHOLD + 0.2
+
+
 def test_pans_are_interpolated_well_above_a_duplicate(quick):
     for case in of(quick, "pan"):
         a, mid, b = frames(case)

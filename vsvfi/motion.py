@@ -23,7 +23,8 @@ is found in b, 0.4 or more across a cut. Blocks that leave the frame with the do
 motion are not counted. :func:`compare_both` (what the filter reads) compares both ways and
 keeps the larger difference: a frame with little texture but long straight edges (a
 top-down view of a kerb) finds those edges again in almost any other shot, while the other
-shot's texture is not found in it. Measured on families of cuts and hard non-cuts in
+shot's texture is not found in it. Frames too flat for blocks (the end of a fade to black)
+get a plain difference that a fade (a gain and an offset) explains away. Measured on families of cuts and hard non-cuts in
 docs/scene-change.md.
 """
 
@@ -44,14 +45,17 @@ PEAKS = 3
 #: A block counts as textured when the standard deviation of its luma (0..1) is above this;
 #: flat blocks match anything and say nothing.
 MIN_BLOCK_STD = 0.03
-#: With fewer textured blocks than this in either frame, the difference is the plain mean
-#: absolute luma difference times :data:`PLAIN_SCALE` (flat or nearly black frames: nothing
-#: to track or be fooled by).
+#: With fewer textured blocks than this in either frame, the difference is the plain one
+#: (:func:`_plain`: flat or nearly black frames, nothing to track or be fooled by).
 MIN_BLOCKS = 12
 #: Puts the plain difference on about this measure's scale: the plain measure's cut
 #: threshold 0.12 (the detector before this one) becomes 0.30, near
 #: :data:`vsvfi.scenes.SC_THRESHOLD`.
 PLAIN_SCALE = 2.5
+#: A frame whose luma varies by less than this (mean absolute deviation, 0..1) counts as flat
+#: when the plain difference asks whether a fade explains the pair (:func:`_plain`): the end
+#: of a fade to black or white.
+FLAT = 0.02
 #: Blocks matched at least this well (NCC) say how far things moved (:attr:`Comparison.motion`).
 SURE_MATCH = 0.8
 #: :attr:`Comparison.motion` is this percentile of those blocks' displacements: what most of
@@ -76,7 +80,7 @@ class Comparison:
     """What :func:`compare` measured on a pair of thumbnails.
 
     difference: 0..1; median over textured blocks of 1 - NCC at the smoothed block vectors
-        (or the scaled plain mean absolute luma difference, see :data:`MIN_BLOCKS`).
+        (or the plain difference of flat frames, see :data:`MIN_BLOCKS`).
     motion: the :data:`MOTION_PERCENTILE`-th percentile of the displacement of the blocks
         matched with NCC above :data:`SURE_MATCH`, thumbnail pixels.
     blocks: textured blocks compared.
@@ -112,6 +116,23 @@ def phase_peaks(a: np.ndarray, b: np.ndarray, count: int) -> list[tuple[int, int
         found.append((int(y - h if y > h // 2 else y), int(x - w if x > w // 2 else x)))
         surface[np.ix_([(y + k) % h for k in (-1, 0, 1)], [(x + k) % w for k in (-1, 0, 1)])] = -np.inf
     return found
+
+
+def _unexplained(y: np.ndarray, x: np.ndarray) -> float:
+    """The share of y's variation (its mean absolute deviation, at least :data:`FLAT`) left
+    after the least-squares fit g x + o (g >= 0): near 0 where y is x faded (a gain and an
+    offset) or nearly flat, near 1 where the two are unrelated."""
+    xc, yc = x - x.mean(), y - y.mean()
+    var = float((xc * xc).mean())
+    g = max(0.0, float((xc * yc).mean()) / var) if var > 1e-10 else 0.0
+    return float(np.abs(yc - g * xc).mean()) / max(float(np.abs(yc).mean()), FLAT)
+
+
+def _plain(a: np.ndarray, b: np.ndarray) -> float:
+    """The difference of a pair too flat for the block comparison: the mean absolute luma
+    difference times :data:`PLAIN_SCALE`, unless either frame is the other faded (or nearly
+    flat), then how much of it a fade does not explain."""
+    return min(1.0, PLAIN_SCALE * float(np.abs(a - b).mean()), _unexplained(b, a), _unexplained(a, b))
 
 
 def _overlap_ncc(a: np.ndarray, b: np.ndarray, dy: int, dx: int) -> float:
@@ -279,7 +300,7 @@ def compare(a: np.ndarray, b: np.ndarray, percentile: float = MOTION_PERCENTILE)
     that release the GIL."""
     a = np.ascontiguousarray(a, np.float32)
     b = np.ascontiguousarray(b, np.float32)
-    plain = Comparison(float(min(1.0, PLAIN_SCALE * np.abs(a - b).mean())), 0.0, 0)
+    plain = Comparison(_plain(a, b), 0.0, 0)
     rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
     if rows < 4 or cols < 4 or (_stats(_blocks(b, rows, cols))[1] > MIN_BLOCK_STD).sum() < MIN_BLOCKS:
         return plain
