@@ -16,7 +16,6 @@ difference; then every case. About 1 minute on the CPU provider.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hard_scenes import psnr, render  # noqa: E402
+from heldout_scenes import cli  # noqa: E402
 from vsvfi.families_common import image  # noqa: E402
 from vsvfi.families_periodic import square_cover, stripes  # noqa: E402
 
@@ -103,16 +103,5 @@ def report() -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
-    args = ap.parse_args()
-    text = report()
-    if args.out:
-        args.out.write_text(text)
-    else:
-        print(text)
-
-
 if __name__ == "__main__":
-    main()
+    cli(report, __doc__)

@@ -206,11 +206,13 @@ def report() -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def cli(make, doc: str) -> None:
+    """Command line of a held-out script: ``make()`` returns its markdown, printed or written
+    to ``--out``."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
     args = ap.parse_args()
-    text = report()
+    text = make()
     if args.out:
         args.out.write_text(text)
     else:
@@ -218,4 +220,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(report, __doc__)
