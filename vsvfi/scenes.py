@@ -54,8 +54,9 @@ def thumbnails(clip: vs.VideoNode) -> vs.VideoNode:
 def pair_stats(clip: vs.VideoNode) -> vs.VideoNode:
     """Frame i carries the comparison of source frames i and i + 1
     (:func:`vsvfi.motion.compare_both` on :func:`thumbnails`): ``VsvfiSCDiff`` (0..1, the
-    motion-compensated difference, the larger of both directions) and ``VsvfiMotion`` (how far things moved, pixels at the
-    clip's size). Requests thumbnails of frames i and i + 1 only."""
+    motion-compensated difference, the larger of both directions) and ``VsvfiMotion`` (how
+    far things moved from i to i + 1, pixels at the clip's size). Requests thumbnails of
+    frames i and i + 1 only."""
     small = thumbnails(clip)
     factor = clip.width / small.width
 
