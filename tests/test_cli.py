@@ -237,8 +237,10 @@ def _frames(path) -> list[dict]:
 
 
 def _flash_times(path) -> list[float]:
-    """Onset times (s) of the flashes: in each run of bright frames, the first one within 10 %
-    of the run's brightest."""
+    """Onset times (s) of the flashes: in each run of bright frames, the first one within 1.5
+    code values of the run's brightest. A flash between flat frames is interpolated, not cut
+    (docs/scene-change.md, the fade test): the network's frame just before the white source
+    frame is nearly white already (250 of 255), a duplicate after it exactly white."""
     pts = [float(f["pts_time"]) for f in _frames(path)]
     raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "rawvideo", "-pix_fmt",
                           "gray", "-fps_mode", "passthrough", "-"], capture_output=True, check=True).stdout
@@ -249,7 +251,7 @@ def _flash_times(path) -> list[float]:
             run.append((y, t))
         elif run:
             top = max(y for y, _ in run)
-            out.append(next(t for y, t in run if y >= 0.9 * top))
+            out.append(next(t for y, t in run if y >= top - 1.5))
             run = []
     return out
 
