@@ -51,9 +51,9 @@ POWERS = (1, 2, 4, 8, float("inf"))
 def _motions(a: np.ndarray, b: np.ndarray, factor: float) -> tuple[dict[int, float], bool]:
     """The pair's motion (pixels at the clip's size) at each of :data:`PERCENTILES`, and
     whether the pair is a cut."""
-    found = {q: motion.compare(a, b, q) for q in PERCENTILES}
-    cut = motion.compare_both(a, b).difference > scenes.SC_THRESHOLD  # as the filter decides
-    return {q: c.motion * factor for q, c in found.items()}, cut
+    # the first percentile's comparison runs both ways: the cut is decided as the filter does
+    found = {q: (motion.compare_both if q == PERCENTILES[0] else motion.compare)(a, b, q) for q in PERCENTILES}
+    return {q: c.motion * factor for q, c in found.items()}, found[PERCENTILES[0]].difference > scenes.SC_THRESHOLD
 
 
 def _frames(engine, x0: np.ndarray, x1: np.ndarray, k: int) -> dict[float, list[np.ndarray]]:
