@@ -55,7 +55,7 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.linalg import cg
 
-from .protect import motion_shifts
+from .protect import MIN_SHIFT, motion_shifts
 
 #: A shift explains a pixel within EXPLAINED and misses it above UNEXPLAINED (largest channel
 #: difference, 0..1).
@@ -78,8 +78,11 @@ EDGE = 4
 SMOOTH = 0.1
 #: Relative tolerance and most steps of the conjugate gradients of :func:`backgrounds`.
 CG_TOL, CG_STEPS = 1e-7, 1000
-#: Grid step (pixels) on which :func:`dominant_shift` compares the frames.
-GRID = 16
+#: Grid step (pixels) on which :func:`dominant_shift` compares the frames; a grid point is
+#: textured where the 5x5 range around it (largest over the channels) is at least TEXTURED;
+#: shifts within NEAR px of the best peak are tried too (:mod:`vsvfi.protect` keeps peaks
+#: MIN_SHIFT apart, so a weaker true one may sit beside a chance one).
+GRID, TEXTURED, NEAR = 16, 8 / 255, MIN_SHIFT - 1
 
 
 @dataclass(frozen=True)
@@ -111,25 +114,36 @@ def dominant_shift(img0: np.ndarray, img1: np.ndarray, groups: list | None = Non
     """(share of the frame within :data:`EXPLAINED`, shift (dy, dx)) of the shift of
     :func:`vsvfi.protect.motion_shifts` that explains most of a pair (float (3, H, W) in
     [0, 1]); compared on a :data:`GRID` grid, each group's centre first, then the best
-    group's neighbours. ``groups``: that function's result when known. (0, (0, 0)) where no
-    shift is found."""
+    group's members and the shifts within :data:`NEAR` px of its centre. Shifts are ranked
+    on the grid's textured points (5x5 range at least :data:`TEXTURED`; all points where
+    fewer than 16 are): flat ones agree under any shift near the motion. ``groups``: that
+    function's result when known. (0, (0, 0)) where no shift is found."""
     h, w = img0.shape[1:]
     ys, xs = (g.ravel() for g in np.mgrid[GRID // 2:h:GRID, GRID // 2:w:GRID])
     a = img0[:, ys, xs].astype(np.float32)
+    around = [img0[:, np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)] for dy in range(-2, 3)
+              for dx in range(-2, 3)]
+    textured = (np.max(around, axis=0) - np.min(around, axis=0)).max(axis=0) >= TEXTURED
+    if textured.sum() < 16:
+        textured[:] = True
 
-    def share(dy, dx):
+    def share(dy, dx, where=textured):
         ok = (ys + dy >= 0) & (ys + dy < h) & (xs + dx >= 0) & (xs + dx < w)
         if not ok.any() or ok.sum() < len(ys) // 4:  # a frame smaller than the grid, or a shift beyond it
             return 0.0
-        d = np.abs(a[:, ok] - img1[:, ys[ok] + dy, xs[ok] + dx]).max(axis=0)
-        return float((d <= EXPLAINED).mean())
+        d = np.abs(a[:, ok] - img1[:, ys[ok] + dy, xs[ok] + dx]).max(axis=0) <= EXPLAINED
+        return float(d[where[ok]].mean()) if where[ok].any() else 0.0
 
     groups = motion_shifts(img0, img1) if groups is None else groups
     if not groups:
         return 0.0, (0, 0)
     centre = max(groups, key=lambda g: share(*g[len(g) // 2]))
-    best = max(((share(*s), s) for s in centre), key=lambda x: x[0])
-    return best if best[0] > 0 else (0.0, (0, 0))
+    cy, cx = centre[len(centre) // 2]
+    # the true shift may sit within MIN_SHIFT of a stronger chance peak, which hid it
+    near = [(cy + ey, cx + ex) for ey in range(-NEAR, NEAR + 1) for ex in range(-NEAR, NEAR + 1)]
+    best = max(dict.fromkeys([*centre, *near]), key=lambda s: share(*s))
+    whole = share(*best, np.ones(len(ys), bool))
+    return (whole, best) if whole > 0 else (0.0, (0, 0))
 
 
 def _last(mask: np.ndarray, v: tuple[int, int], sign: int):
