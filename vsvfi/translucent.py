@@ -83,6 +83,8 @@ CG_TOL, CG_STEPS = 1e-7, 1000
 #: shifts within NEAR px of the best peak are tried too (:mod:`vsvfi.protect` keeps peaks
 #: MIN_SHIFT apart, so a weaker true one may sit beside a chance one).
 GRID, TEXTURED, NEAR = 16, 8 / 255, MIN_SHIFT - 1
+#: At most this many textured grid points rank the shifts (evenly spread).
+RANKED = 2000
 
 
 @dataclass(frozen=True)
@@ -116,23 +118,29 @@ def dominant_shift(img0: np.ndarray, img1: np.ndarray, groups: list | None = Non
     [0, 1]); compared on a :data:`GRID` grid, each group's centre first, then the best
     group's members and the shifts within :data:`NEAR` px of its centre. Shifts are ranked
     on the grid's textured points (5x5 range at least :data:`TEXTURED`; all points where
-    fewer than 16 are): flat ones agree under any shift near the motion. ``groups``: that
+    fewer than 16 are; at most :data:`RANKED` of them): flat ones agree under any shift near the motion. ``groups``: that
     function's result when known. (0, (0, 0)) where no shift is found."""
     h, w = img0.shape[1:]
-    ys, xs = (g.ravel() for g in np.mgrid[GRID // 2:h:GRID, GRID // 2:w:GRID])
-    a = img0[:, ys, xs].astype(np.float32)
+    rows, cols = np.arange(GRID // 2, h, GRID), np.arange(GRID // 2, w, GRID)
+    ys, xs = (g.ravel() for g in np.meshgrid(rows, cols, indexing="ij"))
     around = [img0[:, np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)] for dy in range(-2, 3)
               for dx in range(-2, 3)]
     textured = (np.max(around, axis=0) - np.min(around, axis=0)).max(axis=0) >= TEXTURED
     if textured.sum() < 16:
         textured[:] = True
+    everywhere = (ys, xs, img0[:, ys, xs].astype(np.float32))
+    pick = np.nonzero(textured)[0]
+    pick = pick[::-(-len(pick) // RANKED)]  # a few thousand rank shifts as well as all of them
+    ranked = (ys[pick], xs[pick], everywhere[2][:, pick])
 
-    def share(dy, dx, where=textured):
-        ok = (ys + dy >= 0) & (ys + dy < h) & (xs + dx >= 0) & (xs + dx < w)
-        if not ok.any() or ok.sum() < len(ys) // 4:  # a frame smaller than the grid, or a shift beyond it
+    def share(dy, dx, points=ranked):
+        inside = ((rows + dy >= 0) & (rows + dy < h)).sum() * ((cols + dx >= 0) & (cols + dx < w)).sum()
+        if inside < max(1, len(rows) * len(cols) // 4):  # a frame smaller than the grid, or a shift beyond it
             return 0.0
-        d = np.abs(a[:, ok] - img1[:, ys[ok] + dy, xs[ok] + dx]).max(axis=0) <= EXPLAINED
-        return float(d[where[ok]].mean()) if where[ok].any() else 0.0
+        y, x, a = points
+        ok = (y + dy >= 0) & (y + dy < h) & (x + dx >= 0) & (x + dx < w)
+        d = np.abs(a[:, ok] - img1[:, y[ok] + dy, x[ok] + dx]).max(axis=0) <= EXPLAINED
+        return float(d.mean()) if d.size else 0.0
 
     groups = motion_shifts(img0, img1) if groups is None else groups
     if not groups:
@@ -142,7 +150,7 @@ def dominant_shift(img0: np.ndarray, img1: np.ndarray, groups: list | None = Non
     # the true shift may sit within MIN_SHIFT of a stronger chance peak, which hid it
     near = [(cy + ey, cx + ex) for ey in range(-NEAR, NEAR + 1) for ex in range(-NEAR, NEAR + 1)]
     best = max(dict.fromkeys([*centre, *near]), key=lambda s: share(*s))
-    whole = share(*best, np.ones(len(ys), bool))
+    whole = share(*best, everywhere)
     return (whole, best) if whole > 0 else (0.0, (0, 0))
 
 
