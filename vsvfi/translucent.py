@@ -130,7 +130,7 @@ def dominant_shift(img0: np.ndarray, img1: np.ndarray, groups: list | None = Non
         textured[:] = True
     everywhere = (ys, xs, img0[:, ys, xs].astype(np.float32))
     pick = np.nonzero(textured)[0]
-    pick = pick[::-(-len(pick) // RANKED)]  # a few thousand rank shifts as well as all of them
+    pick = pick[::max(1, -(-len(pick) // RANKED))]  # a few thousand rank shifts as well as all of them
     ranked = (ys[pick], xs[pick], everywhere[2][:, pick])
 
     def share(dy, dx, points=ranked):
