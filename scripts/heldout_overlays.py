@@ -8,7 +8,9 @@ at random angles and sub-pixel speeds (6-64 px per frame; the family's pans are 
 pixels), zooms in and out around random points, and still frames of bikes and carphone.
 40 combinations drawn with a fixed seed, each also through x264 at CRF 20 (a value the
 family does not use), the middle frame left clean. Then 17 more such pans with no overlay
-at all, clean and through x264: there the protection should change nothing.
+at all, clean and through x264: there the protection should change nothing. And 12 of the
+cases (every third) again at 1280x720 with every size, margin and speed doubled (the family is 640x360
+only; the protection's radii are in pixels).
 
     python scripts/heldout_overlays.py [--out FILE]
 
@@ -16,7 +18,7 @@ Prints (or writes) markdown: per overlay set and per kind of background, how man
 meet issue 12's goals (inside the overlays' boxes at least a blend + 2 dB, or exact where
 the blend is exact too; outside them within 0.3 dB of ``protect_static=False``), with means
 and worst cases; the pans without overlays (whole frame, protection on against off); then
-every case. PSNR is RGB at t = 0.5 against the true middle frame. About 2 minutes on the
+every case. PSNR is RGB at t = 0.5 against the true middle frame. About 5 minutes on the
 CPU provider.
 """
 
@@ -46,31 +48,35 @@ CRF = 20
 CASES = 40
 
 
-def overlay_sets() -> dict[str, list]:
-    """Held-out overlay sets for a W x H frame: name -> placed elements."""
-    logo = fit(image("bigbuckbunny", 5)[:, 200:500, 500:900], 80, 60)
-    faint = fit(image("bikes", 100)[:, 60:200, 200:340], 64, 64)
+def overlay_sets(k: int = 1) -> dict[str, list]:
+    """Held-out overlay sets for a frame ``k`` times W x H, every size and margin ``k``
+    times its name's: name -> placed elements."""
+    w, h = W * k, H * k
+    logo = fit(image("bigbuckbunny", 5)[:, 200:500, 500:900], 80 * k, 60 * k)
+    faint = fit(image("bikes", 100)[:, 60:200, 200:340], 64 * k, 64 * k)
+
+    def text(words, size, colour, **kw):
+        kw = {key: v * k if key in ("outline", "shadow") else v for key, v in kw.items()}
+        return text_layers((words,), size * k, colour, **kw)
+
     return {
         "cyan 22px subtitle outline": [
-            place(text_layers(("Nobody saw it coming, again.",), 22, (0, 255, 255), outline=2), W, H, "bottom", 12)],
-        "red 36px title shadow": [
-            place(text_layers(("LAST CHANCE",), 36, (230, 40, 40), shadow=4), W, H, "top", 30)],
+            place(text("Nobody saw it coming, again.", 22, (0, 255, 255), outline=2), w, h, "bottom", 12 * k)],
+        "red 36px title shadow": [place(text("LAST CHANCE", 36, (230, 40, 40), shadow=4), w, h, "top", 30 * k)],
         "grey 18px credit, no outline": [
-            place(text_layers(("(c) 2026 held out",), 18, (200, 200, 200)), W, H, "bottom-right", 6)],
+            place(text("(c) 2026 held out", 18, (200, 200, 200)), w, h, "bottom-right", 6 * k)],
         "white 26px caption on a 0.5 box": [
-            place(text_layers(("[music playing]",), 26, (255, 255, 255), box=0.5), W, H, "bottom", 24)],
-        "opaque photo logo": [place(patch_layers(logo, 1.0), W, H, "top-left", 8)],
-        "photo logo alpha 0.4": [place(patch_layers(faint, 0.4), W, H, "right", 16)],
-        "green 44px score at the edge": [
-            place(text_layers(("2 - 1",), 44, (60, 220, 90), outline=3), W, H, "top-left", 0)],
+            place(text("[music playing]", 26, (255, 255, 255), box=0.5), w, h, "bottom", 24 * k)],
+        "opaque photo logo": [place(patch_layers(logo, 1.0), w, h, "top-left", 8 * k)],
+        "photo logo alpha 0.4": [place(patch_layers(faint, 0.4), w, h, "right", 16 * k)],
+        "green 44px score at the edge": [place(text("2 - 1", 44, (60, 220, 90), outline=3), w, h, "top-left", 0)],
         "two white 24px subtitle lines": [
-            place(text_layers(("I told you twice already,",), 24, (255, 255, 255), outline=1), W, H, "bottom", 44),
-            place(text_layers(("and I will not say it again.",), 24, (255, 255, 255), outline=1), W, H, "bottom", 14)],
+            place(text("I told you twice already,", 24, (255, 255, 255), outline=1), w, h, "bottom", 44 * k),
+            place(text("and I will not say it again.", 24, (255, 255, 255), outline=1), w, h, "bottom", 14 * k)],
         "magenta 16px ticker bar": [
-            place(text_layers(("MARKETS CLOSE HIGHER - RAIN TOMORROW",), 16, (255, 80, 255), box=0.85), W, H,
-                  "bottom", 0)],
+            place(text("MARKETS CLOSE HIGHER - RAIN TOMORROW", 16, (255, 80, 255), box=0.85), w, h, "bottom", 0)],
         "white 30px watermark alpha 0.45": [
-            place(text_layers(("SAMPLE",), 30, (255, 255, 255), opacity=0.45), W, H, "centre", 0)],
+            place(text("SAMPLE", 30, (255, 255, 255), opacity=0.45), w, h, "centre", 0)],
     }
 
 
@@ -85,53 +91,59 @@ PLAIN_SOURCES = ([("bigbuckbunny", n, 1) for n in (10, 25, 55, 70, 100, 115, 130
                  + [("carphone_pristine", n, 4) for n in (5, 35, 95)])
 
 
-def _pan(rng, stem: str, n: int, up: int) -> tuple[str, list[np.ndarray], float]:
-    src = still_clip(stem, n, up)
-    d, angle = rng.uniform(6, 64), rng.uniform(0, 2 * math.pi)
+def _pan(rng, stem: str, n: int, up: int, k: int = 1) -> tuple[str, list[np.ndarray], float]:
+    """A window (``k`` times W x H) of frame ``n`` (upscaled ``up`` times ``k``) panning 6-64
+    px times ``k`` at a random angle, kept inside the frame."""
+    w, h = W * k, H * k
+    src = still_clip(stem, n, up * k)
+    d, angle = rng.uniform(6, 64) * k, rng.uniform(0, 2 * math.pi)
     dx, dy = d * math.cos(angle), d * math.sin(angle)
-    room_x, room_y = src.width - W - abs(dx), src.height - H - abs(dy)
+    room_x, room_y = src.width - w - abs(dx), src.height - h - abs(dy)
     if room_x < 0 or room_y < 0:  # carphone x4 is 704x576: keep the pan inside
-        k = min(1.0, (src.width - W) / max(abs(dx), 1e-9), (src.height - H) / max(abs(dy), 1e-9)) * 0.95
-        dx, dy, d = dx * k, dy * k, d * k
-        room_x, room_y = src.width - W - abs(dx), src.height - H - abs(dy)
+        f = min(1.0, (src.width - w) / max(abs(dx), 1e-9), (src.height - h) / max(abs(dy), 1e-9)) * 0.95
+        dx, dy, d = dx * f, dy * f, d * f
+        room_x, room_y = src.width - w - abs(dx), src.height - h - abs(dy)
     x0 = room_x * rng.uniform(0.1, 0.9) + max(0.0, -dx)
     y0 = room_y * rng.uniform(0.1, 0.9) + max(0.0, -dy)
-    frames = [frame_array(core.resize.Bicubic(src, W, H, src_left=x0 + t * dx, src_top=y0 + t * dy, src_width=W,
-                                              src_height=H).get_frame(0)) for t in (0, 0.5, 1)]
+    frames = [frame_array(core.resize.Bicubic(src, w, h, src_left=x0 + t * dx, src_top=y0 + t * dy, src_width=w,
+                                              src_height=h).get_frame(0)) for t in (0, 0.5, 1)]
     return f"pan {d:.1f}px at {math.degrees(angle):.0f} deg {stem}#{n}", frames, d
 
 
-def backgrounds(rng) -> list[tuple[str, str, list[np.ndarray], float]]:
-    """(kind, label, [a, middle, b] RGB24 arrays, motion px) of the held-out backgrounds."""
-    out = [("pan", *_pan(rng, *s)) for s in PAN_SOURCES]
+def backgrounds(rng, k: int = 1) -> list[tuple[str, str, list[np.ndarray], float]]:
+    """(kind, label, [a, middle, b] RGB24 arrays, motion px) of the held-out backgrounds,
+    ``k`` times W x H."""
+    w, h = W * k, H * k
+    out = [("pan", *_pan(rng, *s, k)) for s in PAN_SOURCES]
     for stem, n, up in (("bigbuckbunny", 95, 1), ("bikes", 150, 2), ("bigbuckbunny", 60, 1)):
         ratio = float(rng.choice([rng.uniform(1.05, 1.2), 1 / rng.uniform(1.05, 1.2)]))
         centre = (rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8))
-        clip = zoom_clip(stem, n, up, W, H, ratio, centre)
-        out.append(("zoom", f"zoom x{ratio:.3f} {stem}#{n}", [frame_array(clip.get_frame(k)) for k in range(3)],
+        clip = zoom_clip(stem, n, up * k, w, h, ratio, centre)
+        out.append(("zoom", f"zoom x{ratio:.3f} {stem}#{n}", [frame_array(clip.get_frame(i)) for i in range(3)],
                     0.0))
     for stem, n, up in (("bikes", 235, 2), ("carphone_pristine", 15, 4)):
-        arr = frame_array(core.resize.Bicubic(still_clip(stem, n, up), W, H, src_width=W, src_height=H)
+        arr = frame_array(core.resize.Bicubic(still_clip(stem, n, up * k), w, h, src_width=w, src_height=h)
                           .get_frame(0))
         out.append(("still", f"still {stem}#{n}", [arr] * 3, 0.0))
     return out
 
 
-def cases(seed: int = 11):
+def cases(seed: int = 11, k: int = 1, count: int = CASES):
     """(set name, background kind, background label, a, middle, b, box mask, encoded) of
-    each held-out case: :data:`CASES` clean ones, then each through x264."""
+    each held-out case, ``k`` times W x H: ``count`` of the :data:`CASES` clean ones, evenly
+    spread (the same draws at every ``k``), then each through x264."""
     rng = np.random.default_rng(seed)
-    sets, bgs = overlay_sets(), backgrounds(rng)
+    sets, bgs = overlay_sets(k), backgrounds(rng, k)
     combos = [(s, b) for s in sets for b in range(len(bgs))]
     picks = rng.choice(len(combos), CASES, replace=False)
-    flat = {name: flatten(elements, W, H) for name, elements in sets.items()}
+    flat = {name: flatten(elements, W * k, H * k) for name, elements in sets.items()}
     built = []
-    for i in sorted(picks):
+    for i in sorted(picks)[::CASES // count][:count]:
         name, b = combos[i]
         colour, alpha, mask = flat[name]
         kind, label, frames, _ = bgs[b]
         a = alpha.astype(np.float64) / 255
-        over = [np.rint(f * (1 - a[k]) + colour[k] * a[k]).astype(np.uint8) for k, f in enumerate(frames)]
+        over = [np.rint(f * (1 - a[j]) + colour[j] * a[j]).astype(np.uint8) for j, f in enumerate(frames)]
         built.append((name, kind, label, *over, mask))
     for row in built:
         yield *row, False
@@ -159,16 +171,26 @@ def plain_cases(seed: int = 3):
         yield label, ea, mid, eb, True
 
 
-def measure() -> list[dict]:
+#: Cases scored again at 1280x720 with every size doubled (every third of the 40).
+LARGE = 12
+
+
+def _scored(k: int, count: int) -> list[dict]:
     rows = []
-    for name, kind, label, a, mid, b, mask, coded in cases():
+    every = CASES // count  # n: the case's place among the 40
+    for n, (name, kind, label, a, mid, b, mask, coded) in enumerate(cases(k=k, count=count)):
         on, off = render(a, b)[0], render(a, b, protect_static=False)[0]
         blend = ((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8)
         outputs = (("on", on), ("off", off), ("blend", blend))
         inside = {k: psnr(f, mid, mask) for k, f in outputs}
         rows.append({"set": name, "kind": kind, "background": label, "x264": coded, "inside": inside,
-                     "flip": {k: flip(f, mid, mask) for k, f in outputs},
+                     "flip": {k: flip(f, mid, mask) for k, f in outputs}, "k": k, "n": n % count * every,
                      "outside": {k: psnr(f, mid, ~mask) for k, f in (("on", on), ("off", off))}})
+    return rows
+
+
+def measure() -> list[dict]:
+    rows = _scored(1, CASES) + _scored(2, LARGE)
     for label, a, mid, b, coded in plain_cases():
         whole = {"on": psnr(render(a, b)[0], mid), "off": psnr(render(a, b, protect_static=False)[0], mid)}
         rows.append({"set": None, "kind": "pan", "background": label, "x264": coded, "whole": whole})
@@ -205,7 +227,8 @@ def _plain_table(rows: list[dict]) -> list[str]:
 def report() -> str:
     rows = measure()
     plain = [r for r in rows if r["set"] is None]
-    rows = [r for r in rows if r["set"] is not None]
+    large = [r for r in rows if r["set"] is not None and r["k"] == 2]
+    rows = [r for r in rows if r["set"] is not None and r["k"] == 1]
     head = ["| {} | cases | inside: blend + 2 dB | inside: on - blend, mean (worst) | inside: on - off, mean | "
             "inside: FLIP on / blend / off, mean | outside: within 0.3 dB of off | outside: on - off, mean (worst) |",
             "|---|---|---|---|---|---|---|---|"]
@@ -222,12 +245,23 @@ def report() -> str:
         lines += [_summary(s, [r for r in sub if r["set"] == s]) for s in dict.fromkeys(r["set"] for r in sub)]
         lines += [_summary("**all**", sub), "", head[0].format("background"), head[1]]
         lines += [_summary(k, [r for r in sub if r["kind"] == k]) for k in ("pan", "zoom", "still")] + [""]
-    lines += _plain_table(plain)
+    lines += [f"At 1280x720, every size, margin and pan speed doubled ({LARGE} of the cases, every third; the same "
+              "draws), beside the same cases at 640x360:",
+              "", head[0].format("frames"), head[1]]
+    for coded in (False, True):
+        kind = "x264" if coded else "uncompressed"
+        lines.append(_summary(f"{kind}, 640x360", [r for r in rows if r["x264"] == coded
+                                                     and r["n"] % (CASES // LARGE) == 0 and r["n"] < CASES // LARGE * LARGE]))
+        lines.append(_summary(f"{kind}, 1280x720", [r for r in large if r["x264"] == coded]))
+    lines += [""] + _plain_table(plain)
     lines += ["| case | x264 | inside: on / off / blend | outside: on / off |", "|---|---|---|---|"]
     for r in rows:
         i, o = r["inside"], r["outside"]
         lines.append(f"| {r['set']} over {r['background']} | {'yes' if r['x264'] else ''} | "
                      f"{i['on']:.2f} / {i['off']:.2f} / {i['blend']:.2f} | {o['on']:.2f} / {o['off']:.2f} |")
+    lines += [f"| {r['set']} over {r['background']} (1280x720) | {'yes' if r['x264'] else ''} | "
+              f"{r['inside']['on']:.2f} / {r['inside']['off']:.2f} / {r['inside']['blend']:.2f} | "
+              f"{r['outside']['on']:.2f} / {r['outside']['off']:.2f} |" for r in large]
     lines += ["", "| pan without an overlay | x264 | whole frame: on / off |", "|---|---|---|"]
     lines += [f"| {r['background']} | {'yes' if r['x264'] else ''} | {r['whole']['on']:.2f} / {r['whole']['off']:.2f} |"
               for r in plain]
