@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .neighbourhood import box, range3, smoothstep
+from .neighbourhood import box, range3, sample, smoothstep
 
 #: Radius (pixels) of the neighbourhood whose share of exactly static edges ``Protection.clean`` reads.
 CLEAN_RADIUS = 16
@@ -92,12 +92,7 @@ def dominant_share(img0: np.ndarray, img1: np.ndarray, groups: list[list[tuple[i
         inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
         if not any(off):
             return inside & (np.abs(a - img[:, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]).max(axis=0) > tol), inside
-        fy, fx = y + off[0], x + off[1]  # bilinear, a fraction of a pixel further
-        y0, x0 = np.floor(fy).astype(np.int64), np.floor(fx).astype(np.int64)
-        wy, wx = np.float32(fy - y0), np.float32(fx - x0)
-        rows, cols = (np.clip(y0, 0, h - 1), np.clip(y0 + 1, 0, h - 1)), (np.clip(x0, 0, w - 1), np.clip(x0 + 1, 0, w - 1))
-        at = ((img[:, rows[0], cols[0]] * (1 - wx) + img[:, rows[0], cols[1]] * wx) * (1 - wy)
-              + (img[:, rows[1], cols[0]] * (1 - wx) + img[:, rows[1], cols[1]] * wx) * wy)
+        at = sample(img, y + off[0], x + off[1])[0]  # bilinear, a fraction of a pixel further
         return inside & (np.abs(a - at).max(axis=0) > tol), inside
 
     def share(dy, dx, off=(0.0, 0.0)):
@@ -109,8 +104,7 @@ def dominant_share(img0: np.ndarray, img1: np.ndarray, groups: list[list[tuple[i
         return float((judged * (inside & ~far)).sum() / max(float(judged.sum()), 1e-6))
 
     centre = max(groups, key=lambda g: share(*g[len(g) // 2]))
-    v = max(centre, key=lambda v: share(*v))
-    whole = share(*v)
+    whole, v = max(((share(*s), s) for s in centre), key=lambda t: t[0])  # the first of equal ones
     if whole >= DOMINANT[1]:  # the gate is open already
         return whole
     # a pan a fraction of a pixel off every whole shift: the best offset in quarter pixels,

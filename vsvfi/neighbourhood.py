@@ -1,7 +1,8 @@
 """Neighbourhood operations on float32 numpy frames that the static-overlay protection
 (:mod:`vsvfi.protect`) builds its masks from: a smooth ramp, 3x3 extremes and ranges,
 openings, dilations, box means and gradients, edges handled as VapourSynth's std filters
-do; windows of a frame that may leave it; and the box fill that paints masked pixels out."""
+do; windows of a frame that may leave it; the box fill that paints masked pixels out; and
+bilinear sampling at fractional positions."""
 
 from __future__ import annotations
 
@@ -112,3 +113,17 @@ def _fill(img: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
     safe = den > 0.01
     inpaint = np.where(safe, num / np.where(safe, den, 1), box(src, radius))
     return (src + (inpaint - src) * mask).astype(img.dtype, copy=False)
+
+
+def sample(img: np.ndarray, y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``img`` (3, H, W) at float positions (y, x), bilinear, float32 (3, N); and whether
+    each position lies inside the frame."""
+    h, w = img.shape[1:]
+    inside = (y >= 0) & (y <= h - 1) & (x >= 0) & (x <= w - 1)
+    y, x = np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)
+    y0, x0 = np.floor(y).astype(np.intp), np.floor(x).astype(np.intp)
+    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+    fy, fx = (y - y0).astype(np.float32), (x - x0).astype(np.float32)
+    top = img[:, y0, x0] * (1 - fx) + img[:, y0, x1] * fx
+    bottom = img[:, y1, x0] * (1 - fx) + img[:, y1, x1] * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32, copy=False), inside

@@ -31,6 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from .neighbourhood import fill, smoothstep
+from .neighbourhood import sample as _sample
 
 #: :func:`paint`: radius (pixels) of the surroundings a shift must carry, and the ramp of
 #: their mean largest channel difference (0..1) from fully trusted to not at all.
@@ -47,20 +48,6 @@ UNMIX_FIT = (0.02, 0.05)
 #: must be; two frames that barely differ (a slow dissolve in a still shot) fit some layer
 #: under any shift by chance.
 UNMIX_GAIN = (0.01, 0.03)
-
-
-def _sample(img: np.ndarray, y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``img`` (3, H, W) at float positions (y, x), bilinear, float32 (3, N); and whether
-    each position lies inside the frame."""
-    h, w = img.shape[1:]
-    inside = (y >= 0) & (y <= h - 1) & (x >= 0) & (x <= w - 1)
-    y, x = np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)
-    y0, x0 = np.floor(y).astype(np.intp), np.floor(x).astype(np.intp)
-    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-    fy, fx = (y - y0).astype(np.float32), (x - x0).astype(np.float32)
-    top = img[:, y0, x0] * (1 - fx) + img[:, y0, x1] * fx
-    bottom = img[:, y1, x0] * (1 - fx) + img[:, y1, x1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32, copy=False), inside
 
 
 def _flag(mask: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
