@@ -6,7 +6,8 @@ before the issue-11 restructure (which kept them), again when issue 12 changed t
 static-pixel blend on purpose, and when it changed the overlay masks (grown into static
 pixels, a 1 px rim, pixels a dominant motion explains dropped), and when the background
 under overlays came to be read along the pair's motion (vsvfi.overlay_motion), and when pixels
-beside an overlay inside a large static region became static candidates instead of kept; record them again only
+beside an overlay inside a large static region became static candidates instead of kept, and when seeds
+whose static edges across and along are faint were dropped; record them again only
 with a change that means to alter the output, and say so in its commit. The excerpt is bikes frames 0-7 (one fast-motion stretch) scaled to
 320x136 with zimg, so that gmfss renders in seconds on the CPU provider.
 

@@ -459,6 +459,11 @@ def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np
     return static, _seeds(img0, img1, exact, spread, p), exact, spread
 
 
+#: Below this (0..1), the static edges across and along near a seed count as none
+#: (docs/protection.md, "Fractional seeds").
+EDGES_BOTH_WAYS = 0.5
+
+
 def _seeds(img0: np.ndarray, img1: np.ndarray, exact: np.ndarray, spread: np.ndarray, p: Protection) -> np.ndarray:
     """Overlay seeds (float32 (H, W)) from the ``exact``-ly static pixels (:class:`Protection`)."""
     # thin strokes stay (the middle of a 1 px line has 3 of 9, of a 2 px one 6 of 9);
@@ -469,7 +474,11 @@ def _seeds(img0: np.ndarray, img1: np.ndarray, exact: np.ndarray, spread: np.nda
     overlay = still * smoothstep(around, *p.moving) * smoothstep(edges, *p.contrast)
     (gx0, gy0), (gx1, gy1) = _gradients(img0), _gradients(img1)
     across, along = (exact * smoothstep(np.minimum(g0, g1), *p.contrast) for g0, g1 in ((gx0, gx1), (gy0, gy1)))
-    return overlay * np.minimum(_dilate(across, REACH), _dilate(along, REACH))
+    both = np.minimum(_dilate(across, REACH), _dilate(along, REACH))
+    # faint or scattered static edges (real footage: chance agreements beside a moving face)
+    # would make fractional seeds that still paint and blend a fraction of their surroundings
+    both[both <= EDGES_BOTH_WAYS] = 0
+    return overlay * both
 
 
 def _grown(seed: np.ndarray, exact: np.ndarray, p: Protection) -> np.ndarray:
