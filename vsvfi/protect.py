@@ -41,7 +41,9 @@ class Protection:
       ``contrast``), with a mostly moving ``radius``-pixel neighbourhood
       (moving fraction between ``moving``), and within :data:`REACH` pixels of static edges
       that run both across and along (steps between ``contrast`` in both frames: where a
-      periodic pattern slides along itself, only the edges along the motion stay static).
+      periodic pattern slides along itself, only the edges along the motion stay static;
+      each direction counts only above :data:`EDGES_BOTH_WAYS`: chance agreements beside a
+      moving face would be fractional seeds that still blend part of their surroundings).
       Seeds that one of the pair's dominant motions explains are dropped (I1 at x + v
       within ``explained`` of I0 at x over a whole 5x5 patch, for a phase-correlation
       shift v of either sign that also carries the textured moving pixels around, with
