@@ -187,13 +187,14 @@ def test_protection_does_not_hurt_periodic_texture(quick):
 
 def test_protection_does_not_hurt_held_out_periodic_texture():
     # patterns, periods and placements the family does not hold (scripts/heldout_periodic.py;
-    # docs/protection.md quotes 35 of 36 within 0.3 dB, worst -0.35, mean +0.10)
+    # docs/protection.md quotes 35 of 36 within 0.3 dB, worst -0.35, mean +0.05; +0.10 before
+    # the seeds needed their static edges in full, from two chance gains on full-frame checkers)
     from heldout_periodic import cases
     gaps = []
     for _, _, a, mid, b in cases():
         gaps.append(psnr(render(a, b)[0], mid) - psnr(render(a, b, protect_static=False)[0], mid))
     gaps = np.array(gaps)
-    assert len(gaps) == 36 and (gaps >= -0.3).sum() >= 35 and gaps.min() >= -0.45 and gaps.mean() >= 0.05
+    assert len(gaps) == 36 and (gaps >= -0.3).sum() >= 35 and gaps.min() >= -0.45 and gaps.mean() >= 0.03
 
 
 def test_protection_leaves_a_moving_object_over_a_still_background_alone(quick):
