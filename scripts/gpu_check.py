@@ -685,7 +685,7 @@ class Check:
     def filter_section(self) -> None:
         import vapoursynth as vs
 
-        from vsvfi import assets, filter as vfilter
+        from vsvfi import assets, filter as vfilter, scenes
         from vsvfi.runtime import RifeEngine
         from vsvfi.timing import output_length
 
@@ -717,6 +717,7 @@ class Check:
                         timers[label] = timers.get(label, 0.0) + time.perf_counter() - t0
             return inner
         patches = [(vfilter, "frame_array", "frame_array (VS frame -> numpy)"),
+                   (scenes, "compare_both", "scenes.compare_both (scene-change test on thumbnails)"),
                    (vfilter, "masks_and_motion", "protect.masks_and_motion"),
                    (vfilter, "paint", "overlay_motion.paint (both frames)"),
                    (vfilter, "layers", "overlay_motion.layers"),
