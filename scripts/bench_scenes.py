@@ -8,15 +8,21 @@ frames resized to 1920x1080 (thumbnails by zimg plus vsvfi.motion.compare_both),
 run on the same pair (RifeEngine.synthesize, scale 1). Then vsvfi.motion.compare_both alone on the
 59 consecutive thumbnail pairs of bikes' first 60 frames, on 1 thread and on 2 threads at once
 (each doing all of them): how much of it holds the GIL, which serialises the filter's threads.
-Prints Markdown tables.
+With ``--before REV``, vsvfi/motion.py as of git revision REV is timed the same way, each round
+beside the current one, and the two are compared on those pairs. Prints Markdown tables.
+
+    .venv/bin/python scripts/bench_scenes.py --rounds 7 --before 12aefd6
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
-import threading
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,6 +42,7 @@ core = vs.core
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--before", metavar="REV", help="also time vsvfi/motion.py of this git revision")
     args = ap.parse_args()
     src = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bigbuckbunny"])))
     clip = core.resize.Bicubic(src, 1920, 1080, format=vs.YUV420P8)
@@ -59,35 +66,62 @@ def main() -> int:
     print(f"| one rife46 run (scale 1) | {n:.3f} |")
     print(f"| ratio | {100 * m / n:.1f} % |")
     print()
-    print(threads_table(args.rounds))
+    versions = {"now": compare_both}
+    if args.before:
+        versions = {args.before: motion_at(args.before).compare_both, **versions}
+    print(threads_table(args.rounds, versions))
     return 0
 
 
-def threads_table(rounds: int) -> str:
-    """motion.compare_both on 59 thumbnail pairs, serially and on 2 threads at once (medians)."""
+def motion_at(rev: str):
+    """vsvfi/motion.py as of git revision ``rev``, imported as a module of its own."""
+    text = subprocess.run(["git", "show", f"{rev}:vsvfi/motion.py"], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1]).stdout
+    path = Path(tempfile.mkdtemp()) / "motion_before.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("motion_before", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def threads_table(rounds: int, versions: dict) -> str:
+    """Each version's compare_both on 59 thumbnail pairs, serially and on 2 threads at once
+    (medians; the versions take turns within each round)."""
     th = thumbnails(core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bikes"]))))
     frames = [frame_array(th.get_frame(k))[0] for k in range(60)]
-
-    def work():
-        for k in range(59):
-            compare_both(frames[k], frames[k + 1])
-    work()
-    one, two = [], []
+    results = {name: [fn(frames[k], frames[k + 1]) for k in range(59)] for name, fn in versions.items()}
+    one = {name: [] for name in versions}
+    two = {name: [] for name in versions}
     for _ in range(rounds):
-        t0 = time.perf_counter()
-        work()
-        work()
-        one.append(time.perf_counter() - t0)
-        ts = [threading.Thread(target=work) for _ in range(2)]
-        t0 = time.perf_counter()
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        two.append(time.perf_counter() - t0)
-    a, b = statistics.median(one), statistics.median(two)
-    return "\n".join(["| motion.compare_both, 118 thumbnail pairs | ms per pair | speed-up on 2 threads |", "|---|---|---|",
-                      f"| 1 thread, then 2 threads at once | {1e3 * a / 118:.1f} | {a / b:.2f}x |"])
+        for name, fn in versions.items():
+            def work():
+                for k in range(59):
+                    fn(frames[k], frames[k + 1])
+            t0 = time.perf_counter()
+            work()
+            work()
+            one[name].append(time.perf_counter() - t0)
+            ts = [threading.Thread(target=work) for _ in range(2)]
+            t0 = time.perf_counter()
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            two[name].append(time.perf_counter() - t0)
+    lines = ["| motion.compare_both, 118 thumbnail pairs | ms per pair, 1 thread | speed-up on 2 threads |",
+             "|---|---|---|"]
+    for name in versions:
+        a, b = statistics.median(one[name]), statistics.median(two[name])
+        lines.append(f"| {name} | {1e3 * a / 118:.1f} | {a / b:.2f}x |")
+    if len(versions) > 1:
+        old, new = results.values()
+        diff = max(abs(o.difference - n.difference) for o, n in zip(old, new))
+        moved = max(abs(o.motion - n.motion) for o, n in zip(old, new))
+        lines += ["", f"Against {next(iter(versions))} on the 59 pairs: largest change of VsvfiSCDiff {diff:.2g}, "
+                  f"of the motion {moved:.2g} thumbnail pixels."]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

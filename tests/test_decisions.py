@@ -283,13 +283,16 @@ def _fine_loop(a, shifted, guess):
     ma, sa = motion._stats(va)
     best = np.full(guess.shape[:2], -np.inf, np.float32)
     where = guess.astype(np.float32)
-    iy, ix = shifted.index(guess.astype(int))
+    y0, x0 = shifted.starts(guess.astype(int))
+    r = np.arange(motion.BLOCK)
+    iy, ix = y0[:, :, None, None] + r[:, None], x0[:, :, None, None] + r  # (rows, cols, BLOCK, BLOCK)
+    inside = np.pad(np.ones(shifted.shape, bool), shifted.reach)
     for dy in range(-motion.FINE_RADIUS, motion.FINE_RADIUS + 1):
         for dx in range(-motion.FINE_RADIUS, motion.FINE_RADIUS + 1):
-            ok = (shifted.inside[iy + dy, ix + dx].all(axis=(1, 3))
-                  & shifted.inside[iy + dy + 1, ix + dx + 1].all(axis=(1, 3)))
+            ok = (inside[iy + dy, ix + dx].all(axis=(2, 3))
+                  & inside[iy + dy + 1, ix + dx + 1].all(axis=(2, 3)))
             for (hy, hx), copy in shifted.copies.items():
-                ncc = motion._ncc(va, ma, sa, copy[iy + dy, ix + dx])
+                ncc = motion._ncc(va, ma, sa, copy[iy + dy, ix + dx].reshape(*va.shape))
                 better = (ncc > best) & ok
                 best[better], where[better] = ncc[better], guess[better] + (dy + hy / 2, dx + hx / 2)
     return where
@@ -307,10 +310,10 @@ def test_block_searches_match_one_small_search_per_offset(bikes):
     a, b = (np.asarray(th.get_frame(k)[0], np.float32) for k in (40, 42))
     offsets = {(dy, dx) for dy in range(-5, 6) for dx in range(-5, 6)} | {(9, -12)}
     half = (motion._half(a), motion._half(b))
-    got = motion._coarse(*half, offsets)
+    got = motion._coarse(*half, np.array(sorted(offsets)))
     assert np.array_equal(got, _coarse_loop(*half, offsets))
     flat = np.full_like(half[0], 0.5)
-    ties = motion._coarse(flat, flat, offsets)
+    ties = motion._coarse(flat, flat, np.array(sorted(offsets)))
     assert np.array_equal(ties, _coarse_loop(flat, flat, offsets))
     assert tuple(ties[0, 0]) == (0, 0) and tuple(ties[2, 2]) == (-5, -5)  # first sorted candidate inside b
     rows, cols = a.shape[0] // motion.BLOCK, a.shape[1] // motion.BLOCK

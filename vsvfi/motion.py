@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 #: Side of the compared blocks (thumbnail pixels).
 BLOCK = 8
@@ -166,45 +167,42 @@ def unwrap(a: np.ndarray, b: np.ndarray, peak: tuple[int, int]) -> tuple[int, in
 
 
 def _blocks(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    return x[:rows * BLOCK, :cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK)
+    """The ``rows`` x ``cols`` blocks of ``x``, each one contiguous row of BLOCK * BLOCK pixels
+    (rows, cols, BLOCK * BLOCK): the sums below then run along memory."""
+    t = x[:rows * BLOCK, :cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(t).reshape(rows, cols, BLOCK * BLOCK)
 
 
 def _stats(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each block of ``v`` (rows, BLOCK, cols, BLOCK)."""
-    m = v.mean(axis=(1, 3))
-    return m, np.sqrt(np.maximum((v * v).mean(axis=(1, 3)) - m * m, 0))
+    """Mean and standard deviation of each block of ``v`` (..., BLOCK * BLOCK)."""
+    m = v.mean(axis=-1)
+    return m, np.sqrt(np.maximum(np.einsum("...k,...k->...", v, v) / v.shape[-1] - m * m, 0))
 
 
 def _ncc(va: np.ndarray, ma: np.ndarray, sa: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    """NCC of the blocks ``va`` (rows, cols, BLOCK * BLOCK; mean ``ma``, deviation ``sa``)
+    against candidates ``vb`` (..., rows, cols, BLOCK * BLOCK): (..., rows, cols), in a few
+    whole-array passes (a loop of small ones would hold the GIL for its Python overhead,
+    which serialises the filter's threads)."""
     mb, sb = _stats(vb)
-    return ((va * vb).mean(axis=(1, 3)) - ma * mb) / (sa * sb + 1e-6)
+    return (np.einsum("rck,...rck->...rc", va, vb) / va.shape[-1] - ma * mb) / (sa * sb + 1e-6)
 
 
-def _ncc_many(va: np.ndarray, ma: np.ndarray, sa: np.ndarray, vb: np.ndarray) -> np.ndarray:
-    """:func:`_ncc` of the blocks ``va`` against each of a stack of candidates ``vb``
-    (n, rows, BLOCK, cols, BLOCK): (n, rows, cols), in a few whole-array passes (a loop of
-    small ones would hold the GIL for its Python overhead, which serialises the filter's
-    threads)."""
-    mb = vb.mean(axis=(2, 4))
-    sb = np.sqrt(np.maximum((vb * vb).mean(axis=(2, 4)) - mb * mb, 0))
-    return ((va * vb).mean(axis=(2, 4)) - ma * mb) / (sa * sb + 1e-6)
-
-
-def _coarse(a: np.ndarray, b: np.ndarray, offsets: set[tuple[int, int]]) -> np.ndarray:
-    """Per block of ``a``: the offset (dy, dx) among ``offsets`` where b matches best, the
-    first in sorted order among equals (offsets reaching outside b are skipped)."""
+def _coarse(a: np.ndarray, b: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per block of ``a``: the offset (dy, dx) among ``offsets`` (n, 2), sorted, where b
+    matches best, the first among equals (offsets reaching outside b are skipped)."""
     rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
     va = _blocks(a, rows, cols)
     ma, sa = _stats(va)
-    order = np.array(sorted(offsets), int)
-    reach = int(np.abs(order).max())
-    padded = np.pad(b, reach, constant_values=np.nan)
-    iy = reach + order[:, 0, None] + np.arange(rows * BLOCK)[None]
-    ix = reach + order[:, 1, None] + np.arange(cols * BLOCK)[None]
-    vb = padded[iy[:, :, None], ix[:, None, :]].reshape(len(order), rows, BLOCK, cols, BLOCK)
-    ncc = np.nan_to_num(_ncc_many(va, ma, sa, vb), nan=-np.inf)  # NaN (outside b) never wins
+    reach = int(np.abs(offsets).max())
+    # every BLOCK x BLOCK window of b, read at the block starts: copies whole block rows
+    windows = sliding_window_view(np.pad(b, reach, constant_values=np.nan), (BLOCK, BLOCK))
+    y0 = reach + offsets[:, 0, None, None] + np.arange(rows)[:, None] * BLOCK
+    x0 = reach + offsets[:, 1, None, None] + np.arange(cols) * BLOCK
+    vb = windows[y0, x0].reshape(len(offsets), rows, cols, BLOCK * BLOCK)
+    ncc = np.nan_to_num(_ncc(va, ma, sa, vb), nan=-np.inf)  # NaN (outside b) never wins
     pick = np.argmax(ncc, axis=0)
-    where = order[pick].astype(np.float32)
+    where = offsets[pick].astype(np.float32)
     where[~np.isfinite(np.take_along_axis(ncc, pick[None], 0)[0])] = 0  # no offset fits: (0, 0)
     return where
 
@@ -217,39 +215,40 @@ class _Shifted:
         right = (p + np.roll(p, -1, 1)) / 2
         self.copies = {(0, 0): p, (0, 1): right, (1, 0): (p + np.roll(p, -1, 0)) / 2,
                        (1, 1): (right + np.roll(right, -1, 0)) / 2}
-        self.inside = np.pad(np.ones(b.shape, bool), reach)
+        self.shape = b.shape
         self.reach, self.rows, self.cols = reach, rows, cols
 
-    def index(self, whole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pixel indices (rows, BLOCK, cols, BLOCK) of every block moved by ``whole``
+    def starts(self, whole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Top and left padded-pixel index (rows, cols) of every block moved by ``whole``
         (rows, cols, 2) integer vectors."""
-        r = np.arange(BLOCK)
-        iy = (np.arange(self.rows)[:, None, None, None] * BLOCK + r[None, :, None, None]
-              + whole[:, None, :, None, 0] + self.reach)
-        ix = (np.arange(self.cols)[None, None, :, None] * BLOCK + r[None, None, None, :]
-              + whole[:, None, :, None, 1] + self.reach)
-        return iy, ix
+        return (np.arange(self.rows)[:, None] * BLOCK + whole[..., 0] + self.reach,
+                np.arange(self.cols) * BLOCK + whole[..., 1] + self.reach)
+
+    def fits(self, y0: np.ndarray, x0: np.ndarray) -> np.ndarray:
+        """Whether blocks starting at padded (y0, x0) and the pixel row and column after them
+        (which the half-pixel copies read) lie inside b."""
+        r = self.reach
+        return (y0 >= r) & (y0 + BLOCK + 1 <= r + self.shape[0]) & (x0 >= r) & (x0 + BLOCK + 1 <= r + self.shape[1])
 
 
 def _fine(a: np.ndarray, shifted: _Shifted, guess: np.ndarray) -> np.ndarray:
     """Per block: the best vector within :data:`FINE_RADIUS` of its ``guess`` (rows, cols, 2),
     at whole and half pixels (the first in search order among equals); blocks whose match
     would leave b keep their guess."""
-    va = _blocks(a, shifted.rows, shifted.cols)
+    rows, cols = shifted.rows, shifted.cols
+    va = _blocks(a, rows, cols)
     ma, sa = _stats(va)
-    iy, ix = shifted.index(guess.astype(int))
+    y0, x0 = shifted.starts(guess.astype(int))
     steps = [(dy, dx) for dy in range(-FINE_RADIUS, FINE_RADIUS + 1) for dx in range(-FINE_RADIUS, FINE_RADIUS + 1)]
     copies = list(shifted.copies.items())
-    stack = np.stack([copy for _, copy in copies])
-    sy = np.array([dy for dy, _ in steps])[:, None, None, None, None]
-    sx = np.array([dx for _, dx in steps])[:, None, None, None, None]
-    ok = (shifted.inside[iy + sy, ix + sx].all(axis=(2, 4))
-          & shifted.inside[iy + sy + 1, ix + sx + 1].all(axis=(2, 4)))  # (steps, rows, cols)
-    # (copies, steps, rows, BLOCK, cols, BLOCK)
-    vb = stack[np.arange(len(copies))[:, None, None, None, None, None], (iy + sy)[None], (ix + sx)[None]]
+    windows = sliding_window_view(np.stack([copy for _, copy in copies]), (BLOCK, BLOCK), axis=(1, 2))
+    ys = y0 + np.array([dy for dy, _ in steps])[:, None, None]  # (steps, rows, cols)
+    xs = x0 + np.array([dx for _, dx in steps])[:, None, None]
+    # (steps, copies, rows, cols, BLOCK, BLOCK): search order step, then copy
+    vb = windows[np.arange(len(copies))[None, :, None, None], ys[:, None], xs[:, None]]
     n = len(steps) * len(copies)
-    ncc = _ncc_many(va, ma, sa, vb.transpose(1, 0, 2, 3, 4, 5).reshape(n, *vb.shape[2:]))
-    ncc = np.where(np.repeat(ok, len(copies), axis=0), ncc, -np.inf)  # search order: step, then copy
+    ncc = _ncc(va, ma, sa, vb.reshape(n, rows, cols, BLOCK * BLOCK))
+    ncc = np.where(np.repeat(shifted.fits(ys, xs), len(copies), axis=0), ncc, -np.inf)
     pick = np.argmax(ncc, axis=0)
     delta = np.array([(dy + hy / 2, dx + hx / 2) for dy, dx in steps for (hy, hx), _ in copies], np.float32)
     found = np.isfinite(np.take_along_axis(ncc, pick[None], 0)[0])
@@ -258,16 +257,18 @@ def _fine(a: np.ndarray, shifted: _Shifted, guess: np.ndarray) -> np.ndarray:
 
 def _score(a: np.ndarray, shifted: _Shifted, vectors: np.ndarray) -> np.ndarray:
     """NCC of every block of ``a`` against b at its own half-pixel vector."""
-    va = _blocks(a, shifted.rows, shifted.cols)
+    rows, cols = shifted.rows, shifted.cols
+    va = _blocks(a, rows, cols)
     ma, sa = _stats(va)
     whole = np.floor(vectors).astype(int)
     half = np.round((vectors - whole) * 2).astype(int)
-    iy, ix = shifted.index(whole)
+    y0, x0 = shifted.starts(whole)
     out = np.full(vectors.shape[:2], -1.0, np.float32)
     for key, copy in shifted.copies.items():
         sel = (half[..., 0] == key[0]) & (half[..., 1] == key[1])
         if sel.any():
-            out[sel] = _ncc(va, ma, sa, copy[iy, ix])[sel]
+            vb = sliding_window_view(copy, (BLOCK, BLOCK))[y0, x0].reshape(rows, cols, BLOCK * BLOCK)
+            out[sel] = _ncc(va, ma, sa, vb)[sel]
     return out
 
 
@@ -296,8 +297,8 @@ def compare(a: np.ndarray, b: np.ndarray, percentile: float = MOTION_PERCENTILE)
     """Compare luma thumbnails ``a`` and ``b`` (float32 (H, W), 0..1, same shape; about
     160 pixels wide, smooth: see :func:`vsvfi.scenes.thumbnails`) of source frames i and
     i + 1; :attr:`Comparison.motion` is the ``percentile``-th percentile of the well-matched
-    blocks' displacements. Takes about 10-15 ms on one core, mostly in whole-array passes
-    that release the GIL."""
+    blocks' displacements. Takes about 5 ms on one core of the development machine
+    (``scripts/bench_scenes.py``), mostly in whole-array passes that release the GIL."""
     a = np.ascontiguousarray(a, np.float32)
     b = np.ascontiguousarray(b, np.float32)
     plain = Comparison(_plain(a, b), 0.0, 0)
@@ -305,9 +306,11 @@ def compare(a: np.ndarray, b: np.ndarray, percentile: float = MOTION_PERCENTILE)
     if rows < 4 or cols < 4 or (_stats(_blocks(b, rows, cols))[1] > MIN_BLOCK_STD).sum() < MIN_BLOCKS:
         return plain
     peaks = [unwrap(a, b, p) for p in phase_peaks(a, b, PEAKS)]
-    r = COARSE_RADIUS
-    offsets = {(round(cy / 2) + dy, round(cx / 2) + dx) for cy, cx in [(0, 0), *peaks]
-               for dy in range(-r, r + 1) for dx in range(-r, r + 1)}
+    r = np.arange(-COARSE_RADIUS, COARSE_RADIUS + 1)
+    around = np.stack(np.meshgrid(r, r, indexing="ij"), -1).reshape(-1, 2)
+    centres = np.round(np.array([(0, 0), *peaks]) / 2).astype(int)  # half-way ties to even, as round()
+    flat = np.unique(((centres[:, None] + around) * [1 << 16, 1]).sum(-1))  # sorted by dy, then dx
+    offsets = np.stack([(flat + (1 << 15)) >> 16, (flat + (1 << 15)) % (1 << 16) - (1 << 15)], -1)
     coarse = _coarse(_half(a), _half(b), offsets)
     parent = coarse[np.minimum(np.arange(rows) // 2, coarse.shape[0] - 1)][:, np.minimum(np.arange(cols) // 2,
                                                                                          coarse.shape[1] - 1)]
