@@ -258,6 +258,38 @@ def test_pair_measurements_request_no_more_source_frames(carphone):
     assert set(log) == {2, 3, 4}  # output 5 sits between 2 and 3, output 7 between 3 and 4
 
 
+def test_pair_measurements_of_several_pairs_run_at_once(carphone, monkeypatch):
+    """VapourSynth runs one node's Python callback for one frame at a time; the scene-change
+    comparison (the filter's largest serial cost on a 16-core GPU machine, docs/gpu.md) must
+    not be one node over the clip, or the pairs are measured one after another."""
+    import threading
+    import time
+
+    from vsvfi import motion, scenes
+
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def slow_compare(a, b):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)  # releases the GIL, as the comparison's array passes do
+        with lock:
+            running[0] -= 1
+        return motion.compare_both(a, b)
+
+    monkeypatch.setattr(scenes, "compare_both", slow_compare)
+    old = core.num_threads
+    try:
+        core.num_threads = 4
+        stats = scenes.pair_stats(carphone[:8])
+        got = [f.props["VsvfiSCDiff"] for f in stats.frames()]
+    finally:
+        core.num_threads = old
+    assert most[0] >= 2
+    assert len(got) == 8 and max(got[:-1]) < 0.05 and got[-1] < 0.001  # the last frame is compared with itself
+
+
 def _coarse_loop(a, b, offsets):
     """The block search as one small NCC per offset (the code before it was vectorised)."""
     from vsvfi import motion

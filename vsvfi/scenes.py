@@ -67,7 +67,11 @@ def pair_stats(clip: vs.VideoNode) -> vs.VideoNode:
         out.props["VsvfiMotion"] = c.motion * factor
         return out
 
-    return core.std.ModifyFrame(small, [small, _next(small)], measure)
+    # VapourSynth runs one node's Python callback for one frame at a time: a single
+    # ModifyFrame over the clip measured the pairs one after another whatever the thread
+    # count (docs/gpu.md, "Third run"). A node per frame measures several pairs at once.
+    later = _next(small)
+    return core.std.FrameEval(small, lambda n: core.std.ModifyFrame(small[n], [small[n], later[n]], measure))
 
 
 def is_cut(left, right, stats, threshold: float) -> bool:
