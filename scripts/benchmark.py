@@ -197,33 +197,39 @@ def bench_vspipe(stem: str, frames: int, ort_time: float) -> dict:
 
 
 def recorded_gpu_run() -> list[str]:
-    """Markdown lines summarising the newest recorded run of scripts/gpu_check.py
-    (docs/gpu-runs/<date>-<device>/rife46.json): this script does not measure GPUs."""
+    """Markdown lines summarising the recorded runs of scripts/gpu_check.py
+    (docs/gpu-runs/<date>-<device>/*.json): this script does not measure GPUs. Each cell
+    holds the newest run's value; a cell only an earlier run measured names that run."""
     runs = sorted((ROOT / "docs" / "gpu-runs").glob("*/rife46.json"))
     if not runs:
         return ["No run of `scripts/gpu_check.py` is recorded in docs/gpu-runs/."]
-    data = json.loads(runs[-1].read_text())
-    for other in sorted(runs[-1].parent.glob("*.json")):  # sections a command of the same run had alone
-        for name, rows in json.loads(other.read_text())["sections"].items():
-            data["sections"].setdefault(name, rows)
-    f = data["facts"]
-    rel = runs[-1].parent.relative_to(ROOT / "docs")
-    out = [f"Not measured by this script: the newest recorded run of `scripts/gpu_check.py` ({rel}/, "
-           f"{f['gpu']}, driver {f['driver']}, onnxruntime {f['onnxruntime']}), rife46, synthesized frames "
-           "per second (median of 30 calls); the code as of that run, discussion in docs/gpu.md.", "",
-           "| variant | 1280x720 | 1920x1080 |", "|---|---|---|"]
     rows: dict[str, dict[str, str]] = {}
-    for r in data["sections"].get("engine/rife46", []) + [
-            {**r, "variant": "torch " + r["variant"]} for r in data["sections"].get("torch", [])]:
-        rows.setdefault(r["variant"], {})[r["size"]] = r["frames/s"]
-    notes = data.get("notes", {})  # rows found invalid after the run, with why
-    out += [f"| {v} | {sizes.get('1280x720', '-')} | {sizes.get('1920x1080', '-')} |" if v not in notes else
-            f"| {v} | {notes[v]} | - |" for v, sizes in rows.items()]
-    filt = [r for r in data["sections"].get("filter", []) if r.get("output frames") != "failed"]
-    if any(r.get("synthesized frames/s") not in (None, "-") for r in filt):
-        out += ["", "Whole filter at 1920x1080, 2x (synthesized frames/s): " + "; ".join(
-            f"{next(iter(r.values()))} {r['synthesized frames/s']}" for r in filt
-            if r.get("synthesized frames/s") not in (None, "-"))]
+    filt, newest = [], runs[-1].parent.name
+    for run in runs:
+        data = json.loads(run.read_text())
+        for other in sorted(run.parent.glob("*.json")):  # sections a command of the same run had alone
+            for name, section in json.loads(other.read_text())["sections"].items():
+                data["sections"].setdefault(name, section)
+        notes = data.get("notes", {})  # rows found invalid after the run, with why
+        label = "" if run.parent.name == newest else f" ({run.parent.name})"
+        for r in data["sections"].get("engine/rife46", []) + [
+                {**r, "variant": "torch " + r["variant"]} for r in data["sections"].get("torch", [])]:
+            value = notes.get(r["variant"], r["frames/s"])
+            rows.setdefault(r["variant"], {})[r["size"]] = value + label
+        measured = [r for r in data["sections"].get("filter", []) if r.get("synthesized frames/s") not in (None, "-")
+                    and r.get("output frames") != "failed"]
+        if measured:
+            filt = [(run.parent.name, r) for r in measured]
+        facts = data["facts"]
+    out = [f"Not measured by this script: the recorded runs of `scripts/gpu_check.py` in gpu-runs/ (newest "
+           f"{newest}/, {facts['gpu']}, driver {facts['driver']}, onnxruntime {facts['onnxruntime']}), rife46, "
+           "synthesized frames per second (median of 30 calls). Each cell is from the newest run that measured "
+           "it, an older one named in brackets; the code as of each run, discussion in docs/gpu.md.", "",
+           "| variant | 1280x720 | 1920x1080 |", "|---|---|---|"]
+    out += [f"| {v} | {sizes.get('1280x720', '-')} | {sizes.get('1920x1080', '-')} |" for v, sizes in rows.items()]
+    if filt:
+        out += ["", f"Whole filter at 1920x1080, 2x (synthesized frames/s, {filt[0][0]}): " + "; ".join(
+            f"{next(iter(r.values()))} {r['synthesized frames/s']}" for _, r in filt)]
     return out
 
 
