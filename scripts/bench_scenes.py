@@ -9,7 +9,10 @@ run on the same pair (RifeEngine.synthesize, scale 1). Then vsvfi.motion.compare
 59 consecutive thumbnail pairs of bikes' first 60 frames, on 1 thread and on 2 threads at once
 (each doing all of them): how much of it holds the GIL, which serialises the filter's threads.
 With ``--before REV``, vsvfi/motion.py as of git revision REV is timed the same way, each round
-beside the current one, and the two are compared on those pairs. Prints Markdown tables.
+beside the current one, and the two are compared on those pairs. With ``--steps``, each step of
+one comparison (bikes frames 40/41) alone, 100 times on 1 thread and on 2 threads at once:
+which steps gain from threads and which lose to handing the GIL back and forth. Prints
+Markdown tables.
 
     .venv/bin/python scripts/bench_scenes.py --rounds 7 --before 12aefd6
 """
@@ -26,6 +29,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import vapoursynth as vs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -43,6 +47,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--before", metavar="REV", help="also time vsvfi/motion.py of this git revision")
+    ap.add_argument("--steps", action="store_true", help="also time each step of the comparison on 1 and 2 threads")
     args = ap.parse_args()
     src = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bigbuckbunny"])))
     clip = core.resize.Bicubic(src, 1920, 1080, format=vs.YUV420P8)
@@ -70,7 +75,56 @@ def main() -> int:
     if args.before:
         versions = {args.before: motion_at(args.before).compare_both, **versions}
     print(threads_table(args.rounds, versions))
+    if args.steps:
+        print()
+        print(steps_table())
     return 0
+
+
+def steps_table(calls: int = 100) -> str:
+    """Each step of motion.compare on one pair of bikes thumbnails, ``calls`` times on one
+    thread (twice) and on two threads at once."""
+    from vsvfi import motion as m
+
+    th = thumbnails(core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bikes"]))))
+    a, b = (frame_array(th.get_frame(k))[0] for k in (40, 41))
+    rows, cols = a.shape[0] // m.BLOCK, a.shape[1] // m.BLOCK
+    peaks = [m.unwrap(a, b, p) for p in m.phase_peaks(a, b, m.PEAKS)]
+    r = range(-m.COARSE_RADIUS, m.COARSE_RADIUS + 1)
+    offsets = np.array(sorted({(round(cy / 2) + dy, round(cx / 2) + dx) for cy, cx in [(0, 0), *peaks]
+                               for dy in r for dx in r}))
+    ha, hb = m._half(a), m._half(b)
+    coarse = m._coarse(ha, hb, offsets)
+    up_r, up_c = (np.minimum(np.arange(n) // 2, k - 1) for n, k in zip((rows, cols), coarse.shape))
+    parent = 2 * coarse[up_r][:, up_c]  # each block starts from its coarse parent's vector, as compare does
+    shifted = m._Shifted(b, int(np.abs(parent).max()) + m.FINE_RADIUS + 2, rows, cols)
+    vectors = m._median3(m._fine(a, shifted, parent))
+    steps = {"fade test (_plain)": lambda: m._plain(a, b), "phase correlation": lambda: m.phase_peaks(a, b, m.PEAKS),
+             "halving both frames": lambda: (m._half(a), m._half(b)),
+             f"coarse search ({len(offsets)} offsets)": lambda: m._coarse(ha, hb, offsets),
+             "half-pixel copies (_Shifted)": lambda: m._Shifted(b, shifted.reach, rows, cols),
+             "fine search": lambda: m._fine(a, shifted, parent), "3x3 median": lambda: m._median3(vectors),
+             "scores at the vectors": lambda: m._score(a, shifted, vectors), "whole comparison": lambda: m.compare(a, b)}
+    lines = ["| step (bikes 40/41) | ms per call, 1 thread | speed-up on 2 threads |", "|---|---|---|"]
+    for name, fn in steps.items():
+        one, two = one_then_two(lambda: [fn() for _ in range(calls)])
+        lines.append(f"| {name} | {1e3 * one / (2 * calls):.3f} | {one / two:.2f}x |")
+    return "\n".join(lines)
+
+
+def one_then_two(work) -> tuple[float, float]:
+    """Seconds for ``work()`` twice on this thread, then for it on two threads at once."""
+    t0 = time.perf_counter()
+    work()
+    work()
+    one = time.perf_counter() - t0
+    ts = [threading.Thread(target=work) for _ in range(2)]
+    t0 = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return one, time.perf_counter() - t0
 
 
 def motion_at(rev: str):
@@ -96,20 +150,9 @@ def threads_table(rounds: int, versions: dict) -> str:
     two = {name: [] for name in versions}
     for _ in range(rounds):
         for name, fn in versions.items():
-            def work():
-                for k in range(59):
-                    fn(frames[k], frames[k + 1])
-            t0 = time.perf_counter()
-            work()
-            work()
-            one[name].append(time.perf_counter() - t0)
-            ts = [threading.Thread(target=work) for _ in range(2)]
-            t0 = time.perf_counter()
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
-            two[name].append(time.perf_counter() - t0)
+            a, b = one_then_two(lambda: [fn(frames[k], frames[k + 1]) for k in range(59)])
+            one[name].append(a)
+            two[name].append(b)
     lines = ["| motion.compare_both, 118 thumbnail pairs | ms per pair, 1 thread | speed-up on 2 threads |",
              "|---|---|---|"]
     for name in versions:
