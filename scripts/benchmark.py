@@ -9,6 +9,10 @@
 5. GPU providers, when a CUDA device is present (scripts/gpu_check.py).
 
     .venv/bin/python scripts/benchmark.py [--reps 5] [--out docs/benchmarks.md]
+    .venv/bin/python scripts/benchmark.py --gpu-section   # after a new GPU run is recorded
+
+``--gpu-section`` measures nothing: it rewrites the GPU section of ``--out`` from the
+recorded runs in docs/gpu-runs/ and leaves the CPU tables as they were measured.
 
 Ratios are what to read: absolute times on shared machines are noisy.
 """
@@ -199,12 +203,16 @@ def bench_vspipe(stem: str, frames: int, ort_time: float) -> dict:
 def recorded_gpu_run() -> list[str]:
     """Markdown lines summarising the recorded runs of scripts/gpu_check.py
     (docs/gpu-runs/<date>-<device>/*.json): this script does not measure GPUs. Each cell
-    holds the newest run's value; a cell only an earlier run measured names that run."""
-    runs = sorted((ROOT / "docs" / "gpu-runs").glob("*/rife46.json"))
+    holds the value of the newest of the last two runs that measured it, naming the run when
+    it is the older one (the runs before used other row names); rows in the newest run's order."""
+    runs = sorted((ROOT / "docs" / "gpu-runs").glob("*/rife46.json"))[-2:]
     if not runs:
         return ["No run of `scripts/gpu_check.py` is recorded in docs/gpu-runs/."]
     rows: dict[str, dict[str, str]] = {}
     filt, newest = [], runs[-1].parent.name
+    for run in runs[::-1]:  # rows in the newest run's order, then the older run's others
+        for r in json.loads(run.read_text())["sections"].get("engine/rife46", []):
+            rows.setdefault(r["variant"], {})
     for run in runs:
         data = json.loads(run.read_text())
         for other in sorted(run.parent.glob("*.json")):  # sections a command of the same run had alone
@@ -223,8 +231,9 @@ def recorded_gpu_run() -> list[str]:
         facts = data["facts"]
     out = [f"Not measured by this script: the recorded runs of `scripts/gpu_check.py` in gpu-runs/ (newest "
            f"{newest}/, {facts['gpu']}, driver {facts['driver']}, onnxruntime {facts['onnxruntime']}), rife46, "
-           "synthesized frames per second (median of 30 calls). Each cell is from the newest run that measured "
-           "it, an older one named in brackets; the code as of each run, discussion in docs/gpu.md.", "",
+           "synthesized frames per second (median of 30 calls). Each cell is from the newer of the last two runs "
+           "that measured it, the older one named in brackets; the code as of each run, discussion in "
+           "docs/gpu.md.", "",
            "| variant | 1280x720 | 1920x1080 |", "|---|---|---|"]
     out += [f"| {v} | {sizes.get('1280x720', '-')} | {sizes.get('1920x1080', '-')} |" for v, sizes in rows.items()]
     if filt:
@@ -233,12 +242,29 @@ def recorded_gpu_run() -> list[str]:
     return out
 
 
+def rewrite_gpu_section(path: Path) -> int:
+    """Replace everything after the GPU heading of ``path`` by :func:`recorded_gpu_run`."""
+    heading = "## GPU (CUDA EP fp32/fp16)"
+    text = path.read_text()
+    if heading not in text:
+        print(f"{path} has no '{heading}' section: run the whole benchmark", file=sys.stderr)
+        return 1
+    kept = text[:text.index(heading) + len(heading)].splitlines()
+    gpus = [line for line in text.split(heading, 1)[1].splitlines() if "CUDA device(s) found" in line]
+    path.write_text("\n".join(kept + [""] + gpus + recorded_gpu_run()) + "\n")
+    print(f"rewrote the GPU section of {path}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--vspipe-frames", type=int, default=16, help="source pairs rendered through vspipe per size")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    ap.add_argument("--gpu-section", action="store_true", help="only rewrite the GPU section from docs/gpu-runs/")
     args = ap.parse_args()
+    if args.gpu_section:
+        return rewrite_gpu_section(Path(args.out))
 
     rows = [bench_ort_vs_torch(m, s, args.reps) for m in ("rife46", "rife39") for s in ("bikes", "bigbuckbunny")]
     threads = [bench_threads(s, 6, max(2, args.reps // 2), m) for m in ("rife46", "rife39") for s in ("bikes", "bigbuckbunny")]
