@@ -9,7 +9,8 @@ run on the same pair (RifeEngine.synthesize, scale 1). Then vsvfi.motion.compare
 59 consecutive thumbnail pairs of bikes' first 60 frames, on 1 thread and on 2 threads at once
 (each doing all of them): how much of it holds the GIL, which serialises the filter's threads.
 With ``--before REV``, vsvfi/motion.py as of git revision REV is timed the same way, each round
-beside the current one, and the two are compared on those pairs. With ``--steps``, each step of
+beside the current one, and the two are compared on those pairs and on every 3rd pair of each
+sample clip's first 120 frames at 1, 2, 4 and 8 frames apart. With ``--steps``, each step of
 one comparison (bikes frames 40/41) alone, 100 times on 1 thread and on 2 threads at once:
 which steps gain from threads and which lose to handing the GIL back and forth. Prints
 Markdown tables.
@@ -75,6 +76,9 @@ def main() -> int:
     if args.before:
         versions = {args.before: motion_at(args.before).compare_both, **versions}
     print(threads_table(args.rounds, versions))
+    if args.before:
+        print()
+        print(agreement(versions[args.before], compare_both, args.before))
     if args.steps:
         print()
         print(steps_table())
@@ -110,6 +114,26 @@ def steps_table(calls: int = 100) -> str:
         one, two = one_then_two(lambda: [fn() for _ in range(calls)])
         lines.append(f"| {name} | {1e3 * one / (2 * calls):.3f} | {one / two:.2f}x |")
     return "\n".join(lines)
+
+
+def agreement(before, now, rev: str) -> str:
+    """Both comparisons on every 3rd pair of each sample clip's first 120 frames, 1, 2, 4
+    and 8 frames apart: how often the decision at SC_THRESHOLD differs, and by how much the
+    difference and the motion move."""
+    from vsvfi.scenes import SC_THRESHOLD
+
+    lines = [f"| pairs (every 3rd, first 120 frames) | n | decisions differing | largest change of VsvfiSCDiff "
+             f"| largest change of the motion (thumbnail px) |", "|---|---|---|---|---|"]
+    for name in assets.SAMPLES:
+        th = thumbnails(core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[name]))))
+        frames = [frame_array(th.get_frame(k))[0] for k in range(min(120, th.num_frames))]
+        pairs = [(frames[i], frames[i + g]) for g in (1, 2, 4, 8) for i in range(0, len(frames) - g, 3)]
+        old, new = [before(a, b) for a, b in pairs], [now(a, b) for a, b in pairs]
+        flips = sum((o.difference > SC_THRESHOLD) != (n.difference > SC_THRESHOLD) for o, n in zip(old, new))
+        diff = max(abs(o.difference - n.difference) for o, n in zip(old, new))
+        moved = max(abs(o.motion - n.motion) for o, n in zip(old, new))
+        lines.append(f"| {name}, 1/2/4/8 apart | {len(pairs)} | {flips} | {diff:.2g} | {moved:.2g} |")
+    return f"{rev} against now:\n\n" + "\n".join(lines)
 
 
 def one_then_two(work) -> tuple[float, float]:

@@ -309,8 +309,7 @@ def compare(a: np.ndarray, b: np.ndarray, percentile: float = MOTION_PERCENTILE)
     r = np.arange(-COARSE_RADIUS, COARSE_RADIUS + 1)
     around = np.stack(np.meshgrid(r, r, indexing="ij"), -1).reshape(-1, 2)
     centres = np.round(np.array([(0, 0), *peaks]) / 2).astype(int)  # half-way ties to even, as round()
-    flat = np.unique(((centres[:, None] + around) * [1 << 16, 1]).sum(-1))  # sorted by dy, then dx
-    offsets = np.stack([(flat + (1 << 15)) >> 16, (flat + (1 << 15)) % (1 << 16) - (1 << 15)], -1)
+    offsets = np.unique((centres[:, None] + around).reshape(-1, 2), axis=0)  # sorted by dy, then dx
     coarse = _coarse(_half(a), _half(b), offsets)
     parent = coarse[np.minimum(np.arange(rows) // 2, coarse.shape[0] - 1)][:, np.minimum(np.arange(cols) // 2,
                                                                                          coarse.shape[1] - 1)]
