@@ -94,13 +94,9 @@ def steps_table(calls: int = 100) -> str:
     a, b = (frame_array(th.get_frame(k))[0] for k in (40, 41))
     rows, cols = a.shape[0] // m.BLOCK, a.shape[1] // m.BLOCK
     peaks = [m.unwrap(a, b, p) for p in m.phase_peaks(a, b, m.PEAKS)]
-    r = range(-m.COARSE_RADIUS, m.COARSE_RADIUS + 1)
-    offsets = np.array(sorted({(round(cy / 2) + dy, round(cx / 2) + dx) for cy, cx in [(0, 0), *peaks]
-                               for dy in r for dx in r}))
+    offsets = m._offsets(peaks)
     ha, hb = m._half(a), m._half(b)
-    coarse = m._coarse(ha, hb, offsets)
-    up_r, up_c = (np.minimum(np.arange(n) // 2, k - 1) for n, k in zip((rows, cols), coarse.shape))
-    parent = 2 * coarse[up_r][:, up_c]  # each block starts from its coarse parent's vector, as compare does
+    parent = m._parents(m._coarse(ha, hb, offsets), rows, cols)
     shifted = m._Shifted(b, int(np.abs(parent).max()) + m.FINE_RADIUS + 2, rows, cols)
     vectors = m._median3(m._fine(a, shifted, parent))
     steps = {"fade test (_plain)": lambda: m._plain(a, b), "phase correlation": lambda: m.phase_peaks(a, b, m.PEAKS),

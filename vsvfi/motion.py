@@ -293,6 +293,22 @@ def _inside(grid: tuple[int, int], shape: tuple[int, int], shift: tuple[int, int
     return (ys >= 0) & (ys + BLOCK <= shape[0]) & (xs >= 0) & (xs + BLOCK <= shape[1])
 
 
+def _offsets(peaks: list[tuple[int, int]]) -> np.ndarray:
+    """The coarse search's candidates on the halved thumbnails (n, 2), sorted by dy, then
+    dx: every offset within :data:`COARSE_RADIUS` of no motion and of each peak."""
+    r = np.arange(-COARSE_RADIUS, COARSE_RADIUS + 1)
+    around = np.stack(np.meshgrid(r, r, indexing="ij"), -1).reshape(-1, 2)
+    centres = np.round(np.array([(0, 0), *peaks]) / 2).astype(int)  # half-way ties to even, as round()
+    return np.unique((centres[:, None] + around).reshape(-1, 2), axis=0)
+
+
+def _parents(coarse: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Each of the ``rows`` x ``cols`` blocks' coarse vector (from the halved thumbnails'
+    ``coarse``; the last row or column of blocks reuses its neighbour's), in thumbnail pixels."""
+    return 2 * coarse[np.minimum(np.arange(rows) // 2, coarse.shape[0] - 1)][:, np.minimum(np.arange(cols) // 2,
+                                                                                           coarse.shape[1] - 1)]
+
+
 def compare(a: np.ndarray, b: np.ndarray, percentile: float = MOTION_PERCENTILE) -> Comparison:
     """Compare luma thumbnails ``a`` and ``b`` (float32 (H, W), 0..1, same shape; about
     160 pixels wide, smooth: see :func:`vsvfi.scenes.thumbnails`) of source frames i and
@@ -306,16 +322,11 @@ def compare(a: np.ndarray, b: np.ndarray, percentile: float = MOTION_PERCENTILE)
     if rows < 4 or cols < 4 or (_stats(_blocks(b, rows, cols))[1] > MIN_BLOCK_STD).sum() < MIN_BLOCKS:
         return plain
     peaks = [unwrap(a, b, p) for p in phase_peaks(a, b, PEAKS)]
-    r = np.arange(-COARSE_RADIUS, COARSE_RADIUS + 1)
-    around = np.stack(np.meshgrid(r, r, indexing="ij"), -1).reshape(-1, 2)
-    centres = np.round(np.array([(0, 0), *peaks]) / 2).astype(int)  # half-way ties to even, as round()
-    offsets = np.unique((centres[:, None] + around).reshape(-1, 2), axis=0)  # sorted by dy, then dx
-    coarse = _coarse(_half(a), _half(b), offsets)
-    parent = coarse[np.minimum(np.arange(rows) // 2, coarse.shape[0] - 1)][:, np.minimum(np.arange(cols) // 2,
-                                                                                         coarse.shape[1] - 1)]
-    reach = int(np.abs(2 * parent).max()) + FINE_RADIUS + 2
+    coarse = _coarse(_half(a), _half(b), _offsets(peaks))
+    parent = _parents(coarse, rows, cols)
+    reach = int(np.abs(parent).max()) + FINE_RADIUS + 2
     shifted = _Shifted(b, reach, rows, cols)
-    vectors = _median3(_fine(a, shifted, 2 * parent))
+    vectors = _median3(_fine(a, shifted, parent))
     ncc = _score(a, shifted, vectors)
     counted = (_stats(_blocks(a, rows, cols))[1] > MIN_BLOCK_STD) & _inside((rows, cols), a.shape, peaks[0])
     if counted.sum() < MIN_BLOCKS:
