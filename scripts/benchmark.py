@@ -208,16 +208,19 @@ def recorded_gpu_run() -> list[str]:
     runs = sorted((ROOT / "docs" / "gpu-runs").glob("*/rife46.json"))[-2:]
     if not runs:
         return ["No run of `scripts/gpu_check.py` is recorded in docs/gpu-runs/."]
-    rows: dict[str, dict[str, str]] = {}
-    filt, newest = [], runs[-1].parent.name
-    for run in runs[::-1]:  # rows in the newest run's order, then the older run's others
-        for r in json.loads(run.read_text())["sections"].get("engine/rife46", []):
-            rows.setdefault(r["variant"], {})
+    loaded = []
     for run in runs:
         data = json.loads(run.read_text())
         for other in sorted(run.parent.glob("*.json")):  # sections a command of the same run had alone
             for name, section in json.loads(other.read_text())["sections"].items():
                 data["sections"].setdefault(name, section)
+        loaded.append((run, data))
+    rows: dict[str, dict[str, str]] = {}
+    filt, newest = [], runs[-1].parent.name
+    for _, data in loaded[::-1]:  # rows in the newest run's order, then the older run's others
+        for r in data["sections"].get("engine/rife46", []):
+            rows.setdefault(r["variant"], {})
+    for run, data in loaded:
         notes = data.get("notes", {})  # rows found invalid after the run, with why
         label = "" if run.parent.name == newest else f" ({run.parent.name})"
         for r in data["sections"].get("engine/rife46", []) + [
