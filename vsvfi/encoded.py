@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .neighbourhood import box, range3, sample, smoothstep
+from .zoom import zoom_fit
 
 #: Radius (pixels) of the neighbourhood whose share of exactly static edges ``Protection.clean`` reads.
 CLEAN_RADIUS = 16
@@ -41,6 +42,19 @@ STEP = 3
 #: family's pans and shakes (0.74 and up) and 28 of the 31 held-out sub-pixel pans (all at
 #: 0.68 and up; docs/protection.md, "Held-out overlays").
 DOMINANT = (0.6, 0.72)
+#: Where no shift carries the pair (a zoom), the share one zoom and pan carries
+#: (:func:`zoom_gate`, a smoothstep) opens the gate instead, while at most :data:`STILL` of
+#: the textured pixels stay put (a smoothstep down to 0 there) and the zoom moves the
+#: frame's edges by :data:`ZOOM_SPAN` pixels or more against its centre (a smoothstep; a
+#: periodic texture sliding over a pan passed as a "zoom" of rate 0), and the seeds then read
+#: :func:`codec_static` with ``relative`` at :data:`ZOOM_RELATIVE`: the encoded overlay
+#: family's zooms carry 0.54-0.61, and real footage moving under one such motion has
+#: slightly moving edges that the codec test would call static (docs/protection.md, "A zoom
+#: for the codec gate").
+ZOOM = (0.45, 0.55)
+STILL = (0.3, 0.2)
+ZOOM_SPAN = (1.0, 2.0)
+ZOOM_RELATIVE = (0.05, 0.1)
 #: Fractions of a pixel (quarters) :func:`dominant_share` tries beside the best whole shift.
 OFFSETS = (-0.5, -0.25, 0.0, 0.25, 0.5)
 #: :func:`dominant_share` reads every GRID-th row and column of frames up to GRID_WIDTH pixels
@@ -60,6 +74,25 @@ def codec_static(img0: np.ndarray, img1: np.ndarray, d: np.ndarray, p) -> np.nda
     return edge * smoothstep(box(edge, 1), *p.still)  # not chance agreements of single pixels
 
 
+def _moving(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray | None):
+    """(ys, xs, I0 there (3, N), tolerance, weight, still) of the pair's textured moving pixels
+    on the grid (:data:`GRID`, at most :data:`SAMPLES` of them, evenly spread; ``still``: the
+    share of the textured grid pixels that do not move); None without any."""
+    h, w = img0.shape[1:]
+    step = GRID * max(1, round(w / GRID_WIDTH))
+    ys, xs = (g.ravel() for g in np.mgrid[0:h:step, 0:w:step])
+    r = (range3(img0) if spread is None else spread)[ys, xs]
+    tol = np.maximum(NOISE, NOISE_SHARE * r)
+    a = img0[:, ys, xs]
+    textured = r >= TEXTURE[0]
+    keep = np.nonzero(textured & (np.abs(a - img1[:, ys, xs]).max(axis=0) > tol))[0]
+    if not keep.size:
+        return None
+    still = 1 - keep.size / int(textured.sum())
+    keep = keep[::-(-keep.size // SAMPLES)]
+    return ys[keep], xs[keep], a[:, keep], tol[keep], smoothstep(r[keep], *TEXTURE), still
+
+
 def dominant_share(img0: np.ndarray, img1: np.ndarray, groups: list[list[tuple[int, int]]],
                    spread: np.ndarray | None = None) -> float:
     """The largest share (0..1) of the pair's textured moving pixels that one whole-pixel shift
@@ -75,17 +108,10 @@ def dominant_share(img0: np.ndarray, img1: np.ndarray, groups: list[list[tuple[i
     if not groups:
         return 0.0
     h, w = img0.shape[1:]
-    step = GRID * max(1, round(w / GRID_WIDTH))
-    ys, xs = (g.ravel() for g in np.mgrid[0:h:step, 0:w:step])
-    r = (range3(img0) if spread is None else spread)[ys, xs]
-    tol = np.maximum(NOISE, NOISE_SHARE * r)
-    a = img0[:, ys, xs]
-    keep = np.nonzero((r >= TEXTURE[0]) & (np.abs(a - img1[:, ys, xs]).max(axis=0) > tol))[0]
-    if not keep.size:
+    moving = _moving(img0, img1, spread)
+    if moving is None:
         return 0.0
-    keep = keep[::-(-keep.size // SAMPLES)]
-    ys, xs, a, tol = ys[keep], xs[keep], a[:, keep], tol[keep]
-    weight = smoothstep(r[keep], *TEXTURE)
+    ys, xs, a, tol, weight, _ = moving
 
     def differs(img, dy, dx, off=(0.0, 0.0)):  # a against img at the pixels moved by (dy, dx); False where that leaves the frame
         y, x = ys + dy, xs + dx
@@ -95,11 +121,16 @@ def dominant_share(img0: np.ndarray, img1: np.ndarray, groups: list[list[tuple[i
         at = sample(img, y + off[0], x + off[1])[0]  # bilinear, a fraction of a pixel further
         return inside & (np.abs(a - at).max(axis=0) > tol), inside
 
+    judged_along = {}  # the shifts of a group mostly share a direction
+
     def share(dy, dx, off=(0.0, 0.0)):
         s = max(abs(dy), abs(dx))
         if not s:  # no motion carries nothing
             return 0.0
-        judged = weight * differs(img0, round(STEP * dy / s), round(STEP * dx / s))[0]
+        step = (round(STEP * dy / s), round(STEP * dx / s))
+        if step not in judged_along:
+            judged_along[step] = weight * differs(img0, *step)[0]
+        judged = judged_along[step]
         far, inside = differs(img1, dy, dx, off)
         return float((judged * (inside & ~far)).sum() / max(float(judged.sum()), 1e-6))
 
@@ -111,3 +142,50 @@ def dominant_share(img0: np.ndarray, img1: np.ndarray, groups: list[list[tuple[i
     # across the columns, then the rows
     ox = max(OFFSETS, key=lambda f: share(*v, (0.0, f)))
     return max(whole, *(share(*v, (f, ox)) for f in OFFSETS))
+
+
+def zoom_share(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray, moving=None, model=None) -> float:
+    """The share (0..1) of the pair's textured moving pixels that one zoom and pan
+    (:func:`vsvfi.zoom.zoom_fit`, v(x) = k x + t, I1 read bilinearly) carries within
+    :data:`NOISE` / :data:`NOISE_SHARE`, judged as :func:`dominant_share` judges a shift: only
+    where the pixel differs from its neighbour :data:`STEP` pixels along its own v, which
+    must be half a pixel or more. ``spread``: float32 (H, W), the 3x3 range of ``img0``;
+    ``moving``: ``_moving`` of the pair, ``model``: its (k, ty, tx), when known. 0 where the
+    fit fails or nothing moves."""
+    moving = _moving(img0, img1, spread) if moving is None else moving
+    p = model if model is not None or moving is None else zoom_fit(img0, img1, spread)
+    if p is None or moving is None:
+        return 0.0
+    h, w = img0.shape[1:]
+    ys, xs, a, tol, weight, _ = moving
+    vy, vx = (p[0] * ys + p[1]).astype(np.float32), (p[0] * xs + p[2]).astype(np.float32)
+    s = np.maximum(np.abs(vy), np.abs(vx))
+    along = s >= 0.5
+    ny, nx = (np.where(along, np.rint(STEP * v / np.maximum(s, 1e-6)), 0).astype(np.intp) for v in (vy, vx))
+    y, x = ys + ny, xs + nx
+    inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+    differs = np.abs(a - img0[:, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]).max(axis=0) > tol
+    judged = weight * (inside & along & differs)
+    at, there = sample(img1, ys + vy, xs + vx)
+    carried = there & (np.abs(a - at).max(axis=0) <= tol)
+    return float((judged * carried).sum() / max(float(judged.sum()), 1e-6))
+
+
+def zoom_gate(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray) -> float:
+    """How far (0..1) one zoom and pan moves the whole picture: :func:`zoom_share` between
+    :data:`ZOOM`, times the share of the textured pixels that do not move between
+    :data:`STILL` (a head moving in front of a still background is carried by such a model
+    too, but most of its picture stays put), times how far the zoom's rate k moves the
+    frame's edges against its centre (|k| times half the larger side, pixels) between
+    :data:`ZOOM_SPAN` (a pan is the shift route's to judge, at its own thresholds). 0 where
+    nothing moves or the fit fails."""
+    moving = _moving(img0, img1, spread)
+    if moving is None or moving[5] >= STILL[0]:
+        return 0.0
+    model = zoom_fit(img0, img1, spread)
+    span = 0.0 if model is None else abs(model[0]) * max(img0.shape[1:]) / 2
+    if span <= ZOOM_SPAN[0]:
+        return 0.0
+    share = zoom_share(img0, img1, spread, moving, model)
+    return float(smoothstep(np.float32(share), *ZOOM) * smoothstep(np.float32(moving[5]), *STILL)
+                 * smoothstep(np.float32(span), *ZOOM_SPAN))

@@ -8,13 +8,13 @@ overlay: :mod:`vsvfi.overlay_motion`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
 
-from .encoded import DOMINANT, codec_static, dominant_share
+from .encoded import DOMINANT, ZOOM_RELATIVE, codec_static, dominant_share, zoom_gate
 from .motion import phase_peaks
 from .neighbourhood import box as _box
 from .neighbourhood import dilate as _dilate
@@ -60,7 +60,7 @@ class Protection:
       both frames also counts as exactly static where d / c is between ``relative``, unless
       most such pixels within :data:`vsvfi.encoded.CLEAN_RADIUS` px agree exactly (share between
       ``clean``), in 3x3 groups: a codec's noise on static text grows with its contrast.
-      The seeds read that test too only where one whole-pixel shift carries most of the
+      The seeds read that test too only where one shift (or one zoom) carries most of the
       pair's moving pixels (:mod:`vsvfi.encoded`): noisy real footage has static edges next
       to moving objects too (docs/protection.md, "Encoded frames"). Overlay pixels are
       painted out of both inputs before the network runs, so it cannot drag them along
@@ -213,11 +213,14 @@ def _codec_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np
                  groups: list[list[tuple[int, int]]], p: Protection) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(seeds, loose): overlay seeds (float32 (H, W), 0 or above 0.5) found as :func:`_seeds`
     finds them with the pixels static under a codec's noise (:func:`vsvfi.encoded.codec_static`)
-    counted as exactly static, where one whole-pixel shift carries most of the pair's motion
-    (:func:`vsvfi.encoded.dominant_share` between :data:`vsvfi.encoded.DOMINANT`), and
-    ``loose``, those static pixels with ``exact``; (None, None) where no shift dominates,
-    (None, loose) where no seed is new."""
+    counted as exactly static, where one shift carries most of the pair's motion (between
+    :data:`vsvfi.encoded.DOMINANT`), or else one zoom (:func:`vsvfi.encoded.zoom_gate`, edges
+    within ``ZOOM_RELATIVE``), and ``loose``, those static pixels with ``exact``; (None, None)
+    where neither does, (None, loose) where no seed is new."""
     carried = float(smoothstep(np.float32(dominant_share(img0, img1, groups, spread)), *DOMINANT))
+    zoomed = zoom_gate(img0, img1, spread) if carried < 1 else 0.0
+    if zoomed > carried:  # a zoom: only edges that barely differ (encoded.ZOOM_RELATIVE)
+        carried, p = zoomed, replace(p, relative=ZOOM_RELATIVE)
     if carried <= 0:
         return None, None
     loose = np.maximum(exact, codec_static(img0, img1, np.abs(img0 - img1).max(axis=0), p))
@@ -474,6 +477,8 @@ def _seeds(img0: np.ndarray, img1: np.ndarray, exact: np.ndarray, spread: np.nda
     around = _box(1 - still, p.radius)
     edges = _extreme3(_extreme3(spread, np.maximum), np.maximum)
     overlay = still * smoothstep(around, *p.moving) * smoothstep(edges, *p.contrast)
+    if not overlay.any():  # most strips of real footage: the edge test below would multiply zeros
+        return overlay
     (gx0, gy0), (gx1, gy1) = _gradients(img0), _gradients(img1)
     across, along = (exact * smoothstep(np.minimum(g0, g1), *p.contrast) for g0, g1 in ((gx0, gx1), (gy0, gy1)))
     both = np.minimum(_dilate(across, REACH), _dilate(along, REACH))

@@ -1,0 +1,180 @@
+"""The zoom route of the gate of the seeds through codec noise, and its variants (docs/protection.md,
+"A zoom for the codec gate").
+
+The seeds that find static text through a codec's noise are read where one shift carries most
+of the pair's moving pixels (``vsvfi.encoded.dominant_share``), or, since this change, where
+one zoom and pan does while most of the picture moves (``vsvfi.encoded.zoom_gate``), the seeds
+then reading only edges that barely differ (``encoded.ZOOM_RELATIVE``). Each variant below is
+the filter's defaults with that route changed in one process:
+
+- ``before``: no zoom route (the code before this change);
+- ``now``: the defaults;
+- ``relative 0.08-0.15``, ``relative 0.15-0.3``: the zoom route with a looser test of the edges
+  (0.15-0.3 is the one the shift route uses);
+- ``no still test``: the zoom route without its ceiling on the share of textured pixels that
+  stay put;
+- ``gate open``: the shift route's seeds on every pair (what a gate always open would do).
+
+It reports, per variant:
+
+1. the overlay cases over a zoom (the overlay family's and the held-out ones, clean and through
+   x264): inside the overlays' boxes, PSNR dB against the true middle frame, with a blend's;
+   and the zoom share, the still share and the gate per case;
+2. every pair (j, j + 2) of the three sample clips (RGB24 through zimg): how many pairs pass
+   the zoom gate, how many pairs' codec seeds the variant changes against ``before``, the
+   mean change of PSNR against frame j + 1 over all the pairs and the worst pair.
+
+    python scripts/zoom_gate.py [--out FILE] [--variants NAME ...]
+
+About 15 minutes on the CPU provider (all variants).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import vapoursynth as vs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import heldout_overlays  # noqa: E402
+from hard_scenes import psnr, render  # noqa: E402
+from vsvfi import assets, encoded, families, protect  # noqa: E402
+from vsvfi.frames import frame_array  # noqa: E402
+from vsvfi.neighbourhood import range3, smoothstep  # noqa: E402
+
+core = vs.core
+
+
+@contextlib.contextmanager
+def variant(name: str):
+    """The filter's protection as variant ``name`` while inside."""
+    saved = protect.zoom_gate, protect.ZOOM_RELATIVE, protect.dominant_share
+    share, relative = encoded.zoom_share, None
+    if name == "before":
+        protect.zoom_gate = lambda *args: 0.0
+    elif name.startswith("relative "):
+        relative = tuple(float(x) for x in name.split()[1].split("-"))
+        protect.ZOOM_RELATIVE = relative
+    elif name == "no still test":
+        def gate(img0, img1, spread):
+            return float(smoothstep(np.float32(share(img0, img1, spread)), *encoded.ZOOM))
+        protect.zoom_gate = gate
+    elif name == "gate open":
+        protect.dominant_share = lambda *args, **kw: 1.0
+    elif name != "now":
+        raise SystemExit(f"unknown variant {name!r}")
+    try:
+        yield
+    finally:
+        protect.zoom_gate, protect.ZOOM_RELATIVE, protect.dominant_share = saved
+
+
+VARIANTS = ("before", "now", "relative 0.08-0.15", "relative 0.15-0.3", "no still test", "gate open")
+
+
+def _f32(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float32) / 255
+
+
+def gate_parts(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """(zoom share, still share, gate) of a pair of RGB24 frames."""
+    x0, x1 = _f32(a), _f32(b)
+    spread = range3(x0)
+    moving = encoded._moving(x0, x1, spread)
+    still = moving[5] if moving is not None else 1.0
+    return encoded.zoom_share(x0, x1, spread), still, encoded.zoom_gate(x0, x1, spread)
+
+
+def overlay_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    cases = [(c.name.removeprefix("overlay "), *(frame_array(c.clip.get_frame(k)) for k in range(3)), c.mask)
+             for c in families.cases("overlay") if " zoom " in c.name]
+    cases += [(f"{s} over {label} (held out{', x264' if coded else ''})", a, mid, b, mask)
+              for s, kind, label, a, mid, b, mask, coded in heldout_overlays.cases() if kind == "zoom"]
+    return cases
+
+
+def overlay_table(names: list[str]) -> list[str]:
+    head = "| case | zoom share | still share | gate | blend | " + " | ".join(names) + " |"
+    out = [head, "|---" * (5 + len(names)) + "|"]
+    sums = np.zeros(len(names) + 1)
+    coded = np.zeros(len(names) + 1)
+    cases = overlay_cases()
+    for name, a, mid, b, mask in cases:
+        blend = psnr(((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8), mid, mask)
+        cells = []
+        for v in names:
+            with variant(v):
+                cells.append(psnr(render(a, b)[0], mid, mask))
+        row = np.array([blend, *cells])
+        sums += row
+        coded += row * ("x264" in name)
+        z, still, gate = gate_parts(a, b)
+        out.append(f"| {name} | {z:.2f} | {still:.3f} | {gate:.2f} | " + " | ".join(f"{c:.2f}" for c in row) + " |")
+    n_coded = sum("x264" in c[0] for c in cases)
+    out.append("| **mean, all** | | | | " + " | ".join(f"**{c / len(cases):.2f}**" for c in sums) + " |")
+    out.append("| **mean, x264** | | | | " + " | ".join(f"**{c / n_coded:.2f}**" for c in coded) + " |")
+    return out
+
+
+def _codec_seeds(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """The seeds the codec route adds on a pair of RGB24 frames, as the filter finds them."""
+    x0, x1 = _f32(a), _f32(b)
+    _, seed, exact, spread = protect._static_masks(x0, x1, protect.DEFAULT)
+    return protect._codec_seeds(x0, x1, seed, exact, spread, protect.motion_shifts(x0, x1), protect.DEFAULT)[0]
+
+
+def sample_table(names: list[str]) -> list[str]:
+    """Per clip and variant, the change against ``before``; a pair is rendered only where the
+    variant's codec seeds differ from ``before``'s (elsewhere its output is the same)."""
+    out = ["| clip | pairs (j, j + 2) | pairs with a zoom gate | variant | pairs whose seeds change | mean change, dB "
+           "| worst pair |", "|---|---|---|---|---|---|---|"]
+    for stem in assets.SAMPLES:
+        src = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem])))
+        rgb = core.resize.Bicubic(src, format=vs.RGB24, matrix_in_s="709" if src.height >= 576 else "170m")
+        frames = [frame_array(rgb.get_frame(i)) for i in range(src.num_frames)]
+        pairs = list(range(0, len(frames) - 2, 2))
+        gated = sum(gate_parts(frames[j], frames[j + 2])[2] > 0 for j in pairs)
+        with variant("before"):
+            base = [_codec_seeds(frames[j], frames[j + 2]) for j in pairs]
+        for v in names:
+            if v == "before":
+                continue
+            d = np.zeros(len(pairs))
+            changed = 0
+            for i, j in enumerate(pairs):
+                with variant(v):
+                    seeds = _codec_seeds(frames[j], frames[j + 2])
+                if (seeds is None) == (base[i] is None) and (seeds is None or np.array_equal(seeds, base[i])):
+                    continue
+                changed += 1
+                truth = frames[j + 1]
+                with variant(v):
+                    d[i] = psnr(render(frames[j], frames[j + 2])[0], truth)
+                with variant("before"):
+                    d[i] -= psnr(render(frames[j], frames[j + 2])[0], truth)
+            out.append(f"| {stem} | {len(pairs)} | {gated} | {v} | {changed} | {d.mean():+.4f} | {d.min():+.2f} |")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    args = ap.parse_args()
+    text = "\n".join(["## Overlays over a zoom (PSNR dB inside the boxes)", "", *overlay_table(args.variants), "",
+                      "## Sample clips, every second frame (PSNR dB of the whole frame, against `before`)", "",
+                      *sample_table(args.variants), ""])
+    if args.out:
+        args.out.write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
