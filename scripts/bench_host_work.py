@@ -2,14 +2,15 @@
 filter on a GPU, where the network takes a few ms (docs/gpu.md, "Second run on an H200" and
 "Third run").
 
-bigbuckbunny resized to 1920x1080, Interpolate(ratio=2) on the GPU path's engine settings
+bigbuckbunny (``--clip``: another sample clip; ``--frames``: its first N frames) resized to
+1920x1080, Interpolate(ratio=2) on the GPU path's engine settings
 (frames uploaded once and padded by the pad graph, here on the CPU provider), with the
 network run replaced by a copy of its first input. Every output frame is requested in
 order with VapourSynth on 1, then 2 threads; the speed-up on 2 threads says how much of
 the work is serial (Amdahl: serial share s = 2 / speed-up - 1): held by the GIL, or in a
 callback VapourSynth runs for one frame at a time.
 
-    .venv/bin/python scripts/bench_host_work.py [--protect] [--before REV] [--rounds N]
+    .venv/bin/python scripts/bench_host_work.py [--protect] [--before REV] [--rounds N] [--clip STEM] [--frames N]
 
 With ``--before REV`` the package as of git revision REV (``git archive``) is measured too,
 each in a process of its own, taking turns with the current code in every round; the table
@@ -39,7 +40,7 @@ def copy_run(self, a, b, t, scale):
     return {"frame": a.copy(), "large_motion": np.zeros(len(a), bool)}
 
 
-def measure(protect: bool) -> dict[int, float]:
+def measure(protect: bool, stem: str = "bigbuckbunny", frames: int | None = None) -> dict[int, float]:
     """ms per source pair on 1 and 2 VapourSynth threads, with the vsvfi first on sys.path."""
     import functools
 
@@ -51,7 +52,7 @@ def measure(protect: bool) -> dict[int, float]:
     core = vs.core
     RifeEngine._run = copy_run
     vfilter.get_engine = functools.partial(vfilter.get_engine, device_pad=True)
-    clip = core.resize.Bicubic(core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bigbuckbunny"]))), 1920, 1080)
+    clip = core.resize.Bicubic(core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem]))), 1920, 1080)[:frames]
     ms = {}
     for threads in (1, 2):
         core.num_threads = threads
@@ -64,11 +65,11 @@ def measure(protect: bool) -> dict[int, float]:
     return ms
 
 
-def run(root: Path, protect: bool) -> dict[int, float]:
+def run(root: Path, protect: bool, stem: str, frames: int | None) -> dict[int, float]:
     """:func:`measure` in a fresh process importing the vsvfi package under ``root``."""
     env = {**os.environ, "PYTHONPATH": str(root), "VSVFI_MODEL_DIR": str(ROOT / "models")}
     code = (f"import sys, json; sys.path.insert(0, {str(ROOT / 'scripts')!r}); import bench_host_work as b; "
-            f"print(json.dumps(b.measure({protect})))")
+            f"print(json.dumps(b.measure({protect}, {stem!r}, {frames!r})))")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
     return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
 
@@ -78,6 +79,8 @@ def main() -> int:
     ap.add_argument("--protect", action="store_true", help="with protect_static (the default); else without")
     ap.add_argument("--before", metavar="REV", help="also measure the package as of this git revision")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--clip", default="bigbuckbunny", help="sample clip (default bigbuckbunny)")
+    ap.add_argument("--frames", type=int, help="only the clip's first N frames")
     args = ap.parse_args()
     versions = {"now": ROOT}
     if args.before:
@@ -88,7 +91,7 @@ def main() -> int:
     ms = {(name, threads): [] for name in versions for threads in (1, 2)}
     for _ in range(args.rounds):
         for name, root in versions.items():
-            for threads, value in run(root, args.protect).items():
+            for threads, value in run(root, args.protect, args.clip, args.frames).items():
                 ms[name, threads].append(value)
     print("| code | protect_static | ms per pair, 1 thread | ms per pair, 2 threads | speed-up | serial share |")
     print("|---|---|---|---|---|---|")
