@@ -60,9 +60,9 @@ def variant(name: str):
     elif name.startswith("relative "):
         relative = tuple(float(x) for x in name.split()[1].split("-"))
         protect.ZOOM_RELATIVE = relative
-    elif name == "no still test":
-        def gate(img0, img1, spread):
-            return float(smoothstep(np.float32(share(img0, img1, spread)), *encoded.ZOOM))
+    elif name == "share alone":
+        def gate(img0, img1, spread, moving=None):
+            return float(smoothstep(np.float32(share(img0, img1, spread, moving)), *encoded.ZOOM))
         protect.zoom_gate = gate
     elif name == "gate open":
         protect.dominant_share = lambda *args, **kw: 1.0
@@ -74,7 +74,7 @@ def variant(name: str):
         protect.zoom_gate, protect.ZOOM_RELATIVE, protect.dominant_share = saved
 
 
-VARIANTS = ("before", "now", "relative 0.08-0.15", "relative 0.15-0.3", "no still test", "gate open")
+VARIANTS = ("before", "now", "relative 0.08-0.15", "relative 0.15-0.3", "share alone", "gate open")
 
 
 def _f32(x: np.ndarray) -> np.ndarray:
@@ -85,8 +85,8 @@ def gate_parts(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """(zoom share, still share, gate) of a pair of RGB24 frames."""
     x0, x1 = _f32(a), _f32(b)
     spread = range3(x0)
-    moving = encoded._moving(x0, x1, spread)
-    still = moving[5] if moving is not None else 1.0
+    moving = encoded.moving_pixels(x0, x1, spread)
+    still = moving[5] if moving else 1.0
     return encoded.zoom_share(x0, x1, spread), still, encoded.zoom_gate(x0, x1, spread)
 
 

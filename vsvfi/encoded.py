@@ -74,10 +74,11 @@ def codec_static(img0: np.ndarray, img1: np.ndarray, d: np.ndarray, p) -> np.nda
     return edge * smoothstep(box(edge, 1), *p.still)  # not chance agreements of single pixels
 
 
-def _moving(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray | None):
+def moving_pixels(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray | None) -> tuple:
     """(ys, xs, I0 there (3, N), tolerance, weight, still) of the pair's textured moving pixels
     on the grid (:data:`GRID`, at most :data:`SAMPLES` of them, evenly spread; ``still``: the
-    share of the textured grid pixels that do not move); None without any."""
+    share of the textured grid pixels that do not move); () without any. The shift and the
+    zoom tests read them (``moving`` of :func:`dominant_share` and :func:`zoom_gate`)."""
     h, w = img0.shape[1:]
     step = GRID * max(1, round(w / GRID_WIDTH))
     ys, xs = (g.ravel() for g in np.mgrid[0:h:step, 0:w:step])
@@ -87,14 +88,14 @@ def _moving(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray | None):
     textured = r >= TEXTURE[0]
     keep = np.nonzero(textured & (np.abs(a - img1[:, ys, xs]).max(axis=0) > tol))[0]
     if not keep.size:
-        return None
+        return ()
     still = 1 - keep.size / int(textured.sum())
     keep = keep[::-(-keep.size // SAMPLES)]
     return ys[keep], xs[keep], a[:, keep], tol[keep], smoothstep(r[keep], *TEXTURE), still
 
 
 def dominant_share(img0: np.ndarray, img1: np.ndarray, groups: list[list[tuple[int, int]]],
-                   spread: np.ndarray | None = None) -> float:
+                   spread: np.ndarray | None = None, moving: tuple | None = None) -> float:
     """The largest share (0..1) of the pair's textured moving pixels that one whole-pixel shift
     v (I1(x + v) = I0(x)) of ``groups`` (:func:`vsvfi.protect.motion_shifts`: each group's
     centre first, then the best group's members) carries within :data:`NOISE` /
@@ -103,13 +104,14 @@ def dominant_share(img0: np.ndarray, img1: np.ndarray, groups: list[list[tuple[i
     rarely a whole number of pixels. Moving: differing between the frames by more than that; counted
     for v only where the pixel also differs from its neighbour :data:`STEP` pixels along v
     (an edge along v matches itself under any shift along it), leaving the frame under v
-    counts as not carried. ``spread``: the 3x3 range of ``img0`` (float32 (H, W)) when
-    known. Read on a grid (:data:`GRID`); 0 without shifts or moving pixels."""
+    counts as not carried. ``spread``: the 3x3 range of ``img0`` (float32 (H, W)) and
+    ``moving``: :func:`moving_pixels` of the pair, when known. Read on a grid (:data:`GRID`);
+    0 without shifts or moving pixels."""
     if not groups:
         return 0.0
     h, w = img0.shape[1:]
-    moving = _moving(img0, img1, spread)
-    if moving is None:
+    moving = moving_pixels(img0, img1, spread) if moving is None else moving
+    if not moving:
         return 0.0
     ys, xs, a, tol, weight, _ = moving
 
@@ -150,11 +152,11 @@ def zoom_share(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray, moving=No
     :data:`NOISE` / :data:`NOISE_SHARE`, judged as :func:`dominant_share` judges a shift: only
     where the pixel differs from its neighbour :data:`STEP` pixels along its own v, which
     must be half a pixel or more. ``spread``: float32 (H, W), the 3x3 range of ``img0``;
-    ``moving``: ``_moving`` of the pair, ``model``: its (k, ty, tx), when known. 0 where the
-    fit fails or nothing moves."""
-    moving = _moving(img0, img1, spread) if moving is None else moving
-    p = model if model is not None or moving is None else zoom_fit(img0, img1, spread)
-    if p is None or moving is None:
+    ``moving``: :func:`moving_pixels` of the pair, ``model``: its (k, ty, tx), when known. 0
+    where the fit fails or nothing moves."""
+    moving = moving_pixels(img0, img1, spread) if moving is None else moving
+    p = model if model is not None or not moving else zoom_fit(img0, img1, spread)
+    if p is None or not moving:
         return 0.0
     h, w = img0.shape[1:]
     ys, xs, a, tol, weight, _ = moving
@@ -171,16 +173,16 @@ def zoom_share(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray, moving=No
     return float((judged * carried).sum() / max(float(judged.sum()), 1e-6))
 
 
-def zoom_gate(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray) -> float:
+def zoom_gate(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray, moving: tuple | None = None) -> float:
     """How far (0..1) one zoom and pan moves the whole picture: :func:`zoom_share` between
     :data:`ZOOM`, times the share of the textured pixels that do not move between
     :data:`STILL` (a head moving in front of a still background is carried by such a model
     too, but most of its picture stays put), times how far the zoom's rate k moves the
     frame's edges against its centre (|k| times half the larger side, pixels) between
     :data:`ZOOM_SPAN` (a pan is the shift route's to judge, at its own thresholds). 0 where
-    nothing moves or the fit fails."""
-    moving = _moving(img0, img1, spread)
-    if moving is None or moving[5] >= STILL[0]:
+    nothing moves or the fit fails. ``moving``: :func:`moving_pixels` of the pair when known."""
+    moving = moving_pixels(img0, img1, spread) if moving is None else moving
+    if not moving or moving[5] >= STILL[0]:
         return 0.0
     model = zoom_fit(img0, img1, spread)
     span = 0.0 if model is None else abs(model[0]) * max(img0.shape[1:]) / 2

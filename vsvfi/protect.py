@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage
 
-from .encoded import DOMINANT, ZOOM_RELATIVE, codec_static, dominant_share, zoom_gate
+from .encoded import DOMINANT, ZOOM_RELATIVE, codec_static, dominant_share, moving_pixels, zoom_gate
 from .motion import phase_peaks
 from .neighbourhood import box as _box
 from .neighbourhood import dilate as _dilate
@@ -217,8 +217,9 @@ def _codec_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np
     :data:`vsvfi.encoded.DOMINANT`), or else one zoom (:func:`vsvfi.encoded.zoom_gate`, edges
     within ``ZOOM_RELATIVE``), and ``loose``, those static pixels with ``exact``; (None, None)
     where neither does, (None, loose) where no seed is new."""
-    carried = float(smoothstep(np.float32(dominant_share(img0, img1, groups, spread)), *DOMINANT))
-    zoomed = zoom_gate(img0, img1, spread) if carried < 1 else 0.0
+    moving = moving_pixels(img0, img1, spread)
+    carried = float(smoothstep(np.float32(dominant_share(img0, img1, groups, spread, moving)), *DOMINANT))
+    zoomed = zoom_gate(img0, img1, spread, moving) if carried < 1 else 0.0
     if zoomed > carried:  # a zoom: only edges that barely differ (encoded.ZOOM_RELATIVE)
         carried, p = zoomed, replace(p, relative=ZOOM_RELATIVE)
     if carried <= 0:
