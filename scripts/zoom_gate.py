@@ -11,8 +11,8 @@ the filter's defaults with that route changed in one process:
 - ``now``: the defaults;
 - ``relative 0.08-0.15``, ``relative 0.15-0.3``: the zoom route with a looser test of the edges
   (0.15-0.3 is the one the shift route uses);
-- ``no still test``: the zoom route without its ceiling on the share of textured pixels that
-  stay put;
+- ``share alone``: the zoom route gated on the zoom's share alone (no ceiling on the share of
+  textured pixels that stay put, no smallest span of the zoom);
 - ``gate open``: the shift route's seeds on every pair (what a gate always open would do).
 
 It reports, per variant:
