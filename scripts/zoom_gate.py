@@ -33,6 +33,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
+import os
+import platform
 import sys
 from pathlib import Path
 
@@ -166,7 +169,11 @@ def main() -> int:
     ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = ap.parse_args()
-    text = "\n".join(["## Overlays over a zoom (PSNR dB inside the boxes)", "", *overlay_table(args.variants), "",
+    head = (f"# The zoom route of the codec gate, and its variants\n\nProduced by `python scripts/zoom_gate.py "
+            f"--out docs/zoom-gate.md` on {datetime.date.today()} ({platform.machine()}, {os.cpu_count()} CPU cores; "
+            "ONNX Runtime CPU EP). What each variant is: the script's docstring; the discussion: "
+            "[protection.md](protection.md), \"A zoom for the codec gate\".\n")
+    text = "\n".join([head, "## Overlays over a zoom (PSNR dB inside the boxes)", "", *overlay_table(args.variants), "",
                       "## Sample clips, every second frame (PSNR dB of the whole frame, against `before`)", "",
                       *sample_table(args.variants), ""])
     if args.out:
