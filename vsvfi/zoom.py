@@ -21,8 +21,9 @@ import numpy as np
 
 from .motion import _tukey
 
-#: Tiles per side of the grid the first guess is read from.
-TILES = 4
+#: Tiles per side of the grid the first guess is read from, and the fewest pixels a tile
+#: may have on a side (smaller frames get no model).
+TILES, MIN_TILE = 4, 8
 #: Width (pixels) of the luma the first guess and the first refinement work on.
 FIT_WIDTH = 320
 #: Pixels (of that luma) a tile's peak may lie from the model and still agree with it.
@@ -50,6 +51,8 @@ def _tile_peaks(s0: np.ndarray, s1: np.ndarray) -> np.ndarray:
     and its phase-correlation peak (:func:`vsvfi.motion.phase_peaks`' measure, every tile in
     one batch of FFTs)."""
     th, tw = s0.shape[0] // TILES, s0.shape[1] // TILES
+    if min(th, tw) < MIN_TILE:
+        return np.zeros((0, 4))
 
     def tiles(x):
         t = x[:th * TILES, :tw * TILES].reshape(TILES, th, TILES, tw).transpose(0, 2, 1, 3).reshape(-1, th, tw)
