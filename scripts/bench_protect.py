@@ -19,9 +19,11 @@ With ``--codec``, instead: on the same four pairs and the subtitle over the pan 
 x264, one thread, what the seeds through a codec's noise (vsvfi.encoded) add: the masks and
 the layer search (vsvfi.translucent) as the filter runs them, against the masks without
 those seeds (``masks_and_motion(codec=False)``) and a layer search that correlates the pair
-itself. Every pair pays for ``encoded.dominant_share``; pairs where one motion dominates
-also for the seeds (docs/protection.md, "Seeds through the codec where one motion
-dominates").
+itself, and the zoom route's test alone (``encoded.zoom_gate``, with a pair of labels over a
+zoom through x264 added). Every pair pays for ``encoded.dominant_share``, and where no shift
+dominates for ``encoded.zoom_gate``; pairs where one motion dominates also for the seeds
+(docs/protection.md, "Seeds through the codec where one motion dominates", "A zoom for the
+codec gate").
 
 With ``--translucent``, instead: on the same four pairs and a semi-transparent logo pair
 from the overlay family, one thread, what vsvfi.translucent adds: per pair, the search
@@ -138,11 +140,15 @@ def codec(pairs: dict, rounds: int) -> int:
     def without():  # the masks without the codec seeds; the layer search correlates the pair itself
         return tl.find(a, b, protect.masks_and_motion(a, b, codec=False).keep)
 
-    print("| pair (1920x1080) | dominant share | masks and layer search, ms | the same without the codec seeds, ms "
-          "| overlay pixels | without the codec seeds |")
-    print("|---|---|---|---|---|---|")
+    def zoomed():  # the zoom route's test alone, as the filter reads it where the shift gate is not open
+        encoded.zoom_gate(a, b, spread, encoded.moving_pixels(a, b, spread))
+
+    print("| pair (1920x1080) | dominant share | zoom gate | masks and layer search, ms | the same without the codec "
+          "seeds, ms | the zoom gate alone, ms | overlay pixels | without the codec seeds |")
+    print("|---|---|---|---|---|---|---|---|")
     for clip, (a, b) in pairs.items():
-        runs = {now: [], without: []}
+        spread = neighbourhood.range3(a)
+        runs = {now: [], without: [], zoomed: []}
         for _ in range(rounds):  # interleaved
             for work in runs:
                 t0 = time.perf_counter()
@@ -150,9 +156,10 @@ def codec(pairs: dict, rounds: int) -> int:
                 runs[work].append(time.perf_counter() - t0)
         ms = {k: 1e3 * statistics.median(v) for k, v in runs.items()}
         share = encoded.dominant_share(a, b, protect.motion_shifts(a, b))
+        gate = encoded.zoom_gate(a, b, spread)
         found = {c: float((protect.masks_and_motion(a, b, codec=c).overlay > 0).mean()) for c in (True, False)}
-        print(f"| {clip} | {share:.2f} | {ms[now]:.0f} | {ms[without]:.0f} | {100 * found[True]:.3f} % | "
-              f"{100 * found[False]:.3f} % |")
+        print(f"| {clip} | {share:.2f} | {gate:.2f} | {ms[now]:.0f} | {ms[without]:.0f} | {ms[zoomed]:.1f} | "
+              f"{100 * found[True]:.3f} % | {100 * found[False]:.3f} % |")
     print(f"\nmedian of {rounds} interleaved rounds, one thread.")
     return 0
 
@@ -215,6 +222,10 @@ def main() -> int:
                     if c.name.startswith("overlay white 32px subtitle outline over pan") and "x264" in c.name)
         rgb = vs.core.resize.Bicubic(case.clip, 1920, 1080, format=vs.RGBS)
         pairs["subtitle over a pan, x264"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
+        case = next(c for c in families.cases("overlay")
+                    if c.name.startswith("overlay white 14px labels at the edges over zoom") and "x264" in c.name)
+        rgb = vs.core.resize.Bicubic(case.clip, 1920, 1080, format=vs.RGBS)
+        pairs["labels over a zoom, x264"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
         return codec(pairs, args.rounds)
     if args.translucent:
         case = next(c for c in families.cases("overlay") if c.name.startswith("overlay patch logos alpha 0.5 and 0.8 over pan 40px"))
