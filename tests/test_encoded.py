@@ -69,6 +69,17 @@ def test_encoded_text_over_a_pan_is_seeded_through_the_codec_noise(encoded_text,
     assert psnr(render(a, b)[0], mid, case.mask) >= psnr(blend, mid, case.mask) + gain
 
 
+def test_a_pan_is_left_to_the_shift_route(encoded_text):
+    """Over a pan the zoom model fits a zoom of rate about 0: the zoom route stays shut (its
+    span test), so a pan is judged at the shift route's own thresholds only. Without that
+    test a tiled texture sliding over a pan passed as such a "zoom" (docs/protection.md)."""
+    for _, a, _, b, _ in encoded_text.values():
+        x0, x1 = a.astype(np.float32) / 255, b.astype(np.float32) / 255
+        k = zoom.zoom_fit(x0, x1, range3(x0))[0]
+        assert abs(k) * max(x0.shape[1:]) / 2 <= encoded.ZOOM_SPAN[0]
+        assert encoded.zoom_gate(x0, x1, range3(x0)) == 0.0
+
+
 @pytest.mark.parametrize("stem", list(assets.SAMPLES))
 def test_no_sample_clip_pair_gets_a_seed_through_the_codec_noise(sample, stem, monkeypatch):
     """Real footage: a head moving in front of a still background, pans by fractions of a
