@@ -4,7 +4,7 @@ motion v(x) = k x + t (k: the zoom's rate, t: the pan; pixels) may (docs/protect
 "A zoom for the codec gate").
 
 The fit: phase correlation (as :func:`vsvfi.motion.phase_peaks`) in each tile of a 4x4 grid over
-the luma block-averaged to at most :data:`FIT_WIDTH` pixels wide; the model through every two
+the luma at most :data:`FIT_WIDTH` pixels wide (one pixel per block: the mean of 2 x 2 pixels); the model through every two
 tiles' peaks, the one most tiles agree with (within :data:`AGREE` pixels) refitted on them
 (RANSAC in the manner of Fischler and Bolles, 1981, over all pairs); then Gauss-Newton on the
 luma (Lucas and Kanade, 1981, with the three parameters of this model), first on the small
@@ -36,8 +36,9 @@ POINTS = 4000
 
 def _small(img: np.ndarray, f: int) -> np.ndarray:
     """The luma (mean over the channels) of ``img`` one pixel per f x f block: the mean of the
-    2 x 2 pixels at its centre (the whole block for f <= 2; a coarser look at larger f, which
-    the refinement on the full frame makes up for)."""
+    2 x 2 pixels at or next to its centre (pixels f // 2 - 1 and f // 2 of the block; the
+    whole block for f <= 2; a coarser look at larger f, which the refinement on the full
+    frame makes up for)."""
     if f == 1:
         return img.mean(axis=0, dtype=np.float32)
     o = f // 2 - 1
@@ -134,9 +135,17 @@ def _spread_out(ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def zoom_fit(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray) -> np.ndarray | None:
-    """(k, ty, tx): the zoom and pan v(x) = (k y + ty, k x + tx) that carries ``img0`` to
-    ``img1`` best; None where the tiles agree on none. ``spread``: float32 (H, W), the 3x3
-    range of ``img0`` (its textured pixels, 0.05 or more, are the full-size points)."""
+    """The zoom and pan v(x) = (k y + ty, k x + tx) that carries ``img0`` to ``img1`` best.
+
+    Args:
+        img0, img1: float32 (3, H, W) RGB in [0, 1], source frames i and i + 1.
+        spread: float32 (H, W), the 3x3 range of ``img0`` (its textured pixels, 0.05 or
+            more, are the points of the full-size refinement).
+
+    Returns:
+        float64 (3,): k (the zoom's rate, unitless: 0.1 for a 10 % zoom in), ty and tx
+        (pixels); None where fewer than 4 tiles agree on a model, or the frame is too small
+        for tiles of :data:`MIN_TILE` pixels. Raises nothing on flat or unrelated frames."""
     h, w = img0.shape[1:]
     f = max(1, -(-w // FIT_WIDTH))
     s0, s1 = _small(img0, f), _small(img1, f)
