@@ -55,6 +55,12 @@ ZOOM = (0.45, 0.55)
 STILL = (0.3, 0.2)
 ZOOM_SPAN = (1.0, 2.0)
 ZOOM_RELATIVE = (0.05, 0.1)
+#: :func:`zoom_gate` reads the zoom's share on the pair block-averaged w // SHARE_WIDTH times
+#: (frames 1280 px wide and up), as :func:`vsvfi.protect.motion_shifts` reads its peaks: at full
+#: size a zoom upscaled 3x carries 0.46 of its moving pixels (0.60 at 640 px wide), its edges
+#: too soft for the tolerance's share of their contrast, which the codec's upscaled noise
+#: exceeds (docs/protection.md, "The zoom gate at any frame size").
+SHARE_WIDTH = 640
 #: Fractions of a pixel (quarters) :func:`dominant_share` tries beside the best whole shift.
 OFFSETS = (-0.5, -0.25, 0.0, 0.25, 0.5)
 #: :func:`dominant_share` reads every GRID-th row and column of frames up to GRID_WIDTH pixels
@@ -173,13 +179,20 @@ def zoom_share(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray, moving=No
     return float((judged * carried).sum() / max(float(judged.sum()), 1e-6))
 
 
+def _averaged(img: np.ndarray, f: int) -> np.ndarray:
+    """float32 (3, H // f, W // f): the mean of each f x f block of ``img`` (3, H, W)."""
+    h, w = img.shape[1] // f, img.shape[2] // f
+    return img[:, :h * f, :w * f].reshape(3, h, f, w, f).mean(axis=(2, 4), dtype=np.float32)
+
+
 def zoom_gate(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray, moving: tuple | None = None) -> float:
     """How far (0..1) one zoom and pan moves the whole picture: :func:`zoom_share` between
     :data:`ZOOM`, times the share of the textured pixels that do not move between
     :data:`STILL` (a head moving in front of a still background is carried by such a model
     too, but most of its picture stays put), times how far the zoom's rate k moves the
     frame's edges against its centre (|k| times half the larger side, pixels) between
-    :data:`ZOOM_SPAN` (a pan is the shift route's to judge, at its own thresholds). 0 where
+    :data:`ZOOM_SPAN` (a pan is the shift route's to judge, at its own thresholds). The share
+    is read on the pair block-averaged to about :data:`SHARE_WIDTH` pixels wide. 0 where
     nothing moves or the fit fails. ``moving``: :func:`moving_pixels` of the pair when known."""
     moving = moving_pixels(img0, img1, spread) if moving is None else moving
     if not moving or moving[5] >= STILL[0]:
@@ -188,6 +201,12 @@ def zoom_gate(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray, moving: tu
     span = 0.0 if model is None else abs(model[0]) * max(img0.shape[1:]) / 2
     if span <= ZOOM_SPAN[0]:
         return 0.0
-    share = zoom_share(img0, img1, spread, moving, model)
+    f = img0.shape[2] // SHARE_WIDTH
+    if f > 1:  # the model in pixels of the averaged frames, whose pixel j is centred on f j + (f - 1) / 2
+        a, b = (_averaged(x, f) for x in (img0, img1))
+        o = model[0] * (f - 1) / 2
+        share = zoom_share(a, b, range3(a), None, (model[0], (model[1] + o) / f, (model[2] + o) / f))
+    else:
+        share = zoom_share(img0, img1, spread, moving, model)
     return float(smoothstep(np.float32(share), *ZOOM) * smoothstep(np.float32(moving[5]), *STILL)
                  * smoothstep(np.float32(span), *ZOOM_SPAN))
