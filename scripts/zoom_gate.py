@@ -13,7 +13,9 @@ the filter's defaults with that route changed in one process:
   (0.15-0.3 is the one the shift route uses);
 - ``share alone``: the zoom route gated on the zoom's share alone (no ceiling on the share of
   textured pixels that stay put, no smallest span of the zoom);
-- ``gate open``: the shift route's seeds on every pair (what a gate always open would do).
+- ``gate open``: the shift route's seeds on every pair (what a gate always open would do);
+- ``full-size share``: the zoom's share read on the frames at their own size, not averaged
+  to about 640 px wide (``encoded.SHARE_WIDTH``; the code before 2026-11-30, Session T).
 
 It reports, per variant:
 
@@ -22,7 +24,11 @@ It reports, per variant:
    and the zoom share, the still share and the gate per case;
 2. every pair (j, j + 2) of the three sample clips (RGB24 through zimg): how many pairs pass
    the zoom gate, how many pairs' codec seeds the variant changes against ``before``, the
-   mean change of PSNR against frame j + 1 over all the pairs and the worst pair.
+   mean change of PSNR against frame j + 1 over all the pairs and the worst pair;
+3. the overlay family's zooms resized (bicubic) to 1280x720 and 1920x1080: the zoom share at
+   full size and averaged, the gate with ``full-size share`` and now, and PSNR inside the
+   boxes for a blend, ``full-size share`` and now; and how many of the families' cases 1280 px
+   wide and up (pans, large motion, cuts) pass the zoom gate either way.
 
     python scripts/zoom_gate.py [--out FILE] [--variants NAME ...]
 
@@ -57,7 +63,7 @@ core = vs.core
 def variant(name: str):
     """The filter's protection as variant ``name`` while inside."""
     saved = protect.zoom_gate, protect.ZOOM_RELATIVE, protect.dominant_share
-    share, relative = encoded.zoom_share, None
+    share, relative, width = encoded.zoom_share, None, encoded.SHARE_WIDTH
     if name == "before":
         protect.zoom_gate = lambda *args: 0.0
     elif name.startswith("relative "):
@@ -69,15 +75,18 @@ def variant(name: str):
         protect.zoom_gate = gate
     elif name == "gate open":
         protect.dominant_share = lambda *args, **kw: 1.0
+    elif name == "full-size share":
+        encoded.SHARE_WIDTH = 1 << 30
     elif name != "now":
         raise SystemExit(f"unknown variant {name!r}")
     try:
         yield
     finally:
         protect.zoom_gate, protect.ZOOM_RELATIVE, protect.dominant_share = saved
+        encoded.SHARE_WIDTH = width
 
 
-VARIANTS = ("before", "now", "relative 0.08-0.15", "relative 0.15-0.3", "share alone", "gate open")
+VARIANTS = ("before", "now", "relative 0.08-0.15", "relative 0.15-0.3", "share alone", "gate open", "full-size share")
 
 
 def _f32(x: np.ndarray) -> np.ndarray:
@@ -164,6 +173,45 @@ def sample_table(names: list[str]) -> list[str]:
     return out
 
 
+def size_table() -> list[str]:
+    """The family's zooms at 1280x720 and 1920x1080, and the families' wide cases."""
+    out = ["| case | size | zoom share, full size | averaged | gate, full-size share | gate now | blend "
+           "| full-size share | now |", "|---|---|---|---|---|---|---|---|---|"]
+    for case in (c for c in families.cases("overlay") if " zoom " in c.name):
+        for k in (2, 3):
+            rgb = core.resize.Bicubic(case.clip, 640 * k, 360 * k, format=vs.RGB24)
+            a, mid, b = (frame_array(rgb.get_frame(i)) for i in range(3))
+            mask = np.repeat(np.repeat(case.mask, k, axis=0), k, axis=1)
+            x0, x1 = _f32(a), _f32(b)
+            spread = range3(x0)
+            f = encoded.SHARE_WIDTH
+            small = [encoded._averaged(x, x0.shape[2] // f) for x in (x0, x1)]
+            cells = [encoded.zoom_share(x0, x1, spread), encoded.zoom_share(*small, range3(small[0]))]
+            with variant("full-size share"):
+                cells.append(encoded.zoom_gate(x0, x1, spread))
+            cells.append(encoded.zoom_gate(x0, x1, spread))
+            cells.append(psnr(((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8), mid, mask))
+            for v in ("full-size share", "now"):
+                with variant(v):
+                    cells.append(psnr(render(a, b)[0], mid, mask))
+            name = case.name.removeprefix("overlay ")
+            out.append(f"| {name} | {640 * k}x{360 * k} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+    wide, gated = 0, [0, 0]
+    for fam in families.FAMILIES:
+        for case in families.cases(fam):
+            if case.clip.width < 1280:
+                continue
+            wide += 1
+            x0, x1 = (_f32(frame_array(case.clip.get_frame(i))) for i in (0, 2))  # the pair hard_scenes.py renders
+            spread = range3(x0)
+            with variant("full-size share"):
+                gated[0] += encoded.zoom_gate(x0, x1, spread) > 0
+            gated[1] += encoded.zoom_gate(x0, x1, spread) > 0
+    out += ["", f"Cases of the families (scripts/hard_scenes.py) 1280 px wide and up: {wide}; past the zoom gate "
+            f"with the full-size share: {gated[0]}, now: {gated[1]}."]
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
@@ -175,7 +223,9 @@ def main() -> int:
             "[protection.md](protection.md), \"A zoom for the codec gate\".\n")
     text = "\n".join([head, "## Overlays over a zoom (PSNR dB inside the boxes)", "", *overlay_table(args.variants), "",
                       "## Sample clips, every second frame (PSNR dB of the whole frame, against `before`)", "",
-                      *sample_table(args.variants), ""])
+                      *sample_table(args.variants), "",
+                      "## The family's zooms at other frame sizes (PSNR dB inside the boxes)", "",
+                      *size_table(), ""])
     if args.out:
         args.out.write_text(text)
     else:
