@@ -68,12 +68,13 @@ OFFSETS = (-0.5, -0.25, 0.0, 0.25, 0.5)
 GRID, GRID_WIDTH, SAMPLES = 2, 640, 10000
 
 
-def codec_static(img0: np.ndarray, img1: np.ndarray, d: np.ndarray, p) -> np.ndarray:
+def codec_static(img0: np.ndarray, img1: np.ndarray, d: np.ndarray, p, spread: np.ndarray | None = None) -> np.ndarray:
     """float32 (H, W) in [0, 1]: pixels of edges whose difference ``d`` between the frames (the
     largest over the channels) is small against their contrast, where most such pixels around
     do not agree exactly (static under a codec's noise; ``relative``, ``strong``, ``clean``,
-    ``exact`` and ``still`` of the :class:`vsvfi.protect.Protection` ``p``)."""
-    c = np.minimum(range3(img0), range3(img1))
+    ``exact`` and ``still`` of the :class:`vsvfi.protect.Protection` ``p``). ``spread``: the
+    3x3 range of ``img0`` when known."""
+    c = np.minimum(range3(img0) if spread is None else spread, range3(img1))
     edge = smoothstep(d / np.maximum(c, 1e-3), p.relative[1], p.relative[0]) * smoothstep(c, *p.strong)
     share = box(edge * (d <= p.exact[0]), CLEAN_RADIUS) / np.maximum(box(edge, CLEAN_RADIUS), 1e-3)
     edge = edge * smoothstep(share, *p.clean)

@@ -54,13 +54,25 @@ def box(x: np.ndarray, radius: int) -> np.ndarray:
     return ndimage.uniform_filter(x, size=size, mode="nearest", output=np.float32)
 
 
-def gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def gradients(img: np.ndarray, where: tuple[slice, slice] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Largest absolute central difference over the channels of ``img`` (3, H, W), across
-    columns and across rows (edge pixels repeated)."""
+    columns and across rows (edge pixels repeated); ``where``: only over these rows and
+    columns (slices with a start and stop inside the frame), as over the whole frame."""
+    if where is not None:  # a pixel more on each side inside the frame, cut off again
+        ys, xs = (slice(max(0, s.start - 1), s.stop + 1) for s in where)
+        inner = tuple(slice(s.start - c.start, s.stop - c.start) for s, c in zip(where, (ys, xs)))
+        return tuple(g[inner] for g in gradients(img[:, ys, xs]))
     p = np.pad(img, ((0, 0), (1, 1), (1, 1)), mode="edge")
     gx = np.abs(p[:, 1:-1, 2:] - p[:, 1:-1, :-2]).max(axis=0)
     gy = np.abs(p[:, 2:, 1:-1] - p[:, :-2, 1:-1]).max(axis=0)
     return gx, gy
+
+
+def around(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """The rows and columns of the box around the nonzero pixels of ``mask`` (H, W; at least
+    one), ``margin`` pixels wider on every side, inside the frame."""
+    return tuple(slice(max(0, i[0] - margin), min(n, i[-1] + 1 + margin)) for i, n in
+                 zip((np.nonzero(mask.any(axis=k))[0] for k in (1, 0)), mask.shape))
 
 
 def window(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:

@@ -22,7 +22,7 @@ from .neighbourhood import extreme3 as _extreme3
 from .neighbourhood import gradients as _gradients
 from .neighbourhood import opened as _opened
 from .neighbourhood import range3 as _range3
-from .neighbourhood import smoothstep
+from .neighbourhood import around, smoothstep
 from .neighbourhood import window as _window
 
 
@@ -224,7 +224,7 @@ def _codec_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np
         carried, p = zoomed, replace(p, relative=ZOOM_RELATIVE)
     if carried <= 0:
         return None, None
-    loose = np.maximum(exact, codec_static(img0, img1, np.abs(img0 - img1).max(axis=0), p))
+    loose = np.maximum(exact, codec_static(img0, img1, np.abs(img0 - img1).max(axis=0), p, spread))
     new = _seeds(img0, img1, loose, spread, p) * (seed <= 0.5) * np.float32(carried)
     new[new <= 0.5] = 0  # fractions of a seed would paint fractions of the pixels
     return (new if new.any() else None), loose
@@ -465,8 +465,7 @@ def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np
     return static, _seeds(img0, img1, exact, spread, p), exact, spread
 
 
-#: Below this (0..1), the static edges across and along near a seed count as none
-#: (docs/protection.md, "Fractional seeds").
+#: Below this (0..1) the static edges near a seed count as none (docs/protection.md, "Fractional seeds").
 EDGES_BOTH_WAYS = 0.5
 
 
@@ -475,18 +474,20 @@ def _seeds(img0: np.ndarray, img1: np.ndarray, exact: np.ndarray, spread: np.nda
     # thin strokes stay (the middle of a 1 px line has 3 of 9, of a 2 px one 6 of 9);
     # isolated pixels that agree by chance (1 or 2 of 9) do not
     still = exact * smoothstep(_box(exact, 1), *p.still)
-    around = _box(1 - still, p.radius)
+    moving = _box(1 - still, p.radius)
     edges = _extreme3(_extreme3(spread, np.maximum), np.maximum)
-    overlay = still * smoothstep(around, *p.moving) * smoothstep(edges, *p.contrast)
+    overlay = still * smoothstep(moving, *p.moving) * smoothstep(edges, *p.contrast)
     if not overlay.any():  # most strips of real footage: the edge test below would multiply zeros
         return overlay
-    (gx0, gy0), (gx1, gy1) = _gradients(img0), _gradients(img1)
-    across, along = (exact * smoothstep(np.minimum(g0, g1), *p.contrast) for g0, g1 in ((gx0, gx1), (gy0, gy1)))
+    box = around(overlay, REACH)  # what the edge test below reads
+    (gx0, gy0), (gx1, gy1) = _gradients(img0, box), _gradients(img1, box)
+    across, along = (exact[box] * smoothstep(np.minimum(g0, g1), *p.contrast) for g0, g1 in ((gx0, gx1), (gy0, gy1)))
     both = np.minimum(_dilate(across, REACH), _dilate(along, REACH))
     # faint or scattered static edges (real footage: chance agreements beside a moving face)
     # would make fractional seeds that still paint and blend a fraction of their surroundings
     both[both <= EDGES_BOTH_WAYS] = 0
-    return overlay * both
+    overlay[box] *= both
+    return overlay
 
 
 def _grown(seed: np.ndarray, exact: np.ndarray, p: Protection) -> np.ndarray:
