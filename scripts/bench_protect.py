@@ -20,7 +20,7 @@ x264, one thread, what the seeds through a codec's noise (vsvfi.encoded) add: th
 the layer search (vsvfi.translucent) as the filter runs them, against the masks without
 those seeds (``masks_and_motion(codec=False)``) and a layer search that correlates the pair
 itself, and the zoom route's test alone (``encoded.zoom_gate``, with a pair of labels over a
-zoom through x264 added). Every pair pays for ``encoded.dominant_share``, and where no shift
+zoom through x264 and a pair of bikes where the camera zooms added). Every pair pays for ``encoded.dominant_share``, and where no shift
 dominates for ``encoded.zoom_gate``; pairs where one motion dominates also for the seeds
 (docs/protection.md, "Seeds through the codec where one motion dominates", "A zoom for the
 codec gate").
@@ -206,8 +206,11 @@ def main() -> int:
 
     pairs = {}
     # 110/111: a still shot, whose codec noise makes scattered overlay seeds (docs/protection.md)
-    for label, (clip, n, matrix) in {"bigbuckbunny": ("bigbuckbunny", 60, "709"), "bikes": ("bikes", 40, "170m"),
-                                     "bigbuckbunny still shot": ("bigbuckbunny", 110, "709")}.items():
+    sources = {"bigbuckbunny": ("bigbuckbunny", 60, "709"), "bikes": ("bikes", 40, "170m"),
+               "bigbuckbunny still shot": ("bigbuckbunny", 110, "709")}
+    if args.codec:  # bikes where the camera zooms: past the zoom gate at 1080p, no seeds
+        sources["bikes, zooming"] = ("bikes", 30, "170m")
+    for label, (clip, n, matrix) in sources.items():
         src = vs.core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[clip])))
         rgb = vs.core.resize.Bicubic(src, 1920, 1080, format=vs.RGBS, matrix_in_s=matrix)
         pairs[label] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (n, n + 1)]
