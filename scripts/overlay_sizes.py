@@ -1,0 +1,110 @@
+"""The static-overlay protection on upscaled frames: the overlay family (vsvfi.families_overlay,
+640x360, uncompressed) resized (bicubic) to 1280x720 and 1920x1080, beside its own size.
+
+The family was tuned at 640x360, and the protection's radii and tests are in pixels. Held-out
+overlays drawn sharp at 1280x720 (scripts/heldout_overlays.py) do about as well as at 640x360;
+an upscaled frame is different: every edge, and every anti-aliased edge of the text, is 2 or
+3 pixels of mixed colours (docs/protection.md, "What it cannot do").
+
+    python scripts/overlay_sizes.py [--out FILE] [--sizes 1 2 3]
+
+Prints (or writes) markdown: per size and per overlay set, how many cases meet issue 12's goals
+(inside the boxes at least a blend + 2 dB, or exact where the blend is exact too; outside them
+within 0.3 dB of ``protect_static=False``), with the means; then per size and background.
+PSNR is RGB at t = 0.5 against the middle frame resized the same way; the boxes are the
+family's, scaled. About 15 minutes on the CPU provider at sizes 1, 2 and 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+import vapoursynth as vs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hard_scenes import psnr, render  # noqa: E402
+from vsvfi import families  # noqa: E402
+from vsvfi.frames import frame_array  # noqa: E402
+
+core = vs.core
+#: The family's overlay sets and backgrounds, as its case names spell them.
+SETS = ("white 32px subtitle", "yellow 24px subtitle", "black 48px caption", "patch logos", "text logos",
+        "white 14px labels", "running timecode", "broadcast subtitle")
+BACKGROUNDS = ("pan", "zoom", "shake", "static")
+
+
+def measure(k: int) -> list[dict]:
+    """One row per clean overlay case at ``k`` times its size."""
+    rows = []
+    for case in families.cases("overlay"):
+        if "x264" in case.name:
+            continue
+        clip = case.clip if k == 1 else core.resize.Bicubic(case.clip, case.clip.width * k, case.clip.height * k)
+        a, mid, b = (frame_array(clip.get_frame(i)) for i in range(3))
+        mask = np.repeat(np.repeat(case.mask, k, axis=0), k, axis=1)
+        on, off = render(a, b)[0], render(a, b, protect_static=False)[0]
+        blend = ((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8)
+        rows.append({"name": case.name.removeprefix("overlay "), "inside": psnr(on, mid, mask),
+                     "blend": psnr(blend, mid, mask), "off": psnr(off, mid, mask),
+                     "outside": psnr(on, mid, ~mask), "outside_off": psnr(off, mid, ~mask)})
+    return rows
+
+
+def _met(r: dict) -> bool:
+    return r["inside"] >= r["blend"] + 2 or (r["blend"] >= 100 and r["inside"] >= 100)
+
+
+def _line(label: str, rows: list[dict]) -> str:
+    finite = [r for r in rows if r["blend"] < 100]
+    gain = np.array([r["inside"] - r["blend"] for r in finite]) if finite else np.zeros(1)
+    out = np.array([r["outside"] - r["outside_off"] for r in rows])
+    return (f"| {label} | {len(rows)} | {sum(map(_met, rows))} | {gain.mean():+.2f} ({gain.min():+.2f}) | "
+            f"{sum(o >= -0.3 for o in out)} | {out.mean():+.2f} ({out.min():+.2f}) |")
+
+
+def report(sizes: list[int]) -> str:
+    head = ["| {} | cases | inside: blend + 2 dB | inside: on - blend, mean (worst) | outside: within 0.3 dB of off "
+            "| outside: on - off, mean (worst) |", "|---|---|---|---|---|---|"]
+    by_size = {k: measure(k) for k in sizes}
+    lines = ["| size | cases | inside: blend + 2 dB | inside: on - blend, mean (worst) | outside: within 0.3 dB of off "
+             "| outside: on - off, mean (worst) |", "|---|---|---|---|---|---|"]
+    lines += [_line(f"{640 * k}x{360 * k}", rows) for k, rows in by_size.items()]
+    for title, keys in (("overlay set", SETS), ("background", BACKGROUNDS)):
+        lines += ["", head[0].format(f"{title}, size"), head[1]]
+        for key in keys:
+            for k, rows in by_size.items():
+                sub = [r for r in rows if (r["name"].startswith(key) if title == "overlay set" else f" over {key}" in r["name"])]
+                lines.append(_line(f"{key}, {640 * k}x{360 * k}", sub))
+    lines += ["", "| case | " + " | ".join(f"{640 * k}x{360 * k}: on / blend / off" for k in sizes) + " |",
+              "|---|" + "---|" * len(sizes)]
+    for i, r in enumerate(by_size[sizes[0]]):
+        cells = [f"{by_size[k][i]['inside']:.2f} / {by_size[k][i]['blend']:.2f} / {by_size[k][i]['off']:.2f}" for k in sizes]
+        lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
+    intro = (f"# The overlay family on upscaled frames\n\nProduced by `python scripts/overlay_sizes.py --out "
+             f"docs/overlay-sizes.md` on {datetime.date.today()} ({platform.machine()}, CPU provider). What the cases are: "
+             "the script's docstring; inside: the overlays' boxes grown by 2 px (scaled); `on`/`off`: `protect_static` "
+             "True/False; PSNR dB, RGB.\n")
+    return "\n".join([intro, *lines, ""])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 3], help="factors of 640x360")
+    args = ap.parse_args()
+    text = report(args.sizes)
+    if args.out:
+        args.out.write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
