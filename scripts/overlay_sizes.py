@@ -6,18 +6,17 @@ overlays drawn sharp at 1280x720 (scripts/heldout_overlays.py) do about as well 
 an upscaled frame is different: every edge, and every anti-aliased edge of the text, is 2 or
 3 pixels of mixed colours (docs/protection.md, "What it cannot do").
 
-    python scripts/overlay_sizes.py [--out FILE] [--sizes 1 2 3]
+    python scripts/overlay_sizes.py [--out FILE]
 
 Prints (or writes) markdown: per size and per overlay set, how many cases meet issue 12's goals
 (inside the boxes at least a blend + 2 dB, or exact where the blend is exact too; outside them
 within 0.3 dB of ``protect_static=False``), with the means; then per size and background.
 PSNR is RGB at t = 0.5 against the middle frame resized the same way; the boxes are the
-family's, scaled. About 15 minutes on the CPU provider at sizes 1, 2 and 3.
+family's, scaled. About 25 minutes on the CPU provider.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import platform
 import sys
@@ -29,6 +28,7 @@ import vapoursynth as vs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hard_scenes import psnr, render  # noqa: E402
+from heldout_scenes import cli  # noqa: E402
 from vsvfi import families  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 
@@ -68,7 +68,7 @@ def _line(label: str, rows: list[dict]) -> str:
             f"{sum(o >= -0.3 for o in out)} | {out.mean():+.2f} ({out.min():+.2f}) |")
 
 
-def report(sizes: list[int]) -> str:
+def report(sizes: tuple[int, ...] = (1, 2, 3)) -> str:
     head = ["| {} | cases | inside: blend + 2 dB | inside: on - blend, mean (worst) | outside: within 0.3 dB of off "
             "| outside: on - off, mean (worst) |", "|---|---|---|---|---|---|"]
     by_size = {k: measure(k) for k in sizes}
@@ -93,18 +93,5 @@ def report(sizes: list[int]) -> str:
     return "\n".join([intro, *lines, ""])
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 3], help="factors of 640x360")
-    args = ap.parse_args()
-    text = report(args.sizes)
-    if args.out:
-        args.out.write_text(text)
-    else:
-        print(text)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    cli(report, __doc__)
