@@ -236,15 +236,12 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     ``static``, overlay ``seed`` and ``exact``-ly static pixels (:func:`_static_masks`); the
     pair's :func:`motion_shifts` ``groups`` and ``exact`` with the pixels static under a
     codec's noise (``loose``) when known."""
-    rows, cols = (np.nonzero((seed > 0).any(axis=k))[0] for k in (1, 0))
-    if not rows.size:
+    if not (seed > 0).any():
         return static, seed, seed, []
     d = np.abs(img0 - img1).max(axis=0)
     exact = np.maximum(exact, codec_static(img0, img1, d, params)) if loose is None else loose
     # everything below reaches at most r pixels from a seed: work on that box only
-    r = params.grow + params.rim + 2 * params.near
-    h, w = seed.shape
-    box = (slice(max(0, rows[0] - r), min(h, rows[-1] + 1 + r)), slice(max(0, cols[0] - r), min(w, cols[-1] + 1 + r)))
+    box = around(seed > 0, params.grow + params.rim + 2 * params.near)
     zone = np.zeros_like(seed)
     zone[box] = _dilate(seed[box], params.grow + params.rim + params.near)
     shifts = _refined(img0, img1, seed, motion_shifts(img0, img1) if groups is None else groups)
@@ -465,7 +462,8 @@ def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np
     return static, _seeds(img0, img1, exact, spread, p), exact, spread
 
 
-#: Below this (0..1) the static edges near a seed count as none (docs/protection.md, "Fractional seeds").
+#: Below this (0..1), the static edges across and along near a seed count as none
+#: (docs/protection.md, "Fractional seeds").
 EDGES_BOTH_WAYS = 0.5
 
 
