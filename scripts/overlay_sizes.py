@@ -6,17 +6,23 @@ overlays drawn sharp at 1280x720 (scripts/heldout_overlays.py) do about as well 
 an upscaled frame is different: every edge, and every anti-aliased edge of the text, is 2 or
 3 pixels of mixed colours (docs/protection.md, "What it cannot do").
 
-    python scripts/overlay_sizes.py [--out FILE]
+    python scripts/overlay_sizes.py [--out FILE] [--variant union --sizes 2 3]
 
 Prints (or writes) markdown: per size and per overlay set, how many cases meet issue 12's goals
 (inside the boxes at least a blend + 2 dB, or exact where the blend is exact too; outside them
 within 0.3 dB of ``protect_static=False``), with the means; then per size and background.
 PSNR is RGB at t = 0.5 against the middle frame resized the same way; the boxes are the
 family's, scaled. About 25 minutes on the CPU provider.
+
+``--variant union`` (an experiment, not the filter): the masks of the frame at its size
+joined (per-pixel maximum, shifts merged) with the masks of the pair averaged down to about
+640 px wide and repeated up, for frames 1280 px wide and up.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import datetime
 import platform
 import sys
@@ -28,8 +34,8 @@ import vapoursynth as vs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hard_scenes import psnr, render  # noqa: E402
-from heldout_scenes import cli  # noqa: E402
-from vsvfi import families  # noqa: E402
+from vsvfi import encoded, families, protect  # noqa: E402
+from vsvfi import filter as vsvfi_filter  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 
 core = vs.core
@@ -37,6 +43,35 @@ core = vs.core
 SETS = ("white 32px subtitle", "yellow 24px subtitle", "black 48px caption", "patch logos", "text logos",
         "white 14px labels", "running timecode", "broadcast subtitle")
 BACKGROUNDS = ("pan", "zoom", "shake", "static")
+
+
+def _union(img0: np.ndarray, img1: np.ndarray, params=protect.DEFAULT, codec: bool = True) -> protect.Masks:
+    m = protect.masks_and_motion(img0, img1, params, codec)
+    k = img0.shape[2] // 640
+    if k < 2:
+        return m
+    h, w = img0.shape[1:]
+    s = protect.masks_and_motion(*(encoded._averaged(x, k) for x in (img0, img1)), params, codec)
+
+    def up(x):
+        x = np.repeat(np.repeat(x, k, axis=0), k, axis=1)
+        return np.pad(x, ((0, h - x.shape[0]), (0, w - x.shape[1])), mode="edge")
+
+    shifts = list(dict.fromkeys([*m.shifts, *((dy * k, dx * k) for dy, dx in s.shifts)]))
+    return protect.Masks(*(np.maximum(a, up(b)) for a, b in zip(m[:3], s[:3])), shifts,
+                         np.maximum(m.layer_keep, up(s.layer_keep)), m.groups)
+
+
+@contextlib.contextmanager
+def variant(name: str):
+    """The filter's masks as variant ``name`` while inside."""
+    saved = vsvfi_filter.masks_and_motion
+    if name == "union":
+        vsvfi_filter.masks_and_motion = _union
+    try:
+        yield
+    finally:
+        vsvfi_filter.masks_and_motion = saved
 
 
 def measure(k: int) -> list[dict]:
@@ -68,10 +103,11 @@ def _line(label: str, rows: list[dict]) -> str:
             f"{sum(o >= -0.3 for o in out)} | {out.mean():+.2f} ({out.min():+.2f}) |")
 
 
-def report(sizes: tuple[int, ...] = (1, 2, 3)) -> str:
+def report(sizes: tuple[int, ...] = (1, 2, 3), name: str = "default") -> str:
     head = ["| {} | cases | inside: blend + 2 dB | inside: on - blend, mean (worst) | outside: within 0.3 dB of off "
             "| outside: on - off, mean (worst) |", "|---|---|---|---|---|---|"]
-    by_size = {k: measure(k) for k in sizes}
+    with variant(name):
+        by_size = {k: measure(k) for k in sizes}
     lines = ["| size | cases | inside: blend + 2 dB | inside: on - blend, mean (worst) | outside: within 0.3 dB of off "
              "| outside: on - off, mean (worst) |", "|---|---|---|---|---|---|"]
     lines += [_line(f"{640 * k}x{360 * k}", rows) for k, rows in by_size.items()]
@@ -86,12 +122,24 @@ def report(sizes: tuple[int, ...] = (1, 2, 3)) -> str:
     for i, r in enumerate(by_size[sizes[0]]):
         cells = [f"{by_size[k][i]['inside']:.2f} / {by_size[k][i]['blend']:.2f} / {by_size[k][i]['off']:.2f}" for k in sizes]
         lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
-    intro = (f"# The overlay family on upscaled frames\n\nProduced by `python scripts/overlay_sizes.py --out "
-             f"docs/overlay-sizes.md` on {datetime.date.today()} ({platform.machine()}, CPU provider). What the cases are: "
+    cmd = " ".join(["python scripts/overlay_sizes.py", *sys.argv[1:]])
+    intro = (f"# The overlay family on upscaled frames{'' if name == 'default' else ', variant ' + name}\n\n"
+             f"Produced by `{cmd}` on {datetime.date.today()} ({platform.machine()}, CPU provider). What the cases are: "
              "the script's docstring; inside: the overlays' boxes grown by 2 px (scaled); `on`/`off`: `protect_static` "
              "True/False; PSNR dB, RGB.\n")
     return "\n".join([intro, *lines, ""])
 
 
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
+    ap.add_argument("--variant", choices=("default", "union"), default="default")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 3], help="factors of 640x360")
+    args = ap.parse_args()
+    text = report(tuple(args.sizes), args.variant)
+    (args.out.write_text if args.out else print)(text)
+    return 0
+
+
 if __name__ == "__main__":
-    cli(report, __doc__)
+    sys.exit(main())
