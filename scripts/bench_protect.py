@@ -20,10 +20,10 @@ x264, one thread, what the seeds through a codec's noise (vsvfi.encoded) add: th
 the layer search (vsvfi.translucent) as the filter runs them, against the masks without
 those seeds (``masks_and_motion(codec=False)``) and a layer search that correlates the pair
 itself, and the zoom route's test alone (``encoded.zoom_gate``, with a pair of labels over a
-zoom through x264 and a pair of bikes where the camera zooms added). Every pair pays for ``encoded.dominant_share``, and where no shift
-dominates for ``encoded.zoom_gate``; pairs where one motion dominates also for the seeds
-(docs/protection.md, "Seeds through the codec where one motion dominates", "A zoom for the
-codec gate").
+zoom through x264 and a pair of bikes where the camera zooms added). Every pair pays for
+``encoded.dominant_share``, and where no shift dominates for ``encoded.zoom_gate``; pairs
+where one motion dominates also for the seeds (docs/protection.md, "Seeds through the codec
+where one motion dominates", "A zoom for the codec gate").
 
 With ``--translucent``, instead: on the same four pairs and a semi-transparent logo pair
 from the overlay family, one thread, what vsvfi.translucent adds: per pair, the search
