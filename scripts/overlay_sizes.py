@@ -6,7 +6,7 @@ overlays drawn sharp at 1280x720 (scripts/heldout_overlays.py) do about as well 
 an upscaled frame is different: every edge, and every anti-aliased edge of the text, is 2 or
 3 pixels of mixed colours (docs/protection.md, "What it cannot do").
 
-    python scripts/overlay_sizes.py [--out FILE] [--variant union --sizes 2 3]
+    python scripts/overlay_sizes.py [--out FILE] [--variant full-size --sizes 2 3]
 
 Prints (or writes) markdown: per size and per overlay set, how many cases meet issue 12's goals
 (inside the boxes at least a blend + 2 dB, or exact where the blend is exact too; outside them
@@ -14,9 +14,9 @@ within 0.3 dB of ``protect_static=False``), with the means; then per size and ba
 PSNR is RGB at t = 0.5 against the middle frame resized the same way; the boxes are the
 family's, scaled. About 25 minutes on the CPU provider.
 
-``--variant union`` (an experiment, not the filter): the masks of the frame at its size
-joined (per-pixel maximum, shifts merged) with the masks of the pair averaged down to about
-640 px wide and repeated up, for frames 1280 px wide and up.
+The filter joins the masks of a soft frame 1280 px wide and up with those of the pair
+averaged down to about 640 px wide (vsvfi.upscaled); ``--variant full-size`` scores the
+masks of the frame at its size alone, as before that.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import vapoursynth as vs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hard_scenes import psnr, render  # noqa: E402
-from vsvfi import encoded, families, protect  # noqa: E402
+from vsvfi import families, protect  # noqa: E402
 from vsvfi import filter as vsvfi_filter  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 
@@ -45,29 +45,12 @@ SETS = ("white 32px subtitle", "yellow 24px subtitle", "black 48px caption", "pa
 BACKGROUNDS = ("pan", "zoom", "shake", "static")
 
 
-def _union(img0: np.ndarray, img1: np.ndarray, params=protect.DEFAULT, codec: bool = True) -> protect.Masks:
-    m = protect.masks_and_motion(img0, img1, params, codec)
-    k = img0.shape[2] // 640
-    if k < 2:
-        return m
-    h, w = img0.shape[1:]
-    s = protect.masks_and_motion(*(encoded._averaged(x, k) for x in (img0, img1)), params, codec)
-
-    def up(x):
-        x = np.repeat(np.repeat(x, k, axis=0), k, axis=1)
-        return np.pad(x, ((0, h - x.shape[0]), (0, w - x.shape[1])), mode="edge")
-
-    shifts = list(dict.fromkeys([*m.shifts, *((dy * k, dx * k) for dy, dx in s.shifts)]))
-    return protect.Masks(*(np.maximum(a, up(b)) for a, b in zip(m[:3], s[:3])), shifts,
-                         np.maximum(m.layer_keep, up(s.layer_keep)), m.groups)
-
-
 @contextlib.contextmanager
 def variant(name: str):
     """The filter's masks as variant ``name`` while inside."""
     saved = vsvfi_filter.masks_and_motion
-    if name == "union":
-        vsvfi_filter.masks_and_motion = _union
+    if name == "full-size":
+        vsvfi_filter.masks_and_motion = protect.masks_and_motion
     try:
         yield
     finally:
@@ -132,7 +115,7 @@ def report(sizes: tuple[int, ...] = (1, 2, 3), name: str = "default") -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
-    ap.add_argument("--variant", choices=("default", "union"), default="default")
+    ap.add_argument("--variant", choices=("default", "full-size"), default="default")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 3], help="factors of 640x360")
     args = ap.parse_args()
     text = report(tuple(args.sizes), args.variant)

@@ -23,7 +23,6 @@ from .frames import frame_array, write_planes
 from .memory import CACHE_PAIRS_EXTRA, available_memory, cache_pairs, memory_needed
 from .overlay_motion import Layers, layers, paint, unmix
 from .protect import DEFAULT as PROTECTION
-from .protect import masks_and_motion
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
 from .scale_fusion import FUSED_SCALES, auto_scales, fuse, runs
 from .scale_fusion import prepare as prepare_pairs
@@ -31,6 +30,7 @@ from .scenes import SC_THRESHOLD, is_cut, is_static, pair_stats, static_stats
 from .timing import RatioTimeline
 from .translucent import TranslucentLayer, composite
 from .translucent import find as find_translucent
+from .upscaled import masks as masks_and_motion
 
 core = vs.core
 
