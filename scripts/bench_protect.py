@@ -35,6 +35,12 @@ from the overlay family, one thread, what vsvfi.translucent adds: per pair, the 
     .venv/bin/python scripts/bench_protect.py --motion [--rounds 5]
     .venv/bin/python scripts/bench_protect.py --translucent [--rounds 5]
     .venv/bin/python scripts/bench_protect.py --codec [--rounds 5]
+    .venv/bin/python scripts/bench_protect.py --upscaled [--rounds 5]
+
+With ``--upscaled``, instead: on the same four pairs (all soft at 1920x1080: upscaled 1.5x
+and 3x) and bigbuckbunny at its own 1280x720 (sharp), one thread, what vsvfi.upscaled adds:
+the masks the filter makes against the full-size masks alone, and the sharpness test alone
+(docs/protection.md, "Upscaled frames: the masks of the frame averaged down").
 """
 
 from __future__ import annotations
@@ -164,6 +170,31 @@ def codec(pairs: dict, rounds: int) -> int:
     return 0
 
 
+def upscaled(pairs: dict, rounds: int) -> int:
+    """The --upscaled table."""
+    from vsvfi import upscaled as up
+
+    print("| pair | sharpness | masks as the filter makes them, ms | full-size masks alone, ms | sharpness test, ms "
+          "| overlay pixels | full-size alone |")
+    print("|---|---|---|---|---|---|---|")
+    for clip, (a, b) in pairs.items():
+        f = a.shape[2] // 640
+        works = {"now": lambda: up.masks(a, b), "full": lambda: protect.masks_and_motion(a, b),
+                 "test": lambda: up.sharpness(a, f)}
+        runs = {k: [] for k in works}
+        for _ in range(rounds):  # interleaved
+            for k, work in works.items():
+                t0 = time.perf_counter()
+                work()
+                runs[k].append(time.perf_counter() - t0)
+        ms = {k: 1e3 * statistics.median(v) for k, v in runs.items()}
+        found = [float((m.overlay > 0).mean()) for m in (up.masks(a, b), protect.masks_and_motion(a, b))]
+        print(f"| {clip}, {a.shape[2]}x{a.shape[1]} | {up.sharpness(a, f):.2f} | {ms['now']:.0f} | {ms['full']:.0f} | "
+              f"{ms['test']:.1f} | {100 * found[0]:.3f} % | {100 * found[1]:.3f} % |")
+    print(f"\nmedian of {rounds} interleaved rounds, one thread.")
+    return 0
+
+
 def translucent(pairs: dict, rounds: int) -> int:
     """The --translucent table."""
     from vsvfi import translucent as tl
@@ -196,6 +227,7 @@ def main() -> int:
     ap.add_argument("--motion", action="store_true", help="the cost of vsvfi.overlay_motion's steps instead")
     ap.add_argument("--translucent", action="store_true", help="the cost of vsvfi.translucent instead")
     ap.add_argument("--codec", action="store_true", help="the cost of the seeds through codec noise instead")
+    ap.add_argument("--upscaled", action="store_true", help="the cost of vsvfi.upscaled instead")
     args = ap.parse_args()
     if args.spread:
         return spread()
@@ -220,6 +252,11 @@ def main() -> int:
     pairs["subtitle over a pan"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
     if args.motion:
         return motion(pairs, args.rounds)
+    if args.upscaled:
+        src = vs.core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bigbuckbunny"])))
+        rgb = vs.core.resize.Bicubic(src, format=vs.RGBS, matrix_in_s="709")
+        pairs["bigbuckbunny at its size"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (60, 61)]
+        return upscaled(pairs, args.rounds)
     if args.codec:
         case = next(c for c in families.cases("overlay")
                     if c.name.startswith("overlay white 32px subtitle outline over pan") and "x264" in c.name)

@@ -7,6 +7,7 @@ an upscaled frame is different: every edge, and every anti-aliased edge of the t
 3 pixels of mixed colours (docs/protection.md, "What it cannot do").
 
     python scripts/overlay_sizes.py [--out FILE] [--variant full-size --sizes 2 3]
+    python scripts/overlay_sizes.py --sharpness [--out FILE]
 
 Prints (or writes) markdown: per size and per overlay set, how many cases meet issue 12's goals
 (inside the boxes at least a blend + 2 dB, or exact where the blend is exact too; outside them
@@ -16,7 +17,9 @@ family's, scaled. About 25 minutes on the CPU provider.
 
 The filter joins the masks of a soft frame 1280 px wide and up with those of the pair
 averaged down to about 640 px wide (vsvfi.upscaled); ``--variant full-size`` scores the
-masks of the frame at its size alone, as before that.
+masks of the frame at its size alone, as before that. ``--sharpness`` prints instead the
+range of ``vsvfi.upscaled.sharpness`` (what makes a frame soft) on frames sharp at their
+size and upscaled ones (about 2 minutes).
 """
 
 from __future__ import annotations
@@ -112,13 +115,55 @@ def report(sizes: tuple[int, ...] = (1, 2, 3), name: str = "default") -> str:
     return "\n".join([intro, *lines, ""])
 
 
+def _rgb(clip: vs.VideoNode, width: int | None = None) -> vs.VideoNode:
+    width = width or clip.width
+    height = clip.height * width // clip.width // 2 * 2
+    return core.resize.Bicubic(clip, width, height, format=vs.RGBS, matrix_in_s="709" if clip.height >= 576 else "170m")
+
+
+def sharpness_table() -> str:
+    """The range of vsvfi.upscaled.sharpness over each kind of frame, as markdown."""
+    import heldout_overlays
+
+    from vsvfi import assets, upscaled
+
+    def read(clip: vs.VideoNode, frames) -> list[float]:
+        f = clip.width // 640
+        return [upscaled.sharpness(np.clip(frame_array(clip.get_frame(n)), 0, 1), f) for n in frames]
+
+    bbb = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bigbuckbunny"])))
+    bikes = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES["bikes"])))
+    spread = range(0, bbb.num_frames, bbb.num_frames // 12)
+    held = [upscaled.sharpness(a.astype(np.float32) / 255, 2)
+            for _, _, _, a, *_ in heldout_overlays.cases(k=2, count=heldout_overlays.LARGE)]
+    overlay = [c.clip for c in families.cases("overlay") if "x264" not in c.name]
+    wide = [c.clip for fam in ("pan", "large-motion") for c in families.cases(fam) if c.clip.width >= 1280]
+    kinds = {"bigbuckbunny at its own 1280x720 (frames spread over the clip)": read(_rgb(bbb), spread),
+             "held-out overlays at 1280x720 (text drawn at that size; backgrounds upscaled or sharp)": held,
+             "bigbuckbunny resized to 1920x1080 (1.5x)": read(_rgb(bbb, 1920), spread),
+             "the overlay family 2x (1280x720)": [read(core.resize.Bicubic(_rgb(c), 1280, 720), [0])[0] for c in overlay],
+             "the overlay family 3x (1920x1080)": [read(core.resize.Bicubic(_rgb(c), 1920, 1080), [0])[0] for c in overlay],
+             "the families' pans and large motion 1280 px wide (bigbuckbunny upscaled 2x)":
+                 [read(_rgb(c), [0])[0] for c in wide],
+             "bikes at 1280 px wide (2x)": read(_rgb(bikes, 1280), range(0, bikes.num_frames, 10)),
+             "bikes at 1920 px wide (3x)": read(_rgb(bikes, 1920), range(0, bikes.num_frames, 10))}
+    cmd = " ".join(["python scripts/overlay_sizes.py", *sys.argv[1:]])
+    lines = ["# The sharpness of upscaled and sharp frames", "",
+             f"Produced by `{cmd}` on {datetime.date.today()}; soft below `SOFT` = {upscaled.SOFT}.", "",
+             "| frames | count | sharpness, min-max | soft |", "|---|---|---|---|"]
+    for label, v in kinds.items():
+        lines.append(f"| {label} | {len(v)} | {min(v):.2f}-{max(v):.2f} | {sum(x < upscaled.SOFT for x in v)} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
     ap.add_argument("--variant", choices=("default", "full-size"), default="default")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 3], help="factors of 640x360")
+    ap.add_argument("--sharpness", action="store_true", help="the sharpness of frames of each kind instead")
     args = ap.parse_args()
-    text = report(tuple(args.sizes), args.variant)
+    text = sharpness_table() + "\n" if args.sharpness else report(tuple(args.sizes), args.variant)
     (args.out.write_text if args.out else print)(text)
     return 0
 

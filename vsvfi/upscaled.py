@@ -44,11 +44,12 @@ def masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, code
     :func:`sharpness` below :data:`SOFT`) w >= 1280 px wide with the masks of the pair averaged
     ``f = w // 640`` times and repeated up: the per-pixel maximum of each mask, the shifts of
     both (the small ones times ``f``), the full-size frame's motion groups. Arguments and
-    result as :func:`~vsvfi.protect.masks_and_motion`."""
+    result as :func:`~vsvfi.protect.masks_and_motion`. Frames under 8 f rows keep the
+    full-size masks."""
     m = masks_and_motion(img0, img1, params, codec)
     h, w = img0.shape[1:]
     f = w // SHARE_WIDTH
-    if f < 2 or sharpness(img0, f) >= SOFT:
+    if f < 2 or h < 8 * f or sharpness(img0, f) >= SOFT:  # too few rows to average
         return m
     s = masks_and_motion(_averaged(img0, f), _averaged(img1, f), params, codec)
 
