@@ -55,6 +55,19 @@ def test_sharp_and_small_frames_keep_the_full_size_masks(sample):
         assert full.shifts == now.shifts
 
 
+def test_upscaled_footage_without_overlays_keeps_the_full_size_masks(sample):
+    """bikes upscaled 3x is soft, but its full-size masks find no overlay, so nothing is
+    extended (joined whole, the averaged masks painted out about 0.6 % of its pixels:
+    docs/protection.md, "Upscaled frames: the masks of the frame averaged down")."""
+    bikes = _rgb(core.bs.VideoSource(sample("bikes")), 1920)
+    for j in (0, 20, 40):
+        a, b = (np.clip(frame_array(bikes.get_frame(n)), 0, 1) for n in (j, j + 2))
+        assert upscaled.sharpness(a, 3) < upscaled.SOFT
+        full, now = protect.masks_and_motion(a, b), upscaled.masks(a, b)
+        assert not (full.overlay > 0).any()
+        assert all(np.array_equal(x, y) for x, y in zip(full[:3], now[:3]))
+
+
 @pytest.mark.parametrize("name, k, before", [
     # measured: 28.27 dB inside the boxes against 20.74 with the full-size masks alone (a blend: 24.15)
     ("overlay yellow 24px subtitle shadow over pan 24px horizontal", 3, 20.74),

@@ -3,8 +3,11 @@
 The protection (:mod:`vsvfi.protect`) was tuned at 640x360, its radii and contrast tests are in
 pixels. On a frame upscaled 2x or 3x every edge, and every anti-aliased edge of a subtitle, is
 2-3 pixels of mixed colours, and the full-size masks keep only part of the text
-(docs/protection.md, "Upscaled frames"). On such frames :func:`masks` joins the full-size
-masks with masks made on the pair averaged down to about 640 px wide and repeated up.
+(docs/protection.md, "Upscaled frames"). On such frames :func:`masks` extends what the
+full-size masks found with the masks made on the pair averaged down to about 640 px wide and
+repeated up: only their parts that reach an overlay found at full size, so real footage
+without overlays keeps its full-size masks (about 1 % of its pixels would be painted out
+otherwise).
 
 Softness is read from the frame (:func:`sharpness`), not from its size: a frame sharp at its
 own size (bigbuckbunny at 1280x720, overlays drawn at 1080p) keeps the full-size masks alone.
@@ -15,6 +18,7 @@ Frames are float32 (3, H, W) RGB in [0, 1].
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from .encoded import SHARE_WIDTH, _averaged
 from .protect import DEFAULT, Masks, Protection, masks_and_motion
@@ -24,6 +28,10 @@ from .protect import DEFAULT, Masks, Protection, masks_and_motion
 #: 2x-3x upscales (bicubic) 0.35-0.72 (docs/protection.md, "Upscaled frames: the masks of the
 #: frame averaged down").
 SOFT = 0.75
+#: The averaged masks are kept in connected parts (8-connected after a dilation of this many
+#: pixels of the averaged frame, so the letters of one line form one part) that hold an
+#: overlay pixel of the full-size masks.
+REACH = 4
 
 
 def sharpness(img: np.ndarray, f: int) -> float:
@@ -40,21 +48,28 @@ def sharpness(img: np.ndarray, f: int) -> float:
 
 
 def masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, codec: bool = True) -> Masks:
-    """:func:`vsvfi.protect.masks_and_motion` of the pair, joined on soft frames (``img0``'s
-    :func:`sharpness` below :data:`SOFT`) w >= 1280 px wide with the masks of the pair averaged
-    ``f = w // 640`` times and repeated up: the per-pixel maximum of each mask, the shifts of
-    both (the small ones times ``f``), the full-size frame's motion groups. Arguments and
-    result as :func:`~vsvfi.protect.masks_and_motion`. Frames under 8 f rows keep the
-    full-size masks."""
+    """:func:`vsvfi.protect.masks_and_motion` of the pair, extended on soft frames (``img0``'s
+    :func:`sharpness` below :data:`SOFT`) w >= 1280 px wide whose full-size masks found an
+    overlay: the masks of the pair averaged ``f = w // 640`` times, kept in the parts that
+    reach such an overlay (:data:`REACH`) and repeated up, joined by per-pixel maximum (static,
+    overlay, kept and layer masks); the shifts of both (the small ones times ``f``); the
+    full-size frame's motion groups. Arguments and result as
+    :func:`~vsvfi.protect.masks_and_motion`. Frames under 8 f rows keep the full-size masks."""
     m = masks_and_motion(img0, img1, params, codec)
     h, w = img0.shape[1:]
     f = w // SHARE_WIDTH
-    if f < 2 or h < 8 * f or sharpness(img0, f) >= SOFT:  # too few rows to average
+    if f < 2 or h < 8 * f or not (m.overlay > 0).any() or sharpness(img0, f) >= SOFT:
         return m
     s = masks_and_motion(_averaged(img0, f), _averaged(img1, f), params, codec)
+    sh, sw = s.static.shape
+    found = (m.overlay[:sh * f, :sw * f] > 0).reshape(sh, f, sw, f).any(axis=(1, 3))
+    near = ndimage.binary_dilation((s.static > 0) | (s.overlay > 0) | (s.keep > 0), iterations=REACH)
+    parts, _ = ndimage.label(near, structure=np.ones((3, 3), bool))
+    hit = np.unique(parts[found])
+    keep = np.isin(parts, hit[hit > 0]).astype(np.float32)
 
     def up(x: np.ndarray) -> np.ndarray:
-        x = np.repeat(np.repeat(x, f, axis=0), f, axis=1)
+        x = np.repeat(np.repeat(x * keep, f, axis=0), f, axis=1)
         return np.pad(x, ((0, h - x.shape[0]), (0, w - x.shape[1])), mode="edge")
 
     shifts = list(dict.fromkeys([*m.shifts, *((dy * f, dx * f) for dy, dx in s.shifts)]))
