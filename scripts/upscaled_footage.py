@@ -1,6 +1,7 @@
-"""Real footage upscaled, through the filter: what the masks of vsvfi.upscaled (the full-size
-masks joined with those made at about 640 px wide, on soft frames 1280 px wide and up)
-change against the full-size masks alone, where there is no overlay to protect.
+"""Real footage upscaled, through the filter: what the masks of vsvfi.upscaled (on soft frames
+1280 px wide and up, the overlays the full-size masks found extended with the masks made at
+about 640 px wide: "joined" below) change against the full-size masks alone, where there is
+no overlay to protect.
 
 The three sample clips resized (bicubic) to 1280 and 1920 px wide; pairs (j, j + 2) spread
 over each clip, the filter's frame at t = 0.5 scored against frame j + 1 (PSNR dB, RGB).
@@ -11,7 +12,7 @@ Only pairs whose masks differ are rendered (the rest are identical by constructi
 Prints (or writes) markdown: per clip and width, how many pairs read soft, how many have
 different masks, the share of the frame the overlay masks cover both ways, and the PSNR
 of the filter's frame with the joined masks against the full-size masks alone (mean, worst
-and best pair) and against protection off. About 15 minutes on the CPU provider.
+and best over the pairs whose masks differ) and against protection off. About 15 minutes on the CPU provider.
 """
 
 from __future__ import annotations
