@@ -24,9 +24,8 @@ from .encoded import SHARE_WIDTH, _averaged
 from .protect import DEFAULT, Masks, Protection, masks_and_motion
 
 #: :func:`sharpness` below which a frame w >= 2 * SHARE_WIDTH pixels wide counts as soft. Sharp
-#: frames at their size read 0.80-0.89 (bigbuckbunny 1280x720), 1.5x upscales about 0.6 and
-#: 2x-3x upscales (bicubic) 0.35-0.72 (docs/protection.md, "Upscaled frames: the masks of the
-#: frame averaged down").
+#: frames at their size read 0.81-0.89 (bigbuckbunny 1280x720), 1.5x upscales 0.56-0.61 and
+#: 2x-3x upscales (bicubic) 0.36-0.72 (docs/sharpness.md).
 SOFT = 0.75
 #: The averaged masks are kept in connected parts (8-connected after a dilation of this many
 #: pixels of the averaged frame, so the letters of one line form one part) that hold an
