@@ -187,7 +187,7 @@ def size_table() -> list[str]:
             x0, x1 = _f32(a), _f32(b)
             spread = range3(x0)
             f = encoded.SHARE_WIDTH
-            small = [encoded._averaged(x, x0.shape[2] // f) for x in (x0, x1)]
+            small = [encoded.averaged(x, x0.shape[2] // f) for x in (x0, x1)]
             cells = [encoded.zoom_share(x0, x1, spread), encoded.zoom_share(*small, range3(small[0]))]
             with variant("full-size share"):
                 cells.append(encoded.zoom_gate(x0, x1, spread))

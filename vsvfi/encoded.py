@@ -180,7 +180,7 @@ def zoom_share(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray, moving=No
     return float((judged * carried).sum() / max(float(judged.sum()), 1e-6))
 
 
-def _averaged(img: np.ndarray, f: int) -> np.ndarray:
+def averaged(img: np.ndarray, f: int) -> np.ndarray:
     """float32 (3, H // f, W // f): the mean of each f x f block of ``img`` (3, H, W)."""
     h, w = img.shape[1] // f * f, img.shape[2] // f * f
     out = img[:, 0:h:f, 0:w:f].copy()
@@ -210,7 +210,7 @@ def zoom_gate(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray, moving: tu
         return 0.0
     f = img0.shape[2] // SHARE_WIDTH
     if f > 1:  # the model in pixels of the averaged frames, whose pixel j is centred on f j + (f - 1) / 2
-        a, b = (_averaged(x, f) for x in (img0, img1))
+        a, b = (averaged(x, f) for x in (img0, img1))
         o = model[0] * (f - 1) / 2
         share = zoom_share(a, b, range3(a), None, (model[0], (model[1] + o) / f, (model[2] + o) / f))
     else:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .encoded import SHARE_WIDTH, _averaged
+from .encoded import SHARE_WIDTH, averaged
 from .protect import DEFAULT, Masks, Protection, masks_and_motion
 
 #: :func:`sharpness` below which a frame w >= 2 * SHARE_WIDTH pixels wide counts as soft. Sharp
@@ -42,7 +42,7 @@ def sharpness(img: np.ndarray, f: int) -> float:
     def energy(y: np.ndarray) -> float:
         return float(np.square(np.diff(y, axis=0)).mean() + np.square(np.diff(y, axis=1)).mean())
 
-    small = energy(_averaged(img, f).mean(axis=0))
+    small = energy(averaged(img, f).mean(axis=0))
     return f * energy(img.mean(axis=0)) / small if small > 0 else 0.0
 
 
@@ -59,16 +59,16 @@ def masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, code
     f = w // SHARE_WIDTH
     if f < 2 or h < 8 * f or not (m.overlay > 0).any() or sharpness(img0, f) >= SOFT:
         return m
-    s = masks_and_motion(_averaged(img0, f), _averaged(img1, f), params, codec)
+    s = masks_and_motion(averaged(img0, f), averaged(img1, f), params, codec)
     sh, sw = s.static.shape
     found = (m.overlay[:sh * f, :sw * f] > 0).reshape(sh, f, sw, f).any(axis=(1, 3))
     near = ndimage.binary_dilation((s.static > 0) | (s.overlay > 0) | (s.keep > 0), iterations=REACH)
     parts, _ = ndimage.label(near, structure=np.ones((3, 3), bool))
     hit = np.unique(parts[found])
-    keep = np.isin(parts, hit[hit > 0]).astype(np.float32)
+    kept = np.isin(parts, hit[hit > 0]).astype(np.float32)
 
     def up(x: np.ndarray) -> np.ndarray:
-        x = np.repeat(np.repeat(x * keep, f, axis=0), f, axis=1)
+        x = np.repeat(np.repeat(x * kept, f, axis=0), f, axis=1)
         return np.pad(x, ((0, h - x.shape[0]), (0, w - x.shape[1])), mode="edge")
 
     shifts = list(dict.fromkeys([*m.shifts, *((dy * f, dx * f) for dy, dx in s.shifts)]))
