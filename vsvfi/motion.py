@@ -309,6 +309,30 @@ def _parents(coarse: np.ndarray, rows: int, cols: int) -> np.ndarray:
                                                                                            coarse.shape[1] - 1)]
 
 
+def block_scores(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The block matching that :func:`compare` scores, on luma thumbnails ``a`` and ``b``
+    (as :func:`compare` takes them): per :data:`BLOCK` x :data:`BLOCK` block of ``a``, its
+    NCC with ``b`` at its smoothed vector (float32 (rows, cols), -1..1), those vectors
+    (float32 (rows, cols, 2), thumbnail pixels (dy, dx)) and which blocks count (bool
+    (rows, cols): textured and not leaving the frame with the dominant motion). None where
+    ``b`` has too few textured blocks (:data:`MIN_BLOCKS`) or the thumbnails fewer than 4 x
+    4 blocks: :func:`compare` then falls back on the plain difference."""
+    a = np.ascontiguousarray(a, np.float32)
+    b = np.ascontiguousarray(b, np.float32)
+    rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
+    if rows < 4 or cols < 4 or (_stats(_blocks(b, rows, cols))[1] > MIN_BLOCK_STD).sum() < MIN_BLOCKS:
+        return None
+    peaks = [unwrap(a, b, p) for p in phase_peaks(a, b, PEAKS)]
+    coarse = _coarse(_half(a), _half(b), _offsets(peaks))
+    parent = _parents(coarse, rows, cols)
+    reach = int(np.abs(parent).max()) + FINE_RADIUS + 2
+    shifted = _Shifted(b, reach, rows, cols)
+    vectors = _median3(_fine(a, shifted, parent))
+    ncc = _score(a, shifted, vectors)
+    counted = (_stats(_blocks(a, rows, cols))[1] > MIN_BLOCK_STD) & _inside((rows, cols), a.shape, peaks[0])
+    return ncc, vectors, counted
+
+
 def compare(a: np.ndarray, b: np.ndarray, percentile: float = MOTION_PERCENTILE) -> Comparison:
     """Compare luma thumbnails ``a`` and ``b`` (float32 (H, W), 0..1, same shape; about
     160 pixels wide, smooth: see :func:`vsvfi.scenes.thumbnails`) of source frames i and
@@ -318,17 +342,10 @@ def compare(a: np.ndarray, b: np.ndarray, percentile: float = MOTION_PERCENTILE)
     a = np.ascontiguousarray(a, np.float32)
     b = np.ascontiguousarray(b, np.float32)
     plain = Comparison(_plain(a, b), 0.0, 0)
-    rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
-    if rows < 4 or cols < 4 or (_stats(_blocks(b, rows, cols))[1] > MIN_BLOCK_STD).sum() < MIN_BLOCKS:
+    found = block_scores(a, b)
+    if found is None:
         return plain
-    peaks = [unwrap(a, b, p) for p in phase_peaks(a, b, PEAKS)]
-    coarse = _coarse(_half(a), _half(b), _offsets(peaks))
-    parent = _parents(coarse, rows, cols)
-    reach = int(np.abs(parent).max()) + FINE_RADIUS + 2
-    shifted = _Shifted(b, reach, rows, cols)
-    vectors = _median3(_fine(a, shifted, parent))
-    ncc = _score(a, shifted, vectors)
-    counted = (_stats(_blocks(a, rows, cols))[1] > MIN_BLOCK_STD) & _inside((rows, cols), a.shape, peaks[0])
+    ncc, vectors, counted = found
     if counted.sum() < MIN_BLOCKS:
         return Comparison(plain.difference, 0.0, int(counted.sum()))
     sure = counted & (ncc > SURE_MATCH)
