@@ -58,6 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vsvfi import neighbourhood, protect  # noqa: E402
+from vsvfi.colour import default_matrix_name  # noqa: E402
 
 P = protect.DEFAULT
 ARGS = (P,)
@@ -76,7 +77,7 @@ def spread() -> int:
     print("|---|---|---|---|---|---|")
     for name in assets.SAMPLES:
         c = vs.core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[name])))
-        rgb = vs.core.resize.Bicubic(c, 1920, 1080, format=vs.RGBS, matrix_in_s="709" if c.height >= 720 else "170m")
+        rgb = vs.core.resize.Bicubic(c, 1920, 1080, format=vs.RGBS, matrix_in_s=default_matrix_name(c.width, c.height))
         step = max(1, c.num_frames // 10)
         times, shares = [], []
         for n in list(range(0, c.num_frames - 1, step))[:10]:

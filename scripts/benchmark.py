@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vsvfi import assets  # noqa: E402
+from vsvfi.colour import default_matrix_name  # noqa: E402
 from vsvfi.runtime import RifeEngine, cuda_device_count, get_engine, resolve_providers  # noqa: E402
 from vsvfi.models import MODELS  # noqa: E402
 from vsvfi.export import build  # noqa: E402
@@ -49,7 +50,7 @@ core = vs.core
 
 def pair(stem: str, n: int) -> tuple[np.ndarray, np.ndarray, int, int]:
     clip = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem])))
-    rgb = core.resize.Bicubic(clip, format=vs.RGBS, matrix_in_s="170m" if clip.height < 720 else "709")
+    rgb = core.resize.Bicubic(clip, format=vs.RGBS, matrix_in_s=default_matrix_name(clip.width, clip.height))
     frames = [frame_array(rgb.get_frame(k)) for k in (n, n + 1)]
     return frames[0], frames[1], clip.width, clip.height
 

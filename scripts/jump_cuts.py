@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale_pairs import misfit_blocks  # noqa: E402
 from vsvfi import assets, families, motion, scenes  # noqa: E402
+from vsvfi.colour import default_matrix_name  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
 
@@ -53,7 +54,7 @@ POOR = 0.5
 def _thumbnails(clip: vs.VideoNode, width: int) -> vs.VideoNode:
     """RGBS thumbnails ``width`` pixels wide (cubic B-spline, as vsvfi.scenes.thumbnails)."""
     if clip.format.color_family != vs.RGB:
-        clip = core.resize.Bicubic(clip, format=vs.RGB24, matrix_in_s="709" if clip.height >= 576 else "170m")
+        clip = core.resize.Bicubic(clip, format=vs.RGB24, matrix_in_s=default_matrix_name(clip.width, clip.height))
     w = min(clip.width, width)
     h = max(2, round(clip.height * w / clip.width / 2) * 2)
     return core.resize.Bicubic(clip, w, h, format=vs.RGBS, filter_param_a=1, filter_param_b=0)

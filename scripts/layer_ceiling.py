@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from hard_scenes import psnr, render, to_u8  # noqa: E402
 from vsvfi import families_overlay, translucent  # noqa: E402
+from vsvfi.colour import default_matrix_name  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 
 KEYS = ("blend", "no layers", "default", "layer, true mask", "composite")
@@ -111,7 +112,7 @@ def real_shares(frames: int = 120, every: int = 3) -> list[tuple[str, int, list[
     out = []
     for stem in assets.SAMPLES:
         src = vs.core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem])))
-        rgb = vs.core.resize.Bicubic(src, format=vs.RGBS, matrix_in_s="709" if src.height >= 576 else "170m")
+        rgb = vs.core.resize.Bicubic(src, format=vs.RGBS, matrix_in_s=default_matrix_name(src.width, src.height))
         whole, sub = [], []
         for j in range(0, min(frames, src.num_frames - 1), every):
             a, b = (frame_array(rgb.get_frame(i)) for i in (j, j + 1))

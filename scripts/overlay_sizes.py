@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hard_scenes import psnr, render  # noqa: E402
 from vsvfi import families, protect  # noqa: E402
 from vsvfi import filter as vsvfi_filter  # noqa: E402
+from vsvfi.colour import default_matrix_name  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 
 core = vs.core
@@ -118,7 +119,8 @@ def report(sizes: tuple[int, ...] = (1, 2, 3), name: str = "default") -> str:
 def _rgb(clip: vs.VideoNode, width: int | None = None) -> vs.VideoNode:
     width = width or clip.width
     height = clip.height * width // clip.width // 2 * 2
-    return core.resize.Bicubic(clip, width, height, format=vs.RGBS, matrix_in_s="709" if clip.height >= 576 else "170m")
+    return core.resize.Bicubic(clip, width, height, format=vs.RGBS,
+                               matrix_in_s=default_matrix_name(clip.width, clip.height))
 
 
 def sharpness_table() -> str:

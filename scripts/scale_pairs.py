@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from hard_scenes import psnr, to_u8  # noqa: E402
 from vsvfi import assets, families, motion, scale_fusion, scenes  # noqa: E402
+from vsvfi.colour import default_matrix_name  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.runtime import get_engine  # noqa: E402
 from vsvfi.runtime.rife import DISAGREEMENT_BLOCK  # noqa: E402
@@ -126,7 +127,7 @@ def measure(frames: int, ks: list[int], over: float) -> list[dict]:
     rows = []
     for stem in assets.SAMPLES:
         src = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem])))[:frames]
-        rgb = core.resize.Bicubic(src, format=vs.RGB24, matrix_in_s="709" if src.height >= 576 else "170m")
+        rgb = core.resize.Bicubic(src, format=vs.RGB24, matrix_in_s=default_matrix_name(src.width, src.height))
         small = scenes.thumbnails(src)
         factor = src.width / small.width
         for k in ks:

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hard_scenes import psnr, render  # noqa: E402
 from overlay_sizes import variant  # noqa: E402
 from vsvfi import assets, protect, upscaled  # noqa: E402
+from vsvfi.colour import default_matrix_name  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 
 core = vs.core
@@ -43,7 +44,7 @@ def _same(m: protect.Masks, u: protect.Masks) -> bool:
 def measure(stem: str, width: int, pairs: int) -> dict:
     src = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem])))
     h = round(src.height * width / src.width / 2) * 2
-    rgb = core.resize.Bicubic(src, width, h, format=vs.RGB24, matrix_in_s="709" if src.height >= 576 else "170m")
+    rgb = core.resize.Bicubic(src, width, h, format=vs.RGB24, matrix_in_s=default_matrix_name(src.width, src.height))
     starts = np.linspace(0, src.num_frames - 3, pairs).round().astype(int)
     row = {"clip": f"{stem}, {width}x{h}", "pairs": len(starts), "soft": 0, "differ": 0, "cover": [], "gain": [],
            "off": []}

@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import heldout_overlays  # noqa: E402
 from hard_scenes import psnr, render  # noqa: E402
 from vsvfi import assets, encoded, families, protect  # noqa: E402
+from vsvfi.colour import default_matrix_name  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.neighbourhood import range3, smoothstep  # noqa: E402
 
@@ -149,7 +150,7 @@ def sample_table(names: list[str]) -> list[str]:
            "| worst pair |", "|---|---|---|---|---|---|---|"]
     for stem in assets.SAMPLES:
         src = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem])))
-        rgb = core.resize.Bicubic(src, format=vs.RGB24, matrix_in_s="709" if src.height >= 576 else "170m")
+        rgb = core.resize.Bicubic(src, format=vs.RGB24, matrix_in_s=default_matrix_name(src.width, src.height))
         frames = [frame_array(rgb.get_frame(i)) for i in range(src.num_frames)]
         pairs = list(range(0, len(frames) - 2, 2))
         gated = sum(gate_parts(frames[j], frames[j + 2])[2] > 0 for j in pairs)
@@ -223,7 +224,7 @@ def upscaled_table(frames: int = 80) -> list[str]:
     for stem in assets.SAMPLES:
         src = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem])))
         h = round(src.height * 1920 / src.width / 2) * 2
-        rgb = core.resize.Bicubic(src, 1920, h, format=vs.RGB24, matrix_in_s="709" if src.height >= 576 else "170m")
+        rgb = core.resize.Bicubic(src, 1920, h, format=vs.RGB24, matrix_in_s=default_matrix_name(src.width, src.height))
         clip = [frame_array(rgb.get_frame(i)) for i in range(min(frames, src.num_frames))]
         pairs = [(j, j + k) for k in (1, 2) for j in range(0, len(clip) - k, 2)]
         gated, seeded = [0, 0], [0, 0]

@@ -11,6 +11,7 @@ import vapoursynth as vs
 from scipy import ndimage
 
 from vsvfi import assets, encoded, families, protect, zoom
+from vsvfi.colour import default_matrix_name
 from vsvfi.families_motion import zoom_clip
 from vsvfi.frames import frame_array
 from vsvfi.neighbourhood import range3
@@ -90,7 +91,7 @@ def test_no_sample_clip_pair_gets_a_seed_through_the_codec_noise(sample, stem, m
     route has a test of its own below."""
     monkeypatch.setattr(protect, "zoom_gate", lambda *args: 0.0)
     src = core.bs.VideoSource(sample(stem))
-    rgb = core.resize.Bicubic(src, format=vs.RGBS, matrix_in_s="709" if src.height >= 576 else "170m")
+    rgb = core.resize.Bicubic(src, format=vs.RGBS, matrix_in_s=default_matrix_name(src.width, src.height))
     frames = [np.clip(frame_array(rgb.get_frame(i)), 0, 1) for i in range(src.num_frames)]
     gated = 0
     for k in (1, 2):
@@ -187,7 +188,7 @@ def test_the_zoom_route_on_the_sample_clips(sample, stem):
     zoom gate; on bikes and bigbuckbunny, whose camera pans and zooms, the gate opens on some
     pairs, but the edges that barely differ make seeds on only a few of them."""
     src = core.bs.VideoSource(sample(stem))
-    rgb = core.resize.Bicubic(src, format=vs.RGBS, matrix_in_s="709" if src.height >= 576 else "170m")
+    rgb = core.resize.Bicubic(src, format=vs.RGBS, matrix_in_s=default_matrix_name(src.width, src.height))
     frames = [np.clip(frame_array(rgb.get_frame(i)), 0, 1) for i in range(src.num_frames)]
     gated = seeded = 0
     for k in (1, 2):
