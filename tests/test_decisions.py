@@ -353,3 +353,23 @@ def test_block_searches_match_one_small_search_per_offset(bikes):
     guess = (2 * rng.integers(-6, 7, (rows, cols, 2))).astype(np.float32)  # some blocks leave b
     shifted = motion._Shifted(b, int(np.abs(guess).max()) + motion.FINE_RADIUS + 2, rows, cols)
     assert np.array_equal(motion._fine(a, shifted, guess), _fine_loop(a, shifted, guess))
+
+
+def test_block_scores_are_what_the_difference_is_made_of(bikes):
+    """motion.block_scores (which scripts/jump_cuts.py --blocks reads) is the matching that
+    compare scores: the difference is the median of 1 - NCC over the counted blocks, a pan
+    of the thumbnail is found at its vector, and a flat frame gets None (the plain
+    difference)."""
+    from vsvfi import motion, scenes
+
+    th = scenes.thumbnails(bikes)
+    a, b = (np.asarray(th.get_frame(k)[0], np.float32) for k in (40, 41))
+    ncc, vectors, counted = motion.block_scores(a, b)
+    assert ncc.shape == counted.shape == (a.shape[0] // motion.BLOCK, a.shape[1] // motion.BLOCK)
+    assert vectors.shape == (*ncc.shape, 2) and counted.sum() >= motion.MIN_BLOCKS
+    assert motion.compare(a, b).difference == pytest.approx(float(np.median(1 - ncc[counted])), abs=1e-6)
+    panned = np.roll(a, (2, -3), axis=(0, 1))  # b(x) = a(x - v): the blocks of a are found at v
+    ncc, vectors, counted = motion.block_scores(a, panned)
+    at_v = counted & (vectors == (2, -3)).all(axis=-1)
+    assert at_v.sum() >= 0.9 * counted.sum() and (ncc[at_v] > 0.99).all()  # edge blocks see the wrap
+    assert motion.block_scores(np.full_like(a, 0.5), np.full_like(a, 0.5)) is None
