@@ -206,13 +206,16 @@ def report() -> str:
     return "\n".join(lines) + "\n"
 
 
-def cli(make, doc: str) -> None:
-    """Command line of a held-out script: ``make()`` returns its markdown, printed or written
-    to ``--out``."""
+def cli(make, doc: str, options=None) -> None:
+    """Command line of a script that makes one markdown page, printed or written to
+    ``--out``: ``make()``, or with ``options`` (a function that adds arguments to the
+    parser) ``make(args)``."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
+    if options is not None:
+        options(ap)
     args = ap.parse_args()
-    text = make()
+    text = make() if options is None else make(args)
     if args.out:
         args.out.write_text(text)
     else:

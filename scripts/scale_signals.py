@@ -40,7 +40,9 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
+import heldout_scenes  # noqa: E402
 from vsvfi import families, motion, scale_fusion, scenes  # noqa: E402
 from vsvfi.export import load_weights, network  # noqa: E402
 from vsvfi.export.ops import as_scale, backward_warp  # noqa: E402
@@ -172,17 +174,15 @@ def markdown(found: dict[str, dict[str, list[tuple[float, float]]]], pad: str) -
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pad", choices=("replicate", "reflect"), nargs="+", default=["replicate"])
-    ap.add_argument("--out", type=Path, help="write the markdown here instead of printing it")
-    args = ap.parse_args()
+def page(args: argparse.Namespace) -> str:
     cmd = " ".join(["python scripts/scale_signals.py", *sys.argv[1:]])
-    text = "\n".join([INTRO.format(cmd=cmd, date=datetime.date.today()), *(markdown(measure(p), p) for p in args.pad)])
-    if args.out:
-        args.out.write_text(text)
-    else:
-        print(text)
+    return "\n".join([INTRO.format(cmd=cmd, date=datetime.date.today()),
+                      *(markdown(measure(p), p) for p in args.pad)])
+
+
+def main() -> int:
+    heldout_scenes.cli(page, __doc__, lambda ap: ap.add_argument("--pad", choices=("replicate", "reflect"), nargs="+",
+                                                                 default=["replicate"]))
     return 0
 
 
