@@ -66,40 +66,29 @@ def blocks(engine, small: vs.VideoNode, i: int, j: int) -> np.ndarray:
     return misfit_blocks(engine, engine.prepare(a, b, 1.0), 0.5, 1.0)
 
 
-def measure(width: int) -> dict[str, list[np.ndarray]]:
-    engine = get_engine("rife46", "cpu")
-    groups: dict[str, list[np.ndarray]] = {}
+def _pairs():
+    """(group, clip, i, j) for every pair read: the families' cases (frames 0 and the last)
+    and the sample clips' pairs 1, 2 and 4 frames apart that the detector does not call
+    cuts."""
     for family in FAMILIES:
         for case in families.cases(family):
-            group = "jump cut in one shot" if "jump cut" in case.name else family
-            last = case.clip.num_frames - 1
-            groups.setdefault(group, []).append(blocks(engine, _thumbnails(case.clip, width), 0, last))
+            yield "jump cut in one shot" if "jump cut" in case.name else family, case.clip, 0, case.clip.num_frames - 1
     for stem in assets.SAMPLES:
         src = core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem])))
-        small, luma = _thumbnails(src, width), scenes.thumbnails(src)
+        luma = scenes.thumbnails(src)
         for k in (1, 2, 4):
             for j in range(0, min(src.num_frames, 300) - k, 3):
                 c = motion.compare_both(np.asarray(luma.get_frame(j)[0]), np.asarray(luma.get_frame(j + k)[0]))
                 if c.difference <= scenes.SC_THRESHOLD:
-                    groups.setdefault(f"{stem}, {k} apart", []).append(blocks(engine, small, j, j + k))
+                    yield f"{stem}, {k} apart", src, j, j + k
+
+
+def measure(width: int) -> dict[str, list[np.ndarray]]:
+    engine = get_engine("rife46", "cpu")
+    groups: dict[str, list[np.ndarray]] = {}
+    for group, clip, i, j in _pairs():
+        groups.setdefault(group, []).append(blocks(engine, _thumbnails(clip, width), i, j))
     return groups
-
-
-def _pairs():
-    """(group, luma thumbnails a, b) for every pair :func:`measure` reads, on the
-    thumbnails the detector reads (``vsvfi.scenes.thumbnails``)."""
-    for family in FAMILIES:
-        for case in families.cases(family):
-            small = scenes.thumbnails(case.clip)
-            yield ("jump cut in one shot" if "jump cut" in case.name else family,
-                   *(np.asarray(small.get_frame(k)[0]) for k in (0, case.clip.num_frames - 1)))
-    for stem in assets.SAMPLES:
-        luma = scenes.thumbnails(core.bs.VideoSource(str(assets.fetch(assets.SAMPLES[stem]))))
-        for k in (1, 2, 4):
-            for j in range(0, min(luma.num_frames, 300) - k, 3):
-                a, b = (np.asarray(luma.get_frame(n)[0]) for n in (j, j + k))
-                if motion.compare_both(a, b).difference <= scenes.SC_THRESHOLD:
-                    yield f"{stem}, {k} apart", a, b
 
 
 def unexplained(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -121,8 +110,9 @@ def unexplained(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 def blocks_markdown() -> str:
     found: dict[str, list[tuple[float, float]]] = {}
-    for group, a, b in _pairs():
-        found.setdefault(group, []).append(unexplained(a, b))
+    for group, clip, i, j in _pairs():
+        luma = scenes.thumbnails(clip)  # what the detector reads
+        found.setdefault(group, []).append(unexplained(*(np.asarray(luma.get_frame(k)[0]) for k in (i, j))))
     lines = [f"| pairs (luma thumbnails, as the detector reads them) | n | blocks below NCC {POOR}, both ways "
              "| largest group of them | 95th percentile of the share |", "|---|---|---|---|---|"]
     for group, v in found.items():
