@@ -43,33 +43,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import heldout_scenes  # noqa: E402
+from hard_scenes import psnr, to_u8  # noqa: E402
 from vsvfi import families, motion, scale_fusion, scenes  # noqa: E402
 from vsvfi.export import load_weights, network  # noqa: E402
-from vsvfi.export.ops import as_scale, backward_warp  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 from vsvfi.models import spec  # noqa: E402
 
 FAMILIES = ("large-motion", "pan", "shake")
-SCALES = scale_fusion.FUSED_SCALES
-
-
-def internals(net, img0: torch.Tensor, img1: torch.Tensor, scale: float):
-    """IFNet46's forward at t = 0.5 (vsvfi.export.rife46), returning its frame, fusion mask m,
-    the two warps and the flows (F_t0, F_t1 stacked as 4 channels)."""
-    t = torch.full_like(img0[:, :1], 0.5)
-    flow = mask = None
-    w0, w1 = img0, img1
-    s = as_scale(scale)
-    for block, base in zip((net.block0, net.block1, net.block2, net.block3), net.bases):
-        down, up = s * (1.0 / base), base / s
-        if flow is None:
-            flow, mask = block(torch.cat((img0, img1, t), 1), None, down, up)
-        else:
-            df, dm = block(torch.cat((w0, w1, t, mask), 1), flow, down, up)
-            flow, mask = flow + df, mask + dm
-        w0, w1 = backward_warp(img0, flow[:, 0:2]), backward_warp(img1, flow[:, 2:4])
-    m = torch.sigmoid(mask)
-    return w0 * m + w1 * (1 - m), m, w0, w1, flow
 
 
 def signals(m, w0, w1, flow, h: int, w: int) -> dict[str, float]:
@@ -86,24 +66,21 @@ def signals(m, w0, w1, flow, h: int, w: int) -> dict[str, float]:
             "outside": float((m[0, 0] * off(flow[:, 0:2]) + (1 - m[0, 0]) * off(flow[:, 2:4])).mean())}
 
 
-def psnr(x: np.ndarray, truth: np.ndarray) -> float:
-    out = np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8).astype(np.float64)
-    return float(10 * np.log10(255 ** 2 / max(((out - truth) ** 2).mean(), 1e-10)))
+fuse = scale_fusion.fuse
 
 
-def weighed(frames: list[np.ndarray], values: list[float], floor: float) -> np.ndarray:
-    w = (np.asarray(values) + floor) ** -scale_fusion.MISFIT_POWER
-    return sum(wk / w.sum() * f for wk, f in zip(w, frames))
+def _filter(fr: list, sg: list[dict]) -> np.ndarray:
+    return fuse(fr, [s["misfit"] for s in sg])
 
 
-RULES = {  # name: frames, per-scale signals -> fused frame
-    "misfit (the filter)": lambda fr, sg: weighed(fr, [s["misfit"] for s in sg], scale_fusion.MISFIT_FLOOR),
-    "consistency": lambda fr, sg: weighed(fr, [s["consistency"] for s in sg], 0.1),
-    "misfit x consistency": lambda fr, sg: weighed(fr, [s["misfit"] * s["consistency"] for s in sg], 1e-4),
-    "misfit + outside / 4": lambda fr, sg: weighed(fr, [s["misfit"] + s["outside"] / 4 for s in sg],
-                                                   scale_fusion.MISFIT_FLOOR),
-    "per-pixel median": lambda fr, sg: np.median(np.stack(fr), 0) if len(fr) == 3 else RULES["misfit (the filter)"](fr, sg),
-    "median and misfit, averaged": lambda fr, sg: (RULES["per-pixel median"](fr, sg) + RULES["misfit (the filter)"](fr, sg)) / 2,
+RULES = {  # name: frames, per-scale signals -> fused frame (weights: scale_fusion.weights, other floors)
+    "misfit (the filter)": _filter,
+    "consistency": lambda fr, sg: fuse(fr, [s["consistency"] for s in sg], floor=0.1),
+    "misfit x consistency": lambda fr, sg: fuse(fr, [s["misfit"] * s["consistency"] for s in sg], floor=1e-4),
+    "misfit + outside / 4": lambda fr, sg: fuse(fr, [s["misfit"] + s["outside"] / 4 for s in sg]),
+    # only where all three scales run (at most 200 px); above that, the filter's frame
+    "per-pixel median": lambda fr, sg: np.median(np.stack(fr), 0) if len(fr) == 3 else _filter(fr, sg),
+    "median and misfit, averaged": lambda fr, sg: (RULES["per-pixel median"](fr, sg) + _filter(fr, sg)) / 2,
 }
 
 
@@ -123,27 +100,26 @@ def measure(pad: str) -> dict[str, dict[str, list[tuple[float, float]]]]:
                 continue
             a, truth, b = (frame_array(case.clip.get_frame(i)) for i in range(3))
             h, w = a.shape[1:]
-            frames, sig, fixed = [], [], []
-            for s in scale_fusion.auto_scales(moved, True):
+
+            def run(s: float) -> tuple[torch.Tensor, ...]:  # each scale on the pair padded for itself
                 mult = spec("rife46").pad_for(s)
                 x0, x1 = (F.pad(torch.from_numpy(x).float()[None] / 255, (0, -w % mult, 0, -h % mult), mode=pad)
                           for x in (a, b))
                 with torch.no_grad():
-                    got = [v[..., :h, :w] for v in internals(net, x0, x1, s)]
+                    m, w0, w1, flow = net.flows(x0, x1, torch.full((1, 1, 1, 1), 0.5), s)
+                    return tuple(v[..., :h, :w] for v in (w0 * m + w1 * (1 - m), m, w0, w1, flow))
+
+            frames, sig, fixed = [], [], []
+            for s in scale_fusion.auto_scales(moved, True):
+                got = run(s)
                 frames.append(got[0][0].numpy())
                 sig.append(signals(*got[1:], h, w))
-                fixed.append(psnr(frames[-1], truth.astype(np.float64)))
-            if len(fixed) < 3:  # above COARSE_ABOVE scale 1 is not fused, but still a fixed scale to beat
-                with torch.no_grad():
-                    mult = spec("rife46").pad_for(1.0)
-                    x0, x1 = (F.pad(torch.from_numpy(x).float()[None] / 255, (0, -w % mult, 0, -h % mult), mode=pad)
-                              for x in (a, b))
-                    one = psnr(internals(net, x0, x1, 1.0)[0][0, :, :h, :w].numpy(), truth.astype(np.float64))
-            else:
-                one = fixed[0]
+                fixed.append(psnr(to_u8(frames[-1]), truth))
+            # above COARSE_ABOVE scale 1 is not fused, but still a fixed scale to beat
+            one = fixed[0] if len(fixed) == 3 else psnr(to_u8(run(1.0)[0][0].numpy()), truth)
             best = max([*fixed, one])
-            for rule, fuse in RULES.items():
-                p = psnr(fuse(frames, sig), truth.astype(np.float64))
+            for rule, make in RULES.items():
+                p = psnr(to_u8(make(frames, sig)), truth)
                 out[rule].setdefault(family, []).append((p - best, p - one))
             print(f"{case.name}: best fixed {best:.2f}", file=sys.stderr, flush=True)
     return out

@@ -48,20 +48,22 @@ MISFIT_POWER = 4
 MISFIT_FLOOR = 1e-3
 
 
-def weights(misfits: Sequence[float], power: float = MISFIT_POWER) -> np.ndarray:
+def weights(misfits: Sequence[float], power: float = MISFIT_POWER, floor: float = MISFIT_FLOOR) -> np.ndarray:
     """The fusion weights (float64, summing to 1) of frames whose flows have ``misfits``
-    (each >= 0, RGB 0..1 units): proportional to ``(misfit + MISFIT_FLOOR) ** -power``."""
+    (each >= 0, RGB 0..1 units): proportional to ``(misfit + floor) ** -power``. Other
+    ``floor`` values suit other measures of the flows (scripts/scale_signals.py)."""
     m = np.asarray(misfits, np.float64)
     if m.ndim != 1 or not len(m) or (m < 0).any() or not np.isfinite(m).all():
         raise ValueError(f"misfits must be finite numbers >= 0, got {misfits!r}")
-    w = (m + MISFIT_FLOOR) ** -power
+    w = (m + floor) ** -power
     return w / w.sum()
 
 
-def fuse(frames: Sequence[np.ndarray], misfits: Sequence[float], power: float = MISFIT_POWER) -> np.ndarray:
+def fuse(frames: Sequence[np.ndarray], misfits: Sequence[float], power: float = MISFIT_POWER,
+         floor: float = MISFIT_FLOOR) -> np.ndarray:
     """The weighted mean (float32 (3, H, W)) of ``frames`` (same shape, any float dtype), one
     per flow scale, with :func:`weights` of their ``misfits``."""
-    w = weights(misfits, power)
+    w = weights(misfits, power, floor)
     out = np.multiply(frames[0], w[0], dtype=np.float32)
     for frame, wk in zip(frames[1:], w[1:]):
         out += np.multiply(frame, wk, dtype=np.float32)

@@ -98,8 +98,12 @@ class IFNet46(nn.Module):
         self.block2 = _FlowBlock(12, 96)
         self.block3 = _FlowBlock(12, 64)
 
-    def forward(self, img0: torch.Tensor, img1: torch.Tensor, timestep: torch.Tensor,
-                scale: torch.Tensor | float = 1.0) -> torch.Tensor:
+    def flows(self, img0: torch.Tensor, img1: torch.Tensor, timestep: torch.Tensor,
+              scale: torch.Tensor | float = 1.0) -> tuple[torch.Tensor, ...]:
+        """The network's internals for :meth:`forward`'s arguments: (m, warp0, warp1, flow):
+        the fusion mask (N, 1, H, W) in (0, 1), the two inputs backward-warped to the
+        timestep (N, 3, H, W) and the flows F_t0, F_t1 stacked (N, 4, H, W; pixels, x then
+        y). The frame is warp0 m + warp1 (1 - m); scripts/scale_signals.py reads the rest."""
         scale = as_scale(scale)
         t = timestep * torch.ones_like(img0[:, :1])
         blocks = (self.block0, self.block1, self.block2, self.block3)
@@ -116,7 +120,11 @@ class IFNet46(nn.Module):
                 mask = mask + dm
             w0 = backward_warp(img0, flow[:, 0:2])
             w1 = backward_warp(img1, flow[:, 2:4])
-        m = torch.sigmoid(mask)
+        return torch.sigmoid(mask), w0, w1, flow
+
+    def forward(self, img0: torch.Tensor, img1: torch.Tensor, timestep: torch.Tensor,
+                scale: torch.Tensor | float = 1.0) -> torch.Tensor:
+        m, w0, w1, _ = self.flows(img0, img1, timestep, scale)
         frame = w0 * m + w1 * (1.0 - m)
         if not self.disagreement:
             return frame
