@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .neighbourhood import box, range3, sample, smoothstep
+from .neighbourhood import box, dilate, range3, sample, smoothstep
 from .zoom import zoom_fit
 
 #: Radius (pixels) of the neighbourhood whose share of exactly static edges ``Protection.clean`` reads.
@@ -74,11 +74,34 @@ def codec_static(img0: np.ndarray, img1: np.ndarray, d: np.ndarray, p, spread: n
     do not agree exactly (static under a codec's noise; ``relative``, ``strong``, ``clean``,
     ``exact`` and ``still`` of the :class:`vsvfi.protect.Protection` ``p``). ``spread``: the
     3x3 range of ``img0`` when known."""
-    c = np.minimum(range3(img0) if spread is None else spread, range3(img1))
-    edge = smoothstep(d / np.maximum(c, 1e-3), p.relative[1], p.relative[0]) * smoothstep(c, *p.strong)
+    edge = codec_edges(img0, img1, d, p, spread)
     share = box(edge * (d <= p.exact[0]), CLEAN_RADIUS) / np.maximum(box(edge, CLEAN_RADIUS), 1e-3)
     edge = edge * smoothstep(share, *p.clean)
     return edge * smoothstep(box(edge, 1), *p.still)  # not chance agreements of single pixels
+
+
+def codec_edges(img0: np.ndarray, img1: np.ndarray, d: np.ndarray, p,
+                spread: np.ndarray | None = None) -> np.ndarray:
+    """float32 (H, W) in [0, 1]: edge pixels (3x3 range c of both frames between ``strong``)
+    whose difference ``d`` between the frames is small against c (d / c between
+    ``relative``): :func:`codec_static`'s first test, without its guard for clean frames.
+    Arguments as :func:`codec_static`'s."""
+    c = np.minimum(range3(img0) if spread is None else spread, range3(img1))
+    return smoothstep(d / np.maximum(c, 1e-3), p.relative[1], p.relative[0]) * smoothstep(c, *p.strong)
+
+
+def outline_edge(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], d: np.ndarray, grown: np.ndarray,
+                 p) -> np.ndarray:
+    """float32 over ``box``: more pixels for the protection's ``keep`` (the blend goes in;
+    painted out too where fully kept and not static): those next to the fully ``grown``
+    overlay (float32 over ``box``) that pass :func:`codec_edges` (``d``: over ``box``).
+    Under a codec's noise the outer edge of a light outline beside a moving background
+    differs by a few code values between the frames and is grown in part only; the
+    network's frame, dragging the text along, leaked into it (docs/protection.md, "The
+    outline's edge under a codec"). Read only where one motion carries the pair (the
+    codec test's gate), like the seeds through the codec."""
+    edge = codec_edges(img0[(slice(None), *box)], img1[(slice(None), *box)], d, p)
+    return dilate((grown >= p.painted).astype(np.float32), 1) * edge
 
 
 def moving_pixels(img0: np.ndarray, img1: np.ndarray, spread: np.ndarray | None) -> tuple:

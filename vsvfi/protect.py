@@ -14,16 +14,11 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage
 
-from .encoded import DOMINANT, ZOOM_RELATIVE, codec_static, dominant_share, moving_pixels, zoom_gate
+from .encoded import DOMINANT, ZOOM_RELATIVE, codec_static, dominant_share, moving_pixels, outline_edge, zoom_gate
 from .motion import phase_peaks
-from .neighbourhood import box as _box
-from .neighbourhood import dilate as _dilate
-from .neighbourhood import extreme3 as _extreme3
-from .neighbourhood import gradients as _gradients
-from .neighbourhood import opened as _opened
-from .neighbourhood import range3 as _range3
 from .neighbourhood import around, smoothstep
-from .neighbourhood import window as _window
+from .neighbourhood import box as _box, dilate as _dilate, extreme3 as _extreme3, gradients as _gradients
+from .neighbourhood import opened as _opened, range3 as _range3, window as _window
 
 
 @dataclass(frozen=True)
@@ -74,8 +69,10 @@ class Protection:
       beside a static border looks the same) or that are darker in both frames than
       one of the pair's motions says, by one factor c (I = c B: a drop shadow, a dark
       outline's soft edge, a translucent dark box; c below ``shade``, the fit of c times
-      the moved colours within ``shade_fit``; :func:`_darkened`), and on the other static
-      pixels where the network's frame is within ``disagree`` of the blend (where it is
+      the moved colours within ``shade_fit``; :func:`_darkened`), or, where the seeds read
+      the codec test (one motion carries the pair), that border the fully grown overlay
+      and pass that test's edge part (an outline's outer edge under a codec's noise;
+      :func:`vsvfi.encoded.outline_edge`), and on the other static pixels where the network's frame is within ``disagree`` of the blend (where it is
       not, the network saw motion that two frames alone hide, such as a pattern that moved
       by whole periods).
 
@@ -261,6 +258,8 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     darker = _darkened(img0, img1, box, (near > 0) & (grown < 1), shifts, params)
     nearly = near * smoothstep(d, params.nearly[1], params.nearly[0])
     keep[box] = np.maximum(grown, np.maximum(nearly * small, near * darker))
+    if loose is not None:  # the codec test is trusted here: an outline's noisy outer edge
+        keep[box] = np.maximum(keep[box], outline_edge(img0, img1, box, d, grown, params))
     # inside a large static region (a pattern moved by whole periods looks static) the
     # network's say counts: there they are static pixels (combine), not kept ones
     static[box] = np.maximum(static[box], nearly * ~small)
