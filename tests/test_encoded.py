@@ -64,8 +64,10 @@ def test_encoded_text_over_a_pan_is_seeded_through_the_codec_noise(encoded_text,
     exact, loose = (protect.masks_and_motion(x0, x1, codec=c) for c in (False, True))
     covered = [float((m[1][opaque] > 0.5).mean()) for m in (exact, loose)]
     assert covered[0] <= was + 0.05 and covered[1] >= 0.9
-    # the layer search gets the keep mask without those seeds
-    np.testing.assert_array_equal(loose[4], exact[2])
+    # the layer search gets the keep mask without those seeds, but for the outline's noisy
+    # outer edge (encoded.outline_edge): pixels next to fully kept ones
+    edge = loose[4] != exact[2]
+    assert (loose[4] >= exact[2]).all() and ndimage.maximum_filter(exact[2] >= 0.99, size=3)[edge].all()
     blend = ((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8)
     assert psnr(render(a, b)[0], mid, case.mask) >= psnr(blend, mid, case.mask) + gain
 

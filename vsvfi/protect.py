@@ -72,7 +72,8 @@ class Protection:
       the moved colours within ``shade_fit``; :func:`_darkened`), or, where the seeds read
       the codec test (one motion carries the pair), that border the fully grown overlay
       and pass that test's edge part (an outline's outer edge under a codec's noise;
-      :func:`vsvfi.encoded.outline_edge`), and on the other static pixels where the network's frame is within ``disagree`` of the blend (where it is
+      :func:`vsvfi.encoded.outline_edge`), and on the other static pixels where the
+      network's frame is within ``disagree`` of the blend (where it is
       not, the network saw motion that two frames alone hide, such as a pattern that moved
       by whole periods).
 
@@ -165,9 +166,10 @@ class Masks(NamedTuple):
     ``shifts``: the pair's dominant motions that the overlay test tried (whole-pixel (dy, dx),
     I1(x + v) = I0(x); empty where nothing looks like an overlay), for
     :mod:`vsvfi.overlay_motion`; ``layer_keep``: ``keep`` without the seeds found through a
-    codec's noise (:func:`_codec_seeds`), for the layer search of :mod:`vsvfi.translucent` (a
-    semi-transparent logo passes that test too, and the search leaves what the protection
-    keeps alone); ``groups``: :func:`motion_shifts` of the pair (None with ``codec=False``)."""
+    codec's noise (:func:`_codec_seeds`; the outline's edge, :func:`vsvfi.encoded.outline_edge`,
+    stays), for the layer search of :mod:`vsvfi.translucent` (a semi-transparent logo passes
+    that test too, and the search leaves what the protection keeps alone); ``groups``:
+    :func:`motion_shifts` of the pair (None with ``codec=False``)."""
 
     static: np.ndarray
     overlay: np.ndarray
