@@ -44,10 +44,11 @@ from vsvfi import families  # noqa: E402
 from vsvfi.frames import frame_array  # noqa: E402
 
 
-def measure() -> dict[str, list[tuple[float, float, float]]]:
-    """Per overlay set, (blend, default, default with the text blended) PSNR dB inside the boxes."""
+def encoded_cases():
+    """Each x264 case of the overlay family: (case, its three frames a, mid, b, its clean
+    twin's a and b, the text pixels (inside the boxes, equal in the twin's two frames), the
+    blend of a and b, the overlay set's name); uint8 (3, H, W) frames."""
     clean: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    sets: dict[str, list[tuple[float, float, float]]] = {}
     for case in families.cases("overlay"):
         a, mid, b = (frame_array(case.clip.get_frame(k)) for k in range(3))
         twin = case.name.split(" x264")[0]
@@ -56,10 +57,16 @@ def measure() -> dict[str, list[tuple[float, float, float]]]:
             continue
         ca, cb = clean[twin]
         text = (ca == cb).all(axis=0) & case.mask
-        out = render(a, b)[0]
         blend = ((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8)
+        yield case, a, mid, b, ca, cb, text, blend, twin.removeprefix("overlay ").split(" over ")[0]
+
+
+def measure() -> dict[str, list[tuple[float, float, float]]]:
+    """Per overlay set, (blend, default, default with the text blended) PSNR dB inside the boxes."""
+    sets: dict[str, list[tuple[float, float, float]]] = {}
+    for case, a, mid, b, _, _, text, blend, name in encoded_cases():
+        out = render(a, b)[0]
         oracle = np.where(text[None], blend, out)
-        name = twin.removeprefix("overlay ").split(" over ")[0]
         sets.setdefault(name, []).append(tuple(psnr(x, mid, case.mask) for x in (blend, out, oracle)))
     return sets
 
@@ -109,19 +116,10 @@ def twin_measure() -> tuple[dict[str, list[tuple[float, ...]]], np.ndarray]:
     """Per overlay set, (blend, default, each of TWIN_FIELDS) PSNR dB inside the boxes; and
     the squared error inside the boxes (blend, default, all twin masks; rows) summed per
     distance from the text (columns)."""
-    clean: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     sets: dict[str, list[tuple[float, ...]]] = {}
     by_distance = np.zeros((3, DISTANCES + 1))
-    for case in families.cases("overlay"):
-        a, mid, b = (frame_array(case.clip.get_frame(k)) for k in range(3))
-        twin = case.name.split(" x264")[0]
-        if "x264" not in case.name:
-            clean[twin] = (a, b)
-            continue
-        ca, cb = clean[twin]
-        text = (ca == cb).all(axis=0) & case.mask
+    for case, a, mid, b, ca, cb, text, blend, name in encoded_cases():
         dist = np.minimum(ndimage.distance_transform_edt(~text), DISTANCES).astype(int)[case.mask]
-        blend = ((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8)
         outs = [blend, render(a, b)[0]]
         pair = tuple(x.astype(np.float32) / 255 for x in (ca, cb))
         for fields in TWIN_FIELDS.values():
@@ -130,7 +128,6 @@ def twin_measure() -> tuple[dict[str, list[tuple[float, ...]]], np.ndarray]:
         for row, out in enumerate(outs[:3]):
             err = ((out.astype(np.float64) - mid) ** 2).sum(axis=0)[case.mask]
             by_distance[row] += np.bincount(dist, err, DISTANCES + 1)
-        name = twin.removeprefix("overlay ").split(" over ")[0]
         sets.setdefault(name, []).append(tuple(psnr(x, mid, case.mask) for x in outs))
     return sets, by_distance
 
