@@ -140,7 +140,7 @@ def _codec_seeds(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     """The seeds the codec route adds on a pair of RGB24 frames, as the filter finds them."""
     x0, x1 = _f32(a), _f32(b)
     _, seed, exact, spread = protect._static_masks(x0, x1, protect.DEFAULT)
-    return protect._codec_seeds(x0, x1, seed, exact, spread, protect.motion_shifts(x0, x1), protect.DEFAULT)[0]
+    return protect._gated_seeds(x0, x1, seed, exact, spread, protect.motion_shifts(x0, x1), protect.DEFAULT)[0]
 
 
 def sample_table(names: list[str]) -> list[str]:

@@ -1,8 +1,11 @@
 """Static overlays against the pair's motion: what the background hidden under an overlay
 looks like, read from the other source frame where the motion uncovers it.
 
-Two steps of the static-overlay protection (:mod:`vsvfi.protect`) use it, both with the
+Three steps of the static-overlay protection (:mod:`vsvfi.protect`) use it, all with the
 pair's dominant motions (whole-pixel shifts v, with I1(x + v) = I0(x) for what moved by v):
+
+- :func:`darkened`: pixels near an overlay that are darker in both frames than the motion
+  says, by one factor (a drop shadow, a dark outline's soft edge): the blend goes in there.
 
 - :func:`paint`: the overlay is painted out of each frame before the network runs. Where
   the other frame shows the background that the overlay hides (at x + v, and not under the
@@ -48,6 +51,46 @@ UNMIX_FIT = (0.02, 0.05)
 #: must be; two frames that barely differ (a slow dissolve in a still shot) fit some layer
 #: under any shift by chance.
 UNMIX_GAIN = (0.01, 0.03)
+
+
+def darkened(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], where: np.ndarray,
+             shifts: list[tuple[int, int]], shade: tuple[float, float], shade_fit: tuple[float, float]) -> np.ndarray:
+    """float32 over ``box``, computed on the ``where`` pixels of it (0 elsewhere): pixels
+    darker in both frames than the motion says they should be, by one factor: a drop
+    shadow, a dark outline's soft edge or a translucent dark box over the moving background
+    (I = c B, c < 1, static). Per shift v of ``shifts``, c is read from the luma of I0 at x
+    against I1 at x + v (where the background at x went) and of I1 at x against I0 at
+    x - v; the shift where c times the moved colours fits both frames best (largest channel
+    error) is taken. 1 where c is at most ``shade[0]`` and the fit within ``shade_fit[0]``
+    (smoothsteps to ``shade[1]``, ``shade_fit[1]``; the static-overlay protection's
+    :class:`vsvfi.protect.Protection` ``shade`` and ``shade_fit``)."""
+    ys, xs = np.nonzero(where)
+    out = np.zeros(where.shape, np.float32)
+    if not ys.size:
+        return out
+    ys, xs = ys + box[0].start, xs + box[1].start
+    h, w = img0.shape[1:]
+
+    def at(img, dy, dx):  # img at the pixels moved by (dy, dx); outside the frame 2.0, fitting nothing
+        y, x = ys + dy, xs + dx
+        inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+        return np.where(inside, img[:, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)], np.float32(2.0))
+
+    a, b = at(img0, 0, 0), at(img1, 0, 0)
+    la, lb = a.mean(axis=0), b.mean(axis=0)
+    best = np.zeros(ys.shape, np.float32)
+    fit = np.full(ys.shape, np.inf, np.float32)
+    for dy, dx in shifts:
+        went, came = at(img1, dy, dx), at(img0, -dy, -dx)
+        c0 = la / np.maximum(went.mean(axis=0), 0.05)
+        c1 = lb / np.maximum(came.mean(axis=0), 0.05)
+        c = (c0 + c1) / 2
+        err = np.maximum(np.abs(a - c * went).max(axis=0), np.abs(b - c * came).max(axis=0))
+        better = err < fit
+        fit = np.where(better, err, fit)
+        best = np.where(better, smoothstep(np.maximum(c0, c1), shade[1], shade[0]), best)
+    out[ys - box[0].start, xs - box[1].start] = best * smoothstep(fit, shade_fit[1], shade_fit[0])
+    return out
 
 
 def _flag(mask: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -16,6 +16,9 @@ from scipy import ndimage
 
 from .encoded import DOMINANT, ZOOM_RELATIVE, codec_static, dominant_share, moving_pixels, outline_edge, zoom_gate
 from .motion import phase_peaks
+from . import see_through
+from .overlay_motion import darkened
+from .see_through import structure_static
 from .neighbourhood import around, smoothstep
 from .neighbourhood import box as _box, dilate as _dilate, extreme3 as _extreme3, gradients as _gradients
 from .neighbourhood import opened as _opened, range3 as _range3, window as _window
@@ -57,10 +60,13 @@ class Protection:
       ``clean``), in 3x3 groups: a codec's noise on static text grows with its contrast.
       The seeds read that test too only where one shift (or one zoom) carries most of the
       pair's moving pixels (:mod:`vsvfi.encoded`): noisy real footage has static edges next
-      to moving objects too (docs/protection.md, "Encoded frames"). Overlay pixels are
-      painted out of both inputs before the network runs, so it cannot drag them along
-      with the motion around them; so are the other pixels that get the blend whatever the
-      network says (``keep`` at least ``painted``, below) unless they are static.
+      to moving objects too (docs/protection.md, "Encoded frames"). Where one shift does,
+      pixels whose structure is static while their values differ (a see-through watermark
+      over a sub-pixel pan, :mod:`vsvfi.see_through`) are seeds and room for the growth
+      too. Overlay pixels are painted out of both inputs before the network runs, so it
+      cannot drag them along with the motion around them; so are the other pixels that get
+      the blend whatever the network says (``keep`` at least ``painted``, below) unless
+      they are static.
     - afterwards (:meth:`combine`) the blend goes in on overlay pixels, on pixels within
       ``near`` pixels of an overlay whose inputs differ by less than ``nearly`` (a
       smoothstep: semi-transparent edges, shadows and text too small for the masks, where
@@ -69,8 +75,8 @@ class Protection:
       beside a static border looks the same) or that are darker in both frames than
       one of the pair's motions says, by one factor c (I = c B: a drop shadow, a dark
       outline's soft edge, a translucent dark box; c below ``shade``, the fit of c times
-      the moved colours within ``shade_fit``; :func:`_darkened`), or, where the seeds read
-      the codec test (one motion carries the pair), that border the fully grown overlay
+      the moved colours within ``shade_fit``; :func:`vsvfi.overlay_motion.darkened`), or,
+      where the seeds read the codec test (one motion carries the pair), that border the fully grown overlay
       and pass that test's edge part (an outline's outer edge under a codec's noise;
       :func:`vsvfi.encoded.outline_edge`), and on the other static pixels where the
       network's frame is within ``disagree`` of the blend (where it is
@@ -165,24 +171,25 @@ class Masks(NamedTuple):
     """:func:`masks_and_motion` of a pair: float32 (H, W) masks as :func:`static_masks` says;
     ``shifts``: the pair's dominant motions that the overlay test tried (whole-pixel (dy, dx),
     I1(x + v) = I0(x); empty where nothing looks like an overlay), for
-    :mod:`vsvfi.overlay_motion`; ``layer_keep``: ``keep`` without the seeds found through a
-    codec's noise (:func:`_codec_seeds`; the outline's edge, :func:`vsvfi.encoded.outline_edge`,
-    stays), for the layer search of :mod:`vsvfi.translucent` (a semi-transparent logo passes
-    that test too, and the search leaves what the protection keeps alone); ``groups``:
-    :func:`motion_shifts` of the pair (None with ``codec=False``)."""
+    :mod:`vsvfi.overlay_motion`; ``layer_keep``: ``keep`` without the seeds found where one
+    motion carries the pair (:func:`_gated_seeds`: through a codec's noise, or by their
+    static structure; the outline's edge, :func:`vsvfi.encoded.outline_edge`, stays), for
+    the layer search of :mod:`vsvfi.translucent` (a semi-transparent logo passes those tests
+    too, and the search leaves what the protection keeps alone); ``groups``:
+    :func:`motion_shifts` of the pair."""
 
     static: np.ndarray
     overlay: np.ndarray
     keep: np.ndarray
     shifts: list
     layer_keep: np.ndarray
-    groups: list | None
+    groups: list
 
 
 def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, codec: bool = True) -> Masks:
     """The :class:`Masks` of a pair (:func:`static_masks`' arguments). ``codec=False``: without
     the seeds through a codec's noise (the filter's second pass, on backgrounds a layer was
-    taken out of)."""
+    taken out of; the see-through seeds of :mod:`vsvfi.see_through` stay)."""
     h = img0.shape[1]
     static, seed, exact, spread = (np.empty(img0.shape[1:], np.float32) for _ in range(4))
     reach = max(params.radius + 2, REACH + 1)
@@ -198,35 +205,53 @@ def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DE
 def _masks_from(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed: np.ndarray, exact: np.ndarray,
                 spread: np.ndarray, params: Protection, codec: bool = True) -> Masks:
     """:func:`masks_and_motion` from the whole frame's pieces (:func:`_static_masks`)."""
-    groups = motion_shifts(img0, img1) if codec else None
-    extra, loose = _codec_seeds(img0, img1, seed, exact, spread, groups, params) if codec else (None, None)
+    groups = motion_shifts(img0, img1)
+    extra, loose, see = _gated_seeds(img0, img1, seed, exact, spread, groups, params, codec)
     if extra is None:
         out = _overlay_masks(img0, img1, static, seed, exact, params, groups, loose)
         return Masks(*out, out[2], groups)
     plain = _overlay_masks(img0, img1, static.copy(), seed, exact, params, groups, loose)
+    if see is not None:  # the see-through seeds grow into their own pixels too
+        if loose is None:  # what _overlay_masks grows into without it
+            loose = np.maximum(exact, codec_static(img0, img1, np.abs(img0 - img1).max(axis=0), params, spread))
+        loose = np.maximum(loose, see)
     return Masks(*_overlay_masks(img0, img1, static, np.maximum(seed, extra), exact, params, groups, loose),
                  plain[2], groups)
 
 
-def _codec_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np.ndarray, spread: np.ndarray,
-                 groups: list[list[tuple[int, int]]], p: Protection) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(seeds, loose): overlay seeds (float32 (H, W), 0 or above 0.5) found as :func:`_seeds`
+def _gated_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np.ndarray, spread: np.ndarray,
+                 groups: list[list[tuple[int, int]]], p: Protection, codec: bool = True) -> tuple:
+    """(seeds, loose, see): overlay seeds (float32 (H, W), 0 or above 0.5) found as :func:`_seeds`
     finds them with the pixels static under a codec's noise (:func:`vsvfi.encoded.codec_static`)
     counted as exactly static, where one shift carries most of the pair's motion (between
-    :data:`vsvfi.encoded.DOMINANT`), or else one zoom (:func:`vsvfi.encoded.zoom_gate`, edges
-    within ``ZOOM_RELATIVE``), and ``loose``, those static pixels with ``exact``; (None, None)
-    where neither does, (None, loose) where no seed is new."""
+    :data:`vsvfi.encoded.DOMINANT`), or else one zoom (:func:`vsvfi.encoded.zoom_gate`, codec
+    edges within ``ZOOM_RELATIVE``), and ``loose``, those static pixels with ``exact`` (None
+    where neither carries the pair); where the shift does, also seeds on the pixels whose
+    structure is static, ``see`` (:func:`vsvfi.see_through.structure_static`, at least
+    ``see_through.REACH`` px from exactly static ones, with ``see_through.CONTRAST``; None
+    without such seeds). Seeds None where none is new. ``codec=False``: none through the
+    codec, no zoom, ``loose`` None."""
     moving = moving_pixels(img0, img1, spread)
-    carried = float(smoothstep(np.float32(dominant_share(img0, img1, groups, spread, moving)), *DOMINANT))
-    zoomed = zoom_gate(img0, img1, spread, moving) if carried < 1 else 0.0
-    if zoomed > carried:  # a zoom: only edges that barely differ (encoded.ZOOM_RELATIVE)
-        carried, p = zoomed, replace(p, relative=ZOOM_RELATIVE)
-    if carried <= 0:
-        return None, None
-    loose = np.maximum(exact, codec_static(img0, img1, np.abs(img0 - img1).max(axis=0), p, spread))
-    new = _seeds(img0, img1, loose, spread, p) * (seed <= 0.5) * np.float32(carried)
+    shifted = float(smoothstep(np.float32(dominant_share(img0, img1, groups, spread, moving)), *DOMINANT))
+    zoomed = zoom_gate(img0, img1, spread, moving) if shifted < 1 and codec else 0.0
+    carried, q = (zoomed, replace(p, relative=ZOOM_RELATIVE)) if zoomed > shifted else (shifted, p)
+    if carried <= 0:  # a zoom above: only edges that barely differ (encoded.ZOOM_RELATIVE)
+        return None, None, None
+    new, loose = np.zeros_like(seed), None
+    if codec:
+        loose = np.maximum(exact, codec_static(img0, img1, np.abs(img0 - img1).max(axis=0), q, spread))
+        new = _seeds(img0, img1, loose, spread, q) * np.float32(carried) * (seed <= 0.5)
+    see = structure_static(img0, img1) if shifted > 0 else None  # not a zoom's: near its centre all barely moves
+    seen = None
+    if see is not None and see.any():
+        see *= 1 - _dilate((exact > 0.5).astype(np.float32), see_through.REACH)
+        # the lower contrast for these pixels alone: exact ones beside a moving object would pass it
+        seen = _seeds(img0, img1, np.maximum(exact, see), spread, replace(p, contrast=see_through.CONTRAST))
+        seen = see_through.parts(seen * see * np.float32(shifted) * (seed <= 0.5))
+        new = np.maximum(new, seen)
+    see = see if seen is not None and (seen > 0.5).any() else None
     new[new <= 0.5] = 0  # fractions of a seed would paint fractions of the pixels
-    return (new if new.any() else None), loose
+    return (new if new.any() else None), loose, see
 
 
 def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed: np.ndarray, exact: np.ndarray,
@@ -257,7 +282,7 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     d = d[box]
     overlay, keep = np.zeros_like(seed), np.zeros_like(seed)
     near = _dilate(grown, params.near)
-    darker = _darkened(img0, img1, box, (near > 0) & (grown < 1), shifts, params)
+    darker = darkened(img0, img1, box, (near > 0) & (grown < 1), shifts, params.shade, params.shade_fit)
     nearly = near * smoothstep(d, params.nearly[1], params.nearly[0])
     keep[box] = np.maximum(grown, np.maximum(nearly * small, near * darker))
     if loose is not None:  # the codec test is trusted here: an outline's noisy outer edge
@@ -269,45 +294,6 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     # ghost beside it); fully kept pixels only: the blend then hides the painting entirely
     overlay[box] = np.maximum(grown, (keep[box] >= params.painted) * (1 - static[box]))
     return static, overlay, keep, shifts
-
-
-def _darkened(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], where: np.ndarray,
-              shifts: list[tuple[int, int]], p: Protection) -> np.ndarray:
-    """float32 over ``box``, computed on the ``where`` pixels of it (0 elsewhere): pixels
-    darker in both frames than the motion says they should be, by one factor: a drop
-    shadow, a dark outline's soft edge or a translucent dark box over the moving background
-    (I = c B, c < 1, static). Per shift v of ``shifts``, c is read from the luma of I0 at x
-    against I1 at x + v (where the background at x went) and of I1 at x against I0 at
-    x - v; the shift where c times the moved colours fits both frames best (largest channel
-    error) is taken. 1 where c is at most ``shade[0]`` and the fit within ``shade_fit[0]``
-    (smoothsteps to ``shade[1]``, ``shade_fit[1]``)."""
-    ys, xs = np.nonzero(where)
-    out = np.zeros(where.shape, np.float32)
-    if not ys.size:
-        return out
-    ys, xs = ys + box[0].start, xs + box[1].start
-    h, w = img0.shape[1:]
-
-    def at(img, dy, dx):  # img at the pixels moved by (dy, dx); outside the frame 2.0, fitting nothing
-        y, x = ys + dy, xs + dx
-        inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
-        return np.where(inside, img[:, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)], np.float32(2.0))
-
-    a, b = at(img0, 0, 0), at(img1, 0, 0)
-    la, lb = a.mean(axis=0), b.mean(axis=0)
-    best = np.zeros(ys.shape, np.float32)
-    fit = np.full(ys.shape, np.inf, np.float32)
-    for dy, dx in shifts:
-        went, came = at(img1, dy, dx), at(img0, -dy, -dx)
-        c0 = la / np.maximum(went.mean(axis=0), 0.05)
-        c1 = lb / np.maximum(came.mean(axis=0), 0.05)
-        c = (c0 + c1) / 2
-        err = np.maximum(np.abs(a - c * went).max(axis=0), np.abs(b - c * came).max(axis=0))
-        better = err < fit
-        fit = np.where(better, err, fit)
-        best = np.where(better, smoothstep(np.maximum(c0, c1), p.shade[1], p.shade[0]), best)
-    out[ys - box[0].start, xs - box[1].start] = best * smoothstep(fit, p.shade_fit[1], p.shade_fit[0])
-    return out
 
 
 def _by_parts(seed: np.ndarray, unexplained: np.ndarray) -> np.ndarray:
