@@ -143,6 +143,18 @@ def motion(pairs: dict, rounds: int) -> int:
     return 0
 
 
+def interleaved(works: dict, rounds: int) -> dict:
+    """Median ms of each callable of ``works`` (name -> function) over ``rounds`` rounds, the
+    works taking turns within each round (this machine's load drifts)."""
+    runs = {k: [] for k in works}
+    for _ in range(rounds):
+        for k, work in works.items():
+            t0 = time.perf_counter()
+            work()
+            runs[k].append(time.perf_counter() - t0)
+    return {k: 1e3 * statistics.median(v) for k, v in runs.items()}
+
+
 def codec(pairs: dict, rounds: int) -> int:
     """The --codec table."""
     from vsvfi import encoded
@@ -163,13 +175,7 @@ def codec(pairs: dict, rounds: int) -> int:
     print("|---|---|---|---|---|---|---|---|")
     for clip, (a, b) in pairs.items():
         spread = neighbourhood.range3(a)
-        runs = {now: [], without: [], zoomed: []}
-        for _ in range(rounds):  # interleaved
-            for work in runs:
-                t0 = time.perf_counter()
-                work()
-                runs[work].append(time.perf_counter() - t0)
-        ms = {k: 1e3 * statistics.median(v) for k, v in runs.items()}
+        ms = interleaved({now: now, without: without, zoomed: zoomed}, rounds)
         share = encoded.dominant_share(a, b, protect.motion_shifts(a, b))
         gate = encoded.zoom_gate(a, b, spread)
         found = {c: float((protect.masks_and_motion(a, b, codec=c).overlay > 0).mean()) for c in (True, False)}
@@ -196,15 +202,9 @@ def see_through(pairs: dict, rounds: int) -> int:
           "without it |")
     print("|---|---|---|---|---|---|")
     for clip, (a, b) in pairs.items():
-        runs = {now: [], without: []}
-        for _ in range(rounds):  # interleaved
-            for work in runs:
-                t0 = time.perf_counter()
-                work()
-                runs[work].append(time.perf_counter() - t0)
-        ms = {k: 1e3 * statistics.median(v) for k, v in runs.items()}
+        ms = interleaved({now: now, without: without}, rounds)
         share = encoded.dominant_share(a, b, protect.motion_shifts(a, b))
-        found = {k: float((k().overlay > 0).mean()) for k in runs}
+        found = {k: float((k().overlay > 0).mean()) for k in ms}
         print(f"| {clip} | {share:.2f} | {ms[now]:.0f} | {ms[without]:.0f} | {100 * found[now]:.3f} % | "
               f"{100 * found[without]:.3f} % |")
     print(f"\nmedian of {rounds} interleaved rounds, one thread.")
@@ -222,13 +222,7 @@ def upscaled(pairs: dict, rounds: int) -> int:
         f = a.shape[2] // 640
         works = {"now": lambda: up.masks(a, b), "full": lambda: protect.masks_and_motion(a, b),
                  "test": lambda: up.sharpness(a, f)}
-        runs = {k: [] for k in works}
-        for _ in range(rounds):  # interleaved
-            for k, work in works.items():
-                t0 = time.perf_counter()
-                work()
-                runs[k].append(time.perf_counter() - t0)
-        ms = {k: 1e3 * statistics.median(v) for k, v in runs.items()}
+        ms = interleaved(works, rounds)
         found = [float((m.overlay > 0).mean()) for m in (up.masks(a, b), protect.masks_and_motion(a, b))]
         print(f"| {clip}, {a.shape[2]}x{a.shape[1]} | {up.sharpness(a, f):.2f} | {ms['now']:.0f} | {ms['full']:.0f} | "
               f"{ms['test']:.1f} | {100 * found[0]:.3f} % | {100 * found[1]:.3f} % |")
