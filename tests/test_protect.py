@@ -275,6 +275,24 @@ def test_strips_and_tiles_equal_one_pass_over_the_frame():
                                   neighbourhood._fill(a, dense, PROTECT_RADIUS))
 
 
+def test_seeds_on_tiles_equal_one_pass_where_the_tiles_are():
+    """The see-through seeds' search runs on the tiles around the pixels it may seed
+    (neighbourhood.on_tiles): the seeds there equal those of one pass over the frame, at
+    blocks beside tile borders and the frame's edges, and the other tiles stay 0."""
+    h, w = 3 * protect.STRIP_ROWS + 17, 5 * neighbourhood.TILE + 9
+    a, b = _overlay_scene(h, w)
+    exact = protect._static_masks(a, b, P)[2]
+    spread = neighbourhood.range3(a)
+    where = np.zeros((h, w), np.float32)
+    where[:12, :20] = where[h - 12:, w - 20:] = where[70:80, 60:70] = 1
+    want = protect._seeds(a, b, exact, spread, P)
+    got = neighbourhood.on_tiles(lambda s: protect._seeds(a[(slice(None), *s)], b[(slice(None), *s)], exact[s],
+                                                           spread[s], P), where, max(P.radius + 2, protect.REACH + 1))
+    near = neighbourhood.on_tiles(lambda s: np.ones((s[0].stop - s[0].start, s[1].stop - s[1].start)), where, 0)
+    np.testing.assert_allclose(got[near > 0], want[near > 0], atol=1e-6)
+    assert (want[near > 0] > 0.5).sum() > 100 and not got[near == 0].any() and (near == 0).mean() > 0.5
+
+
 def test_the_motion_test_on_runs_of_columns_equals_one_span():
     """The motion test works on the runs of zone columns of each strip (with RUN_MARGIN
     columns more each side) instead of one span from the first zone column to the last: on

@@ -75,6 +75,25 @@ def around(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
                  zip((np.nonzero(mask.any(axis=k))[0] for k in (1, 0)), mask.shape))
 
 
+def on_tiles(fn, where: np.ndarray, margin: int, tile: int = 64) -> np.ndarray:
+    """float32 (H, W): ``fn`` (of a (rows, columns) slice pair, returning float (h, w) for
+    that box of the frame) on the boxes around the 8-connected groups of ``tile``-square
+    tiles that hold a nonzero pixel of ``where`` (H, W), each read ``margin`` pixels wider
+    (the reach of ``fn``'s filters: the same values as over the whole frame, up to the
+    float rounding of running sums); 0 on the other tiles."""
+    h, w = where.shape
+    ny, nx = -(-h // tile), -(-w // tile)
+    padded = np.zeros((ny * tile, nx * tile), bool)
+    padded[:h, :w] = where != 0
+    groups, _ = ndimage.label(padded.reshape(ny, tile, nx, tile).any(axis=(1, 3)), np.ones((3, 3), bool))
+    out = np.zeros((h, w), np.float32)
+    for rows, cols in ndimage.find_objects(groups):
+        inner = (slice(rows.start * tile, min(h, rows.stop * tile)), slice(cols.start * tile, min(w, cols.stop * tile)))
+        outer = tuple(slice(max(0, s.start - margin), min(n, s.stop + margin)) for s, n in zip(inner, (h, w)))
+        out[inner] = fn(outer)[tuple(slice(s.start - o.start, s.stop - o.start) for s, o in zip(inner, outer))]
+    return out
+
+
 def window(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
     """``img[:, y0:y1, x0:x1]`` (float32), with 2.0 (outside [0, 1], matching nothing)
     where the window leaves the frame."""

@@ -19,7 +19,7 @@ from .motion import phase_peaks
 from . import see_through
 from .overlay_motion import darkened
 from .see_through import structure_static
-from .neighbourhood import around, smoothstep
+from .neighbourhood import around, on_tiles, smoothstep
 from .neighbourhood import box as _box, dilate as _dilate, extreme3 as _extreme3, gradients as _gradients
 from .neighbourhood import opened as _opened, range3 as _range3, window as _window
 
@@ -246,7 +246,9 @@ def _gated_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np
     if see is not None and see.any():
         see *= 1 - _dilate((exact > 0.5).astype(np.float32), see_through.REACH)
         # the lower contrast for these pixels alone: exact ones beside a moving object would pass it
-        seen = _seeds(img0, img1, np.maximum(exact, see), spread, replace(p, contrast=see_through.CONTRAST))
+        static, q = np.maximum(exact, see), replace(p, contrast=see_through.CONTRAST)
+        seen = on_tiles(lambda s: _seeds(img0[(slice(None), *s)], img1[(slice(None), *s)], static[s], spread[s], q),
+                        see, max(p.radius + 2, REACH + 1))  # where see is: a few % of a frame
         seen = see_through.parts(seen * see * np.float32(shifted) * (seed <= 0.5))
         new = np.maximum(new, seen)
     see = see if seen is not None and (seen > 0.5).any() else None
