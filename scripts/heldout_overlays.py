@@ -48,10 +48,10 @@ CRF = 20
 CASES = 40
 
 
-def overlay_sets(k: int = 1) -> dict[str, list]:
-    """Held-out overlay sets for a frame ``k`` times W x H, every size and margin ``k``
-    times its name's: name -> placed elements."""
-    w, h = W * k, H * k
+def overlay_sets(k: int = 1, size: tuple[int, int] | None = None) -> dict[str, list]:
+    """Held-out overlay sets for a frame ``k`` times W x H (or ``size``, (width, height)),
+    every size and margin ``k`` times its name's: name -> placed elements."""
+    w, h = size or (W * k, H * k)
     logo = fit(image("bigbuckbunny", 5)[:, 200:500, 500:900], 80 * k, 60 * k)
     faint = fit(image("bikes", 100)[:, 60:200, 200:340], 64 * k, 64 * k)
 
