@@ -210,7 +210,28 @@ def test_protection_leaves_a_moving_object_over_a_still_background_alone(quick):
         a, mid, b = frames(case)
         gaps.append(psnr(render(a, b)[0], mid) - psnr(render(a, b, protect_static=False)[0], mid))
     print(f"\nobject: protection on - off: {np.round(gaps, 2)}")
-    assert len(gaps) >= 2 and min(gaps) >= -0.1 and np.mean(gaps) >= 0.1  # measured +0.15, +0.26, +0.02
+    # measured +0.10, +0.09, +0.06 (+0.15, +0.26, +0.02 while seeds kept in part were painted
+    # out in full: a chance gain on the first two)
+    assert len(gaps) >= 2 and min(gaps) >= -0.1 and np.mean(gaps) >= 0.05
+
+
+@pytest.mark.parametrize("clip, up, k, j, name, least", [
+    # measured 61.99 dB inside the box (off 60.53, blend 63.20; 55.57 when seeds kept only in
+    # part were painted out in full)
+    ("bikes", 1, 1, 0, "opaque photo logo", 61.5),
+    # measured 48.94 dB (off 45.40, blend 50.90; 39.81 before)
+    ("bigbuckbunny", 1, 2, 97, "two white 24px subtitle lines", 48.4),
+])
+def test_a_static_overlay_on_real_footage_that_barely_moves_beats_protection_off(clip, up, k, j, name, least):
+    """An overlay burnt into a sample clip's own frames (scripts/real_overlays.py) where
+    little moves: the seeds there are fractions (their neighbourhood moves in part), and
+    what a fraction paints out of the network's inputs, the blend must replace in the output
+    (docs/protection.md, "Real footage")."""
+    from real_overlays import case
+    a, mid, b, mask = case(clip, up, k, j, name)
+    on, off = psnr(render(a, b)[0], mid, mask), psnr(render(a, b, protect_static=False)[0], mid, mask)
+    print(f"\n{clip} {j} {name}: inside on {on:.2f}, off {off:.2f}")
+    assert on >= least and on >= off + 1.0
 
 
 def test_auto_scale_follows_the_motion(quick):

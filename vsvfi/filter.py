@@ -240,8 +240,9 @@ class _Interpolator:
                 m = masks_and_motion(a32, b32, PROTECTION, codec=False)
             mask, found, blend_in, moves = m.static, m.overlay, m.keep, m.shifts
             static = mask if mask.any() else None
-            if found.any():
+            if blend_in.any():
                 keep, fit = blend_in, layers(a32, b32, blend_in, moves)
+            if found.any():
                 net_a, net_b = (paint(x, y, found, moves, PROTECTION.radius) for x, y in ((a, b), (b, a)))
         pair = (a, b, static, keep, fit, clear)
         # Each scale padded for itself (scale_fusion.prepare says why).

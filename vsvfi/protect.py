@@ -64,7 +64,8 @@ class Protection:
       pixels whose structure is static while their values differ (a see-through watermark
       over a sub-pixel pan, :mod:`vsvfi.see_through`) are seeds and room for the growth
       too. Overlay pixels are painted out of both inputs before the network runs, so it
-      cannot drag them along with the motion around them; so are the other pixels that get
+      cannot drag them along with the motion around them (by ``keep`` to the 4th: the fill
+      stays in the output where the blend replaces a pixel in part); so are the other pixels that get
       the blend whatever the network says (``keep`` at least ``painted``, below) unless
       they are static.
     - afterwards (:meth:`combine`) the blend goes in on overlay pixels, on pixels within
@@ -153,7 +154,8 @@ def static_masks(img0: np.ndarray, img1: np.ndarray,
         (static, overlay, keep): float32 (H, W) in [0, 1]. ``static``: pixels where the
         inputs agree (3x3-opened; near an overlay, also those that nearly agree inside a
         large static region), candidates for the linear blend. ``overlay``: what is
-        painted out before the network: static text and logos surrounded by motion, and
+        painted out before the network: static text and logos surrounded by motion (times
+        ``keep`` to the 4th), and
         ``keep`` at ``painted`` or more times 1 - ``static``. ``keep``: where the blend goes
         in whatever the network says: the text and logos, and the pixels within ``near``
         of them whose inputs differ by less than ``nearly`` or are shaded (see
@@ -294,7 +296,9 @@ def _overlay_masks(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed:
     static[box] = np.maximum(static[box], nearly * ~small)
     # a drop shadow or a soft edge seen by the network gets dragged along like the text (a
     # ghost beside it); fully kept pixels only: the blend then hides the painting entirely
-    overlay[box] = np.maximum(grown, (keep[box] >= params.painted) * (1 - static[box]))
+    # painted by keep to the 4th: a fraction kept leaves that much of the fill in the output
+    # (fractional seeds on real footage that barely moves; docs/protection.md, "Real footage")
+    overlay[box] = np.maximum(grown * keep[box] ** 4, (keep[box] >= params.painted) * (1 - static[box]))
     return static, overlay, keep, shifts
 
 
