@@ -224,30 +224,44 @@ def _plain_table(rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+#: The header of the summary tables (its first cell's label left to fill in).
+TABLE_HEAD = ("| {} | cases | inside: blend + 2 dB | inside: on - blend, mean (worst) | inside: on - off, mean | "
+              "inside: FLIP on / blend / off, mean | outside: within 0.3 dB of off | outside: on - off, mean (worst) |",
+              "|---|---|---|---|---|---|---|---|")
+
+
+def summaries(rows: list[dict], groupings: list[tuple[str, str, list]], crf: int) -> list[str]:
+    """Markdown lines: the rows' summary tables, uncompressed then through x264 (CRF ``crf``),
+    one per grouping (the first column's label, the rows' key, its values in order), the
+    first with all the rows at its foot."""
+    lines = []
+    for coded in (False, True):
+        sub = [r for r in rows if r["x264"] == coded]
+        lines += [f"**{f'Through x264 (CRF {crf})' if coded else 'Uncompressed'}**", ""]
+        for i, (label, key, values) in enumerate(groupings):
+            lines += [TABLE_HEAD[0].format(label), TABLE_HEAD[1]]
+            lines += [_summary(v, [r for r in sub if r[key] == v]) for v in values]
+            lines += [_summary("**all**", sub)] if i == 0 else []
+            lines.append("")
+    return lines
+
+
 def report() -> str:
     rows = measure()
     plain = [r for r in rows if r["set"] is None]
     large = [r for r in rows if r["set"] is not None and r["k"] == 2]
     rows = [r for r in rows if r["set"] is not None and r["k"] == 1]
-    head = ["| {} | cases | inside: blend + 2 dB | inside: on - blend, mean (worst) | inside: on - off, mean | "
-            "inside: FLIP on / blend / off, mean | outside: within 0.3 dB of off | outside: on - off, mean (worst) |",
-            "|---|---|---|---|---|---|---|---|"]
     lines = ["# Held-out overlays", "",
              f"Produced by `python scripts/heldout_overlays.py --out docs/heldout-overlays.md` on "
              f"{datetime.date.today()} ({platform.machine()}, CPU provider). What the cases are, what was found "
              "and fixed: [protection.md](protection.md), \"Held-out overlays\". Inside: the overlays' boxes "
              "grown by 2 px; `on`/`off`: `protect_static` True/False; blend: the two source frames averaged; "
              "FLIP: mean ꟻLIP difference (0: identical).", ""]
-    for coded in (False, True):
-        sub = [r for r in rows if r["x264"] == coded]
-        lines += [f"**{'Through x264 (CRF 20)' if coded else 'Uncompressed'}**", "", head[0].format("overlay set"),
-                  head[1]]
-        lines += [_summary(s, [r for r in sub if r["set"] == s]) for s in dict.fromkeys(r["set"] for r in sub)]
-        lines += [_summary("**all**", sub), "", head[0].format("background"), head[1]]
-        lines += [_summary(k, [r for r in sub if r["kind"] == k]) for k in ("pan", "zoom", "still")] + [""]
+    lines += summaries(rows, [("overlay set", "set", list(dict.fromkeys(r["set"] for r in rows))),
+                              ("background", "kind", ["pan", "zoom", "still"])], CRF)
     lines += [f"At 1280x720, every size, margin and pan speed doubled ({LARGE} of the cases, every third; the same "
               "draws), beside the same cases at 640x360:",
-              "", head[0].format("frames"), head[1]]
+              "", TABLE_HEAD[0].format("frames"), TABLE_HEAD[1]]
     for coded in (False, True):
         kind = "x264" if coded else "uncompressed"
         lines.append(_summary(f"{kind}, 640x360", [r for r in rows if r["x264"] == coded

@@ -34,7 +34,7 @@ import vapoursynth as vs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hard_scenes import flip, psnr, render  # noqa: E402
-from heldout_overlays import _met, _summary, overlay_sets  # noqa: E402
+from heldout_overlays import _met, overlay_sets, summaries  # noqa: E402
 from vsvfi import assets  # noqa: E402
 from vsvfi.colour import default_matrix_name  # noqa: E402
 from vsvfi.families_overlay import flatten, x264  # noqa: E402
@@ -107,21 +107,12 @@ def measure(pairs: int) -> list[dict]:
 
 def report(args: argparse.Namespace) -> str:
     rows = measure(args.pairs)
-    head = ["| {} | cases | inside: blend + 2 dB | inside: on - blend, mean (worst) | inside: on - off, mean | "
-            "inside: FLIP on / blend / off, mean | outside: within 0.3 dB of off | outside: on - off, mean (worst) |",
-            "|---|---|---|---|---|---|---|---|"]
     lines = ["# Overlays burnt into real footage", "",
              f"Produced by `python scripts/real_overlays.py --pairs {args.pairs} --out docs/real-overlays.md` on "
              f"{datetime.date.today()} ({platform.machine()}, CPU provider); what the cases are: the script's "
              "docstring. Inside: the overlays' boxes grown by 2 px; `on`/`off`: `protect_static` True/False; "
              "blend: the two source frames averaged; FLIP: mean ꟻLIP difference (0: identical).", ""]
-    for coded in (False, True):
-        sub = [r for r in rows if r["x264"] == coded]
-        lines += [f"**{'Through x264 (CRF 20)' if coded else 'Uncompressed'}**", "", head[0].format("overlay set"),
-                  head[1]]
-        lines += [_summary(s, [r for r in sub if r["set"] == s]) for s in SETS]
-        lines += [_summary("**all**", sub), "", head[0].format("clip"), head[1]]
-        lines += [_summary(c, [r for r in sub if r["clip"] == c]) for c, _, _ in CLIPS] + [""]
+    lines += summaries(rows, [("overlay set", "set", list(SETS)), ("clip", "clip", [c for c, _, _ in CLIPS])], CRF)
     lines += ["| clip | pair | overlay set | x264 | motion in the boxes | met | inside: on / off / blend | "
               "outside: on / off |", "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['clip']} | {r['pair']} | {r['set']} | {'yes' if r['x264'] else ''} | {r['motion']:.1f} | "
