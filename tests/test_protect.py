@@ -287,7 +287,7 @@ def test_seeds_on_tiles_equal_one_pass_where_the_tiles_are():
     where[:12, :20] = where[h - 12:, w - 20:] = where[70:80, 60:70] = 1
     want = protect._seeds(a, b, exact, spread, P)
     got = neighbourhood.on_tiles(lambda s: protect._seeds(a[(slice(None), *s)], b[(slice(None), *s)], exact[s],
-                                                           spread[s], P), where, max(P.radius + 2, protect.REACH + 1))
+                                                           spread[s], P), where, protect.seeds_reach(P))
     near = neighbourhood.on_tiles(lambda s: np.ones((s[0].stop - s[0].start, s[1].stop - s[1].start)), where, 0)
     np.testing.assert_allclose(got[near > 0], want[near > 0], atol=1e-6)
     assert (want[near > 0] > 0.5).sum() > 100 and not got[near == 0].any() and (near == 0).mean() > 0.5

@@ -65,9 +65,9 @@ class Protection:
       over a sub-pixel pan, :mod:`vsvfi.see_through`) are seeds and room for the growth
       too. Overlay pixels are painted out of both inputs before the network runs, so it
       cannot drag them along with the motion around them (by ``keep`` to the 4th: the fill
-      stays in the output where the blend replaces a pixel in part); so are the other pixels that get
-      the blend whatever the network says (``keep`` at least ``painted``, below) unless
-      they are static.
+      stays in the output where the blend replaces a pixel in part); so are the other
+      pixels that get the blend whatever the network says (``keep`` at least ``painted``,
+      below) unless they are static.
     - afterwards (:meth:`combine`) the blend goes in on overlay pixels, on pixels within
       ``near`` pixels of an overlay whose inputs differ by less than ``nearly`` (a
       smoothstep: semi-transparent edges, shadows and text too small for the masks, where
@@ -194,7 +194,7 @@ def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DE
     taken out of; the see-through seeds of :mod:`vsvfi.see_through` stay)."""
     h = img0.shape[1]
     static, seed, exact, spread = (np.empty(img0.shape[1:], np.float32) for _ in range(4))
-    reach = max(params.radius + 2, REACH + 1)
+    reach = seeds_reach(params)
     for y0 in range(0, h, STRIP_ROWS):
         y1 = min(h, y0 + STRIP_ROWS)
         a0, a1 = max(0, y0 - reach), min(h, y1 + reach)
@@ -250,7 +250,7 @@ def _gated_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np
         # the lower contrast for these pixels alone: exact ones beside a moving object would pass it
         static, q = np.maximum(exact, see), replace(p, contrast=see_through.CONTRAST)
         seen = on_tiles(lambda s: _seeds(img0[(slice(None), *s)], img1[(slice(None), *s)], static[s], spread[s], q),
-                        see, max(p.radius + 2, REACH + 1))  # where see is: a few % of a frame
+                        see, seeds_reach(p))  # where see is: a few % of a frame
         seen = see_through.parts(seen * see * np.float32(shifted) * (seed <= 0.5))
         new = np.maximum(new, seen)
     see = see if seen is not None and (seen > 0.5).any() else None
@@ -458,6 +458,12 @@ def _static_masks(img0: np.ndarray, img1: np.ndarray, p: Protection) -> tuple[np
 #: Below this (0..1), the static edges across and along near a seed count as none
 #: (docs/protection.md, "Fractional seeds").
 EDGES_BOTH_WAYS = 0.5
+
+
+def seeds_reach(p: Protection) -> int:
+    """How far (pixels) :func:`_seeds` reads around a pixel: the motion around it and its
+    static edges (:data:`REACH`, and a pixel more for the central differences)."""
+    return max(p.radius + 2, REACH + 1)
 
 
 def _seeds(img0: np.ndarray, img1: np.ndarray, exact: np.ndarray, spread: np.ndarray, p: Protection) -> np.ndarray:
