@@ -51,6 +51,9 @@ UNMIX_FIT = (0.02, 0.05)
 #: must be; two frames that barely differ (a slow dissolve in a still shot) fit some layer
 #: under any shift by chance.
 UNMIX_GAIN = (0.01, 0.03)
+#: :func:`layers`: ramp of the mean largest channel misfit (0..1) of the fitted shift on a
+#: pixel's surroundings (as :data:`PAINT_FIT`), from fully trusted to not at all.
+UNMIX_CARRY = (0.04, 0.08)
 
 
 def darkened(img0: np.ndarray, img1: np.ndarray, box: tuple[slice, slice], where: np.ndarray,
@@ -110,6 +113,39 @@ def _bounds(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
             slice(max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)))
 
 
+class _Surroundings:
+    """The :data:`PAINT_STRIDE` grid cells within about :data:`PAINT_RADIUS` pixels of the
+    pixels (``ys``, ``xs``) of a ``mask``, for :meth:`misfit`."""
+
+    def __init__(self, mask: np.ndarray, ys: np.ndarray, xs: np.ndarray):
+        h, w = mask.shape
+        step, reach = PAINT_STRIDE, -(-PAINT_RADIUS // PAINT_STRIDE)
+        self.grid, self.size, self.cells = (-(-h // step), -(-w // step)), 2 * reach + 1, (ys // step, xs // step)
+        cell = np.zeros(self.grid, bool)
+        cell[self.cells] = True
+        near = ndimage.binary_dilation(cell, iterations=reach, structure=np.ones((3, 3), bool))
+        self.cy, self.cx = np.nonzero(near)
+        self.py, self.px = np.minimum(self.cy * step + step // 2, h - 1), np.minimum(self.cx * step + step // 2, w - 1)
+        self.clean = mask[self.py, self.px] == 0
+
+    def misfit(self, img: np.ndarray, other: np.ndarray, dy: int, dx: int, mask: np.ndarray | None = None):
+        """Per pixel, the mean largest channel |``img``(y) - ``other``(y + (dy, dx))| over its
+        surroundings' unmasked grid points y (float32 (N,); inf where there are none);
+        ``mask``: also not where y + (dy, dx) is masked (the background is hidden there)."""
+        h, w = img.shape[1:]
+        y, x = self.py + dy, self.px + dx
+        seen = self.clean & (y >= 0) & (y < h) & (x >= 0) & (x < w)
+        y, x = np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)
+        if mask is not None:
+            seen &= mask[y, x] == 0
+        err = np.abs(img[:, self.py, self.px].astype(np.float32) - other[:, y, x]).max(axis=0)
+        total, count = np.zeros(self.grid, np.float32), np.zeros(self.grid, np.float32)
+        total[self.cy, self.cx], count[self.cy, self.cx] = err * seen, seen
+        count = ndimage.uniform_filter(count, self.size, mode="constant")
+        mean = ndimage.uniform_filter(total, self.size, mode="constant") / np.maximum(count, 1e-6)
+        return np.where(count > 0.1, mean, np.inf)[self.cells]
+
+
 def paint(img: np.ndarray, other: np.ndarray, mask: np.ndarray, shifts: list[tuple[int, int]],
           radius: int) -> np.ndarray:
     """``img`` (float (3, H, W) in [0, 1]) with its ``mask``-ed pixels (float32 (H, W) in
@@ -124,28 +160,12 @@ def paint(img: np.ndarray, other: np.ndarray, mask: np.ndarray, shifts: list[tup
     if not my.size or not shifts:
         return base
     h, w = mask.shape
-    step, reach = PAINT_STRIDE, -(-PAINT_RADIUS // PAINT_STRIDE)
-    gh, gw = -(-h // step), -(-w // step)
-    cell = np.zeros((gh, gw), bool)
-    cell[my // step, mx // step] = True
-    near = ndimage.binary_dilation(cell, iterations=reach, structure=np.ones((3, 3), bool))
-    cy, cx = np.nonzero(near)
-    py, px = np.minimum(cy * step + step // 2, h - 1), np.minimum(cx * step + step // 2, w - 1)
-    here = img[:, py, px].astype(np.float32)
-    clean = mask[py, px] == 0
+    near = _Surroundings(mask, my, mx)
     best = np.full(my.shape, np.inf, np.float32)
     now = base[:, my, mx].astype(np.float32)
     value = now.copy()
-    size = 2 * reach + 1
     for dy, dx in shifts:
-        y, x = py + dy, px + dx
-        seen = clean & (y >= 0) & (y < h) & (x >= 0) & (x < w)
-        err = np.abs(here - other[:, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]).max(axis=0)
-        total, count = np.zeros((gh, gw), np.float32), np.zeros((gh, gw), np.float32)
-        total[cy, cx], count[cy, cx] = err * seen, seen
-        count = ndimage.uniform_filter(count, size, mode="constant")
-        local = np.where(count > 0.1, ndimage.uniform_filter(total, size, mode="constant") / np.maximum(count, 1e-6),
-                         np.inf)[my // step, mx // step]
+        local = near.misfit(img, other, dy, dx)
         y, x = my + dy, mx + dx
         inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
         y, x = np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)
@@ -183,7 +203,8 @@ def layers(img0: np.ndarray, img1: np.ndarray, keep: np.ndarray, shifts: list[tu
     may be a kept pixel itself), k = <I0 - I1, B0 - B1> / |B0 - B1|² clipped to [0, 1] and
     P = the mean of I0 - k B0 and I1 - k B1; the shift with the smallest residual (largest
     channel) is taken, trusted by :data:`UNMIX_FIT`, where it fits better than no motion
-    (k = 0, the blend; residual |I0 - I1| / 2). None where nothing fits."""
+    (k = 0, the blend; residual |I0 - I1| / 2), and by how well that shift carries the
+    pixel's surroundings (:func:`_carried`). None where nothing fits."""
     ys, xs = np.nonzero(keep > 0)
     if not ys.size or not shifts:
         return None
@@ -214,10 +235,32 @@ def layers(img0: np.ndarray, img1: np.ndarray, keep: np.ndarray, shifts: list[tu
     gain = np.abs(a - b).max(axis=0) / 2 - best
     weight = keep[ys, xs] * smoothstep(best, UNMIX_FIT[1], UNMIX_FIT[0]) * smoothstep(gain, *UNMIX_GAIN)
     on = (weight > 0) & (pick > 0)  # pick 0: the blend fits best, nothing to unmix
+    if on.any():
+        weight[on] *= _carried(img0, img1, keep, ys[on], xs[on], pick[on], moves)
+        on &= weight > 0
     if not on.any():
         return None
     chosen = np.asarray(moves, np.intp)[pick[on]]
     return Layers(ys[on], xs[on], p_best[:, on], k_best[on], chosen[:, 0], chosen[:, 1], weight[on], hidden)
+
+
+def _carried(img0: np.ndarray, img1: np.ndarray, keep: np.ndarray, ys: np.ndarray, xs: np.ndarray, pick: np.ndarray,
+             moves: list[tuple[int, int]]) -> np.ndarray:
+    """How far (0..1, float32 (N,)) the shift ``moves[pick]`` each pixel's layer was fitted
+    with also carries its unkept surroundings whose background is not kept either
+    (:data:`UNMIX_CARRY`, measured as :func:`paint` does). One factor k fits the three
+    channels of I0 - I1 against B0 - B1, so on real footage, whose local motion is often
+    none of the pair's dominant shifts, one of them fits some pixels by chance
+    (docs/protection.md, "The layer model's shift, checked around"). 1 where no such
+    surroundings are left (inside a large overlay: nothing to check the fit against)."""
+    near = _Surroundings(keep, ys, xs)
+    out = np.ones(ys.shape, np.float32)
+    for n in np.unique(pick):
+        sel = pick == n
+        dy, dx = moves[n]
+        local = near.misfit(img0, img1, dy, dx, keep)[sel]
+        out[sel] = np.where(np.isinf(local), 1, smoothstep(local, UNMIX_CARRY[1], UNMIX_CARRY[0]))
+    return out
 
 
 def unmix(frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float, fit: Layers | None) -> np.ndarray:
