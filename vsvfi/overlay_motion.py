@@ -115,9 +115,9 @@ def _bounds(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
 
 class _Surroundings:
     """The :data:`PAINT_STRIDE` grid cells within about :data:`PAINT_RADIUS` pixels of the
-    pixels (``ys``, ``xs``) of a ``mask``, for :meth:`misfit`."""
+    pixels (``ys``, ``xs``) of a ``mask``, and ``img`` (3, H, W) there, for :meth:`misfit`."""
 
-    def __init__(self, mask: np.ndarray, ys: np.ndarray, xs: np.ndarray):
+    def __init__(self, img: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.ndarray):
         h, w = mask.shape
         step, reach = PAINT_STRIDE, -(-PAINT_RADIUS // PAINT_STRIDE)
         self.grid, self.size, self.cells = (-(-h // step), -(-w // step)), 2 * reach + 1, (ys // step, xs // step)
@@ -127,18 +127,19 @@ class _Surroundings:
         self.cy, self.cx = np.nonzero(near)
         self.py, self.px = np.minimum(self.cy * step + step // 2, h - 1), np.minimum(self.cx * step + step // 2, w - 1)
         self.clean = mask[self.py, self.px] == 0
+        self.here = img[:, self.py, self.px].astype(np.float32)
 
-    def misfit(self, img: np.ndarray, other: np.ndarray, dy: int, dx: int, mask: np.ndarray | None = None):
+    def misfit(self, other: np.ndarray, dy: int, dx: int, mask: np.ndarray | None = None):
         """Per pixel, the mean largest channel |``img``(y) - ``other``(y + (dy, dx))| over its
         surroundings' unmasked grid points y (float32 (N,); inf where there are none);
         ``mask``: also not where y + (dy, dx) is masked (the background is hidden there)."""
-        h, w = img.shape[1:]
+        h, w = other.shape[1:]
         y, x = self.py + dy, self.px + dx
         seen = self.clean & (y >= 0) & (y < h) & (x >= 0) & (x < w)
         y, x = np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)
         if mask is not None:
             seen &= mask[y, x] == 0
-        err = np.abs(img[:, self.py, self.px].astype(np.float32) - other[:, y, x]).max(axis=0)
+        err = np.abs(self.here - other[:, y, x]).max(axis=0)
         total, count = np.zeros(self.grid, np.float32), np.zeros(self.grid, np.float32)
         total[self.cy, self.cx], count[self.cy, self.cx] = err * seen, seen
         count = ndimage.uniform_filter(count, self.size, mode="constant")
@@ -160,12 +161,12 @@ def paint(img: np.ndarray, other: np.ndarray, mask: np.ndarray, shifts: list[tup
     if not my.size or not shifts:
         return base
     h, w = mask.shape
-    near = _Surroundings(mask, my, mx)
+    near = _Surroundings(img, mask, my, mx)
     best = np.full(my.shape, np.inf, np.float32)
     now = base[:, my, mx].astype(np.float32)
     value = now.copy()
     for dy, dx in shifts:
-        local = near.misfit(img, other, dy, dx)
+        local = near.misfit(other, dy, dx)
         y, x = my + dy, mx + dx
         inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
         y, x = np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)
@@ -253,12 +254,12 @@ def _carried(img0: np.ndarray, img1: np.ndarray, keep: np.ndarray, ys: np.ndarra
     none of the pair's dominant shifts, one of them fits some pixels by chance
     (docs/protection.md, "The layer model's shift, checked around"). 1 where no such
     surroundings are left (inside a large overlay: nothing to check the fit against)."""
-    near = _Surroundings(keep, ys, xs)
+    near = _Surroundings(img0, keep, ys, xs)
     out = np.ones(ys.shape, np.float32)
     for n in np.unique(pick):
         sel = pick == n
         dy, dx = moves[n]
-        local = near.misfit(img0, img1, dy, dx, keep)[sel]
+        local = near.misfit(img1, dy, dx, keep)[sel]
         out[sel] = np.where(np.isinf(local), 1, smoothstep(local, UNMIX_CARRY[1], UNMIX_CARRY[0]))
     return out
 
