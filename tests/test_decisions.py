@@ -239,9 +239,10 @@ def test_a_static_overlay_on_real_footage_that_barely_moves_beats_protection_off
 
 
 @pytest.mark.parametrize("clip, up, k, j, name, least", [
-    # measured 45.83 dB inside the box (off 45.97, blend 47.75; 42.62 before)
-    ("bikes", 1, 1, 62, "opaque photo logo", 45.5),
-    # measured 38.11 dB (off 12.32, blend 33.70; 35.87 before)
+    # measured 46.07 dB inside the box (off 45.97, blend 47.75; 42.62 before the shift check,
+    # 45.83 before still surroundings kept the logo in)
+    ("bikes", 1, 1, 62, "opaque photo logo", 45.7),
+    # measured 38.09 dB (off 12.32, blend 33.70; 35.87 before)
     ("bikes", 1, 1, 62, "cyan 22px subtitle outline", 37.6),
 ])
 def test_the_layer_model_takes_no_chance_fit_on_real_motion(clip, up, k, j, name, least):
@@ -255,6 +256,24 @@ def test_the_layer_model_takes_no_chance_fit_on_real_motion(clip, up, k, j, name
     on, off = psnr(render(a, b)[0], mid, mask), psnr(render(a, b, protect_static=False)[0], mid, mask)
     print(f"\n{clip} {j} {name}: inside on {on:.2f}, off {off:.2f}")
     assert on >= least and on >= off - 0.3
+
+
+@pytest.mark.parametrize("clip, up, k, j, name, least", [
+    # measured 32.80 dB inside the boxes (off 33.49, blend 30.45; 28.94 painted)
+    ("bikes", 1, 1, 0, "two white 24px subtitle lines", 32.4),
+    # measured 63.49 dB (off 61.42, blend 63.44; 61.71 painted)
+    ("bigbuckbunny", 1, 2, 97, "opaque photo logo", 63.0),
+])
+def test_overlays_over_a_still_background_stay_in_the_networks_inputs(clip, up, k, j, name, least):
+    """Overlays burnt into real pairs whose background barely moves around them
+    (scripts/real_overlays.py): painted out, the fill misled the network there; where the
+    textured surroundings stand still the overlay stays in (docs/protection.md, "Overlays
+    over a still background stay in")."""
+    from real_overlays import case
+    a, mid, b, mask = case(clip, up, k, j, name)
+    on = psnr(render(a, b)[0], mid, mask)
+    print(f"\n{clip} {j} {name}: inside on {on:.2f}")
+    assert on >= least
 
 
 def test_auto_scale_follows_the_motion(quick):

@@ -53,6 +53,23 @@ def test_paint_keeps_the_box_fill_where_no_shift_carries_the_surroundings():
     np.testing.assert_array_equal(om.paint(a, b, mask, SHIFTS, 6), neighbourhood.fill(a, mask, 6))
 
 
+def test_paint_leaves_an_overlay_in_where_its_textured_surroundings_stand_still():
+    """The network drags an overlay along the motion around it; where nothing around it
+    moves, the fill only misleads it (docs/protection.md, "Overlays over a still
+    background stay in"). Flat surroundings show no motion either way: painted as before."""
+    mask = np.zeros((48, 96), np.float32)
+    mask[20:26, 40:56] = 1
+    a = background()(0).copy()
+    a[:, mask > 0] = 1.0
+    np.testing.assert_array_equal(om.paint(a, a.copy(), mask, SHIFTS, 6), a)
+    moved = background()(1).copy()
+    moved[:, mask > 0] = 1.0
+    assert np.abs(om.paint(a, moved, mask, SHIFTS, 6) - a)[:, mask > 0].min() > 0.05
+    flat = np.full_like(a, 0.4)
+    flat[:, mask > 0] = 1.0
+    np.testing.assert_allclose(om.paint(flat, flat.copy(), mask, SHIFTS, 6), np.full_like(a, 0.4), atol=1e-6)
+
+
 @pytest.mark.parametrize("k", [0.0, 0.4, 1.0])
 def test_unmix_recovers_a_static_layer_over_a_pan(k):
     """I = P + k B on a thin layer (2 px bars: its background is seen in the other frame

@@ -44,6 +44,15 @@ PAINT_FIT = (0.03, 0.06)
 #: and column (the mean over a window is smooth; scattered overlay seeds in a still shot's
 #: codec noise would otherwise cost a full-frame pass per shift).
 PAINT_STRIDE = 3
+#: :func:`paint` leaves an overlay pixel in where its surroundings do not move: their mean
+#: largest channel difference (0..1) between the two frames with no motion, from left in
+#: fully to painted fully (``PAINT_STILL``), as far as they hold texture that a motion
+#: would show (the same difference against their own frame moved ``PAINT_PROBE`` pixels
+#: across or down, the smaller; ramp ``PAINT_TEXTURE``). The network drags an overlay
+#: along the motion around it; with none around, the fill only misleads it.
+PAINT_STILL = (0.02, 0.04)
+PAINT_TEXTURE = (0.02, 0.04)
+PAINT_PROBE = 3
 #: :func:`unmix`: ramp of the largest channel residual (0..1) of I = P + k B on the pair
 #: from fully trusted to not at all.
 UNMIX_FIT = (0.02, 0.05)
@@ -155,10 +164,12 @@ def paint(img: np.ndarray, other: np.ndarray, mask: np.ndarray, shifts: list[tup
     :data:`PAINT_STRIDE` grid) to ``other`` (the pair's other source frame), the masked pixel
     gets ``other`` at x + s if that is inside the frame and not masked; elsewhere, and where
     no shift fits within :data:`PAINT_FIT` (mean largest channel difference), the box fill
-    :func:`vsvfi.neighbourhood.fill` with ``radius``. Returns a new array of ``img``'s dtype."""
+    :func:`vsvfi.neighbourhood.fill` with ``radius``. Where the textured surroundings stand
+    still (:data:`PAINT_STILL`) the pixel keeps ``img``'s value: the network sees no motion
+    there to drag the overlay with. Returns a new array of ``img``'s dtype."""
     base = fill(img, mask, radius)
     my, mx = np.nonzero(mask > 0)
-    if not my.size or not shifts:
+    if not my.size:
         return base
     h, w = mask.shape
     near = _Surroundings(img, mask, my, mx)
@@ -176,7 +187,20 @@ def paint(img: np.ndarray, other: np.ndarray, mask: np.ndarray, shifts: list[tup
     trust = smoothstep(best, PAINT_FIT[1], PAINT_FIT[0]) * mask[my, mx]
     out = base.copy()
     out[:, my, mx] = now + (value - now) * trust
+    still = _still(near, img, other, mask)
+    if still.any():
+        here = img[:, my, mx].astype(np.float32)
+        painted = out[:, my, mx].astype(np.float32)
+        out[:, my, mx] = np.where(still > 0, painted + (here - painted) * still, painted)
     return out
+
+
+def _still(near: _Surroundings, img: np.ndarray, other: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per pixel of ``near``, how far its surroundings stand still between ``img`` and
+    ``other`` (float32 (N,) in [0, 1]; :data:`PAINT_STILL`, :data:`PAINT_TEXTURE`)."""
+    moved = np.minimum(near.misfit(img, 0, PAINT_PROBE, mask), near.misfit(img, PAINT_PROBE, 0, mask))
+    texture = smoothstep(np.where(np.isfinite(moved), moved, 0), *PAINT_TEXTURE)
+    return (1 - smoothstep(near.misfit(other, 0, 0), *PAINT_STILL)) * texture
 
 
 @dataclass(frozen=True)
