@@ -191,7 +191,7 @@ def paint(img: np.ndarray, other: np.ndarray, mask: np.ndarray, shifts: list[tup
     if still.any():
         here = img[:, my, mx].astype(np.float32)
         painted = out[:, my, mx].astype(np.float32)
-        out[:, my, mx] = np.where(still > 0, painted + (here - painted) * still, painted)
+        out[:, my, mx] = painted + (here - painted) * still  # exactly painted where still is 0
     return out
 
 
