@@ -26,6 +26,7 @@ from .protect import DEFAULT as PROTECTION
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
 from .scale_fusion import FUSED_SCALES, auto_scales, fuse, runs
 from .scale_fusion import prepare as prepare_pairs
+from .see_through import keep_structure, structure_parts
 from .scenes import SC_THRESHOLD, is_cut, is_static, pair_stats, static_stats
 from .timing import RatioTimeline
 from .translucent import TranslucentLayer, composite
@@ -97,6 +98,8 @@ class _Pair:
     what the pair's motion says about the layers there (:mod:`vsvfi.overlay_motion`).
     ``translucent``: a semi-transparent overlay taken out of both frames (then ``img0``,
     ``img1`` and the network's inputs are the backgrounds; :mod:`vsvfi.translucent`).
+    ``structure``: static structure of the pair that the network's frame must keep, float32
+    (H, W) in [0, 1] or None (:func:`vsvfi.see_through.structure_parts`).
     ``scales``: the flow scales the network runs at (several: ``scale="auto"`` fuses their
     frames, :mod:`vsvfi.scale_fusion`); ``nets``: one prepared pair per scale, each padded
     for its own scale."""
@@ -109,6 +112,7 @@ class _Pair:
     keep: np.ndarray | None = None
     layers: Layers | None = None
     translucent: TranslucentLayer | None = None
+    structure: np.ndarray | None = None
 
 
 class _HeapTrimmer:
@@ -227,7 +231,7 @@ class _Interpolator:
         the protection masks, a semi-transparent overlay taken out as a layer, overlays
         painted out, and the engine's prepared pair for each flow scale of ``scales``."""
         a, b = self._source(i, f[1]), self._source(i + 1, f[2])
-        static = keep = fit = clear = None
+        static = keep = fit = clear = structure = None
         net_a, net_b = a, b
         if self.protect:
             a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
@@ -239,12 +243,13 @@ class _Interpolator:
                 a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
                 m = masks_and_motion(a32, b32, PROTECTION, codec=False)
             mask, found, blend_in, moves = m.static, m.overlay, m.keep, m.shifts
+            structure = structure_parts(a32, b32, m.groups)
             static = mask if mask.any() else None
             if blend_in.any():
                 keep, fit = blend_in, layers(a32, b32, blend_in, moves)
             if found.any():
                 net_a, net_b = (paint(x, y, found, moves, PROTECTION.radius) for x, y in ((a, b), (b, a)))
-        pair = (a, b, static, keep, fit, clear)
+        pair = (a, b, static, keep, fit, clear, structure)
         # Each scale padded for itself (scale_fusion.prepare says why).
         if self.uploads is not None and net_a is a and clear is None:  # the source frames as they are
             nets = tuple(self.engine.pair(*(self.uploads.get((k, s), lambda x=x, s=s: self.engine.upload(x, s))
@@ -275,6 +280,8 @@ class _Interpolator:
             if pair.static is not None:
                 res = PROTECTION.combine(res, pair.img0, pair.img1, float(t), pair.static, pair.keep)
                 res = unmix(res, pair.img0, pair.img1, float(t), pair.layers)  # where the motion shows through
+            if pair.structure is not None:  # what both frames show in place stays in place
+                res = keep_structure(res, pair.img0, pair.img1, float(t), pair.structure)
             res = composite(res, pair.translucent)
         except Exception as e:  # becomes a frame error naming the output frame
             raise vs.Error(f"vsvfi.Interpolate: output frame {out_n} (between source frames "

@@ -14,6 +14,14 @@ carries the pair (the gate of :mod:`vsvfi.encoded`), with a lower edge contrast 
 opaque text (:data:`CONTRAST`). The blend (or :func:`vsvfi.overlay_motion.unmix`) then
 goes in there, and the network sees the overlay painted out.
 
+Where no one motion carries the pair (a talking head, a pan with parallax) those seeds stay
+off: a fade or a flash over a still frame leaves every edge's structure in place too, and
+the blend painted there cost up to 26 dB. What stays true there is that the middle frame
+keeps the structure both source frames share. :func:`structure_parts` finds that structure
+(the picture's own repetitions left out: a pattern moved by whole periods, an edge sliding
+along itself), and :func:`keep_structure` puts the blend in, after the network, only where
+the network's frame lost it (docs/protection.md, "See-through overlays the network drags").
+
 Frames are float32 (3, H, W) RGB in [0, 1]; differences are the largest over the channels.
 """
 
@@ -45,6 +53,17 @@ REACH = 3
 CONTRAST = (0.08, 0.16)
 #: Fewest seed pixels (above 0.5) in an 8-connected part of these seeds.
 PART = 8
+#: A part of static structure is the picture's own repetition, not an overlay, where one of
+#: the pair's shifts (:func:`vsvfi.protect.motion_shifts`) carries this share of its pixels
+#: (a smoothstep; high-pass within :data:`AGREE`): a pattern moved by whole periods, an edge
+#: along the motion. Letters repeat too (strokes 4 px apart carried 20-45 % of a watermark's).
+REPEATS = (0.6, 0.8)
+#: The network's frame lost a part's structure where its high-pass differs from the
+#: source frames' (blended at the timestep) by this share of their size (a smoothstep).
+LOST = (0.4, 0.8)
+#: Pixels (px) around such a pixel that get the blend too: the network drags the letters a
+#: few pixels along with the background, and leaves a trace of them there.
+GROW = 3
 
 
 def parts(seeds: np.ndarray) -> np.ndarray:
@@ -69,3 +88,57 @@ def structure_static(img0: np.ndarray, img1: np.ndarray) -> np.ndarray:
     size = np.minimum(np.abs(h0).max(axis=0), np.abs(h1).max(axis=0))
     agree = np.abs(h0 - h1).max(axis=0) / np.maximum(size, 1e-3)
     return smoothstep(agree, AGREE[1], AGREE[0]) * smoothstep(size, *STRENGTH)
+
+
+def _highpass(img: np.ndarray) -> np.ndarray:
+    return img - box(img, RADIUS)
+
+
+def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts) -> np.ndarray | None:
+    """float32 (H, W) in [0, 1]: the :func:`parts` of :func:`structure_static` that no shift
+    (dy, dx) of ``shifts`` (iterable of groups of whole-pixel shifts, I1(x + v) = I0(x), as
+    :func:`vsvfi.protect.motion_shifts` gives them) carries on more than :data:`REPEATS` of
+    their pixels; None where there is none. ``img0``, ``img1``: float32 (3, H, W) in [0, 1]."""
+    found = parts(structure_static(img0, img1))
+    labels, n = ndimage.label(found > 0.5, structure=np.ones((3, 3), bool))
+    if not n:
+        return None
+    h, w = labels.shape
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    h0, h1 = _highpass(img0)[:, ys, xs], _highpass(img1)
+    size = np.minimum(np.abs(h0).max(axis=0), np.abs(h1[:, ys, xs]).max(axis=0))
+    count = np.bincount(lab, minlength=n + 1).astype(np.float64)
+    count[0] = 1
+    carried = np.zeros(n + 1)
+    for dy, dx in {v for group in shifts for v in group}:
+        moved = h1[:, np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)]
+        agree = smoothstep(np.abs(h0 - moved).max(axis=0) / np.maximum(size, 1e-3), AGREE[1], AGREE[0])
+        carried = np.maximum(carried, np.bincount(lab, weights=agree, minlength=n + 1) / count)
+    keep = (1 - smoothstep(carried, *REPEATS)).astype(np.float32)
+    keep[0] = 0
+    found *= keep[labels]
+    return found if (found > 0.5).any() else None
+
+
+def keep_structure(frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float,
+                   found: np.ndarray) -> np.ndarray:
+    """The network's ``frame`` (float32 (3, H, W) in [0, 1], at timestep ``t`` in (0, 1))
+    with the linear blend of ``img0`` and ``img1`` put in where it lost the high-pass of the
+    parts ``found`` (:func:`structure_parts`) by :data:`LOST`, and :data:`GROW` px around."""
+    where = np.nonzero(found > 0.5)
+    r = GROW + RADIUS
+    (y0, y1), (x0, x1) = ((max(0, int(c.min()) - r), int(c.max()) + r + 1) for c in where)
+    s = (slice(None), slice(y0, y1), slice(x0, x1))
+    a, b, out = img0[s], img1[s], frame[s]
+    blend = a * np.float32(1 - t) + b * np.float32(t)
+    h0, h1 = _highpass(a), _highpass(b)
+    size = np.minimum(np.abs(h0).max(axis=0), np.abs(h1).max(axis=0))
+    lost = np.abs(_highpass(out) - (h0 * np.float32(1 - t) + h1 * np.float32(t))).max(axis=0)
+    weight = found[s[1:]] * smoothstep(lost / np.maximum(size, 1e-3), *LOST)
+    weight = ndimage.maximum_filter(weight, 2 * GROW + 1)
+    if not weight.any():
+        return frame
+    frame = frame.copy()
+    frame[s] = out + (blend - out) * weight
+    return frame
