@@ -84,7 +84,11 @@ def structure_static(img0: np.ndarray, img1: np.ndarray) -> np.ndarray:
     the (2 :data:`RADIUS` + 1)² square) is at least :data:`STRENGTH` in both frames and
     agrees between them within :data:`AGREE` of that size. ``img0``, ``img1``: float32
     (3, H, W) in [0, 1]."""
-    h0, h1 = img0 - box(img0, RADIUS), img1 - box(img1, RADIUS)
+    return _static(_highpass(img0), _highpass(img1))
+
+
+def _static(h0: np.ndarray, h1: np.ndarray) -> np.ndarray:
+    """:func:`structure_static` from the two frames' high-pass."""
     size = np.minimum(np.abs(h0).max(axis=0), np.abs(h1).max(axis=0))
     agree = np.abs(h0 - h1).max(axis=0) / np.maximum(size, 1e-3)
     return smoothstep(agree, AGREE[1], AGREE[0]) * smoothstep(size, *STRENGTH)
@@ -99,14 +103,15 @@ def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts) -> np.ndarray | 
     (dy, dx) of ``shifts`` (iterable of groups of whole-pixel shifts, I1(x + v) = I0(x), as
     :func:`vsvfi.protect.motion_shifts` gives them) carries on more than :data:`REPEATS` of
     their pixels; None where there is none. ``img0``, ``img1``: float32 (3, H, W) in [0, 1]."""
-    found = parts(structure_static(img0, img1))
+    h0, h1 = _highpass(img0), _highpass(img1)
+    found = parts(_static(h0, h1))
     labels, n = ndimage.label(found > 0.5, structure=np.ones((3, 3), bool))
     if not n:
         return None
     h, w = labels.shape
     ys, xs = np.nonzero(labels)
     lab = labels[ys, xs]
-    h0, h1 = _highpass(img0)[:, ys, xs], _highpass(img1)
+    h0 = h0[:, ys, xs]
     size = np.minimum(np.abs(h0).max(axis=0), np.abs(h1[:, ys, xs]).max(axis=0))
     count = np.bincount(lab, minlength=n + 1).astype(np.float64)
     count[0] = 1
