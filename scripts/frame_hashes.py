@@ -8,7 +8,8 @@ pixels, a 1 px rim, pixels a dominant motion explains dropped), and when the bac
 under overlays came to be read along the pair's motion (vsvfi.overlay_motion), and when pixels
 beside an overlay inside a large static region became static candidates instead of kept, and when seeds
 whose static edges across and along are faint were dropped, and when overlays over a still
-textured background came to stay in the network's inputs; record them again only
+textured background came to stay in the network's inputs, and when the blend came to go in
+where the network's frame lost the static structure both source frames share; record them again only
 with a change that means to alter the output, and say so in its commit. The excerpt is bikes frames 0-7 (one fast-motion stretch) scaled to
 320x136 with zimg, so that gmfss renders in seconds on the CPU provider.
 
