@@ -31,7 +31,7 @@ import numpy as np
 
 from scipy import ndimage
 
-from .neighbourhood import box, smoothstep
+from .neighbourhood import box, dilate, smoothstep
 
 #: The high-pass is the frame minus its mean over the (2 RADIUS + 1)² square: the width of
 #: a letter's stroke at the sizes the overlay families hold (3-6 px), so a stroke's inside
@@ -98,13 +98,21 @@ def _highpass(img: np.ndarray) -> np.ndarray:
     return img - box(img, RADIUS)
 
 
-def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts) -> np.ndarray | None:
+def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts, kept: np.ndarray | None = None) -> np.ndarray | None:
     """float32 (H, W) in [0, 1]: the :func:`parts` of :func:`structure_static` that no shift
     (dy, dx) of ``shifts`` (iterable of groups of whole-pixel shifts, I1(x + v) = I0(x), as
     :func:`vsvfi.protect.motion_shifts` gives them) carries on more than :data:`REPEATS` of
-    their pixels; None where there is none. ``img0``, ``img1``: float32 (3, H, W) in [0, 1]."""
+    their pixels (a pixel the shift takes out of the frame counts as carried: what entered
+    the frame at its edge may have been the same), none within :data:`RADIUS` + :data:`GROW`
+    px of the pixels ``kept``
+    (float32 (H, W), at 0.5 and up: what the protection puts the blend on anyway; their
+    border's high-pass mixes the blend with the moving background around); None where
+    there is none. ``img0``, ``img1``: float32 (3, H, W) in [0, 1]."""
     h0, h1 = _highpass(img0), _highpass(img1)
-    found = parts(_static(h0, h1))
+    found = _static(h0, h1)
+    if kept is not None and (kept >= 0.5).any():
+        found *= 1 - dilate((kept >= 0.5).astype(np.float32), RADIUS + GROW)
+    found = parts(found)
     labels, n = ndimage.label(found > 0.5, structure=np.ones((3, 3), bool))
     if not n:
         return None
@@ -117,8 +125,10 @@ def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts) -> np.ndarray | 
     count[0] = 1
     carried = np.zeros(n + 1)
     for dy, dx in {v for group in shifts for v in group}:
-        moved = h1[:, np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)]
+        y, x = ys + dy, xs + dx
+        moved = h1[:, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]
         agree = smoothstep(np.abs(h0 - moved).max(axis=0) / np.maximum(size, 1e-3), AGREE[1], AGREE[0])
+        agree[(y < 0) | (y >= h) | (x < 0) | (x >= w)] = 1  # carried out of the frame: no telling
         carried = np.maximum(carried, np.bincount(lab, weights=agree, minlength=n + 1) / count)
     keep = (1 - smoothstep(carried, *REPEATS)).astype(np.float32)
     keep[0] = 0
