@@ -243,7 +243,7 @@ class _Interpolator:
                 a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
                 m = masks_and_motion(a32, b32, PROTECTION, codec=False)
             mask, found, blend_in, moves = m.static, m.overlay, m.keep, m.shifts
-            structure = structure_parts(a32, b32, m.groups, m.keep)
+            structure = structure_parts(a32, b32, m.groups, m.keep, m.static)
             static = mask if mask.any() else None
             if blend_in.any():
                 keep, fit = blend_in, layers(a32, b32, blend_in, moves)

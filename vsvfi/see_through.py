@@ -64,11 +64,15 @@ LOST = (0.4, 0.8)
 #: Pixels (px) around such a pixel that get the blend too: the network drags the letters a
 #: few pixels along with the background, and leaves a trace of them there.
 GROW = 3
+#: Fewest pixels in a part of that structure: a zoom slides edges pointing at its centre
+#: along themselves, in chance parts of 7-13 pixels at 640 px wide (the zoom family lost up
+#: to 2.9 dB to them); a see-through letter's strokes make parts of 146-719.
+CHECKED_PART = 32
 
 
-def parts(seeds: np.ndarray) -> np.ndarray:
+def parts(seeds: np.ndarray, least: int = PART) -> np.ndarray:
     """``seeds`` (float32 (H, W)) without the 8-connected parts of their pixels above 0.5
-    that hold fewer than :data:`PART` of them: chance agreements in a texture sliding along
+    that hold fewer than ``least`` of them: chance agreements in a texture sliding along
     itself make parts of 1-3 pixels, the strokes of a see-through letter larger ones."""
     found = seeds > 0.5
     if not found.any():
@@ -76,7 +80,7 @@ def parts(seeds: np.ndarray) -> np.ndarray:
     labels, _ = ndimage.label(found, structure=np.ones((3, 3), bool))
     size = np.bincount(labels.ravel())
     size[0] = 0
-    return np.where(size[labels] >= PART, seeds, np.float32(0))
+    return np.where(size[labels] >= least, seeds, np.float32(0))
 
 
 def structure_static(img0: np.ndarray, img1: np.ndarray) -> np.ndarray:
@@ -98,21 +102,26 @@ def _highpass(img: np.ndarray) -> np.ndarray:
     return img - box(img, RADIUS)
 
 
-def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts, kept: np.ndarray | None = None) -> np.ndarray | None:
-    """float32 (H, W) in [0, 1]: the :func:`parts` of :func:`structure_static` that no shift
+def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts, kept: np.ndarray | None = None,
+                    static: np.ndarray | None = None) -> np.ndarray | None:
+    """float32 (H, W) in [0, 1]: the :func:`parts` (of :data:`CHECKED_PART` pixels and
+    more) of :func:`structure_static` that no shift
     (dy, dx) of ``shifts`` (iterable of groups of whole-pixel shifts, I1(x + v) = I0(x), as
     :func:`vsvfi.protect.motion_shifts` gives them) carries on more than :data:`REPEATS` of
     their pixels (a pixel the shift takes out of the frame counts as carried: what entered
     the frame at its edge may have been the same), none within :data:`RADIUS` + :data:`GROW`
     px of the pixels ``kept``
     (float32 (H, W), at 0.5 and up: what the protection puts the blend on anyway; their
-    border's high-pass mixes the blend with the moving background around); None where
-    there is none. ``img0``, ``img1``: float32 (3, H, W) in [0, 1]."""
+    border's high-pass mixes the blend with the moving background around), and none of the
+    ``static`` ones (float32 (H, W), at 0.5 and up: there the network may overrule the
+    blend, as over a still background an object crosses); None where there is none. ``img0``, ``img1``: float32 (3, H, W) in [0, 1]."""
     h0, h1 = _highpass(img0), _highpass(img1)
     found = _static(h0, h1)
     if kept is not None and (kept >= 0.5).any():
         found *= 1 - dilate((kept >= 0.5).astype(np.float32), RADIUS + GROW)
-    found = parts(found)
+    if static is not None:
+        found *= static < 0.5
+    found = parts(found, CHECKED_PART)
     labels, n = ndimage.label(found > 0.5, structure=np.ones((3, 3), bool))
     if not n:
         return None
