@@ -10,6 +10,7 @@ import pytest
 import vapoursynth as vs
 from scipy import ndimage
 
+import vsvfi.filter
 from vsvfi import assets, encoded, families, protect, zoom
 from vsvfi.colour import default_matrix_name
 from vsvfi.families_motion import zoom_clip
@@ -144,14 +145,19 @@ def test_zoom_fit_recovers_a_zoom(stem, n, up, w, h, ratio, centre):
 
 @pytest.mark.parametrize("name, was, covered, gain", [
     # measured: 77 % / 100 % of the text painted out; inside the boxes 23.31 dB against
-    # 15.05 before and 21.77 for a blend
+    # 15.05 before and 21.77 for a blend (the check after the network alone takes the
+    # 15.05 to 19.32)
     ("overlay white 14px labels at the edges", 0.77, 0.95, 8.0),
-    # measured: 0 % / 42 %; 18.17 dB against 14.99 before (a blend: 20.49)
+    # measured: 0 % / 42 %; 18.17 dB against 14.99 before (a blend: 20.49; the check
+    # alone: 18.96)
     ("overlay yellow 24px subtitle shadow", 0.0, 0.35, 2.5),
 ])
 def test_encoded_text_over_a_zoom_is_seeded_through_the_codec_noise(monkeypatch, name, was, covered, gain):
     """Over a 10 % zoom no shift carries the pair, but one zoom does, and most of the
-    picture moves: the zoom route opens the gate, for edges that barely differ."""
+    picture moves: the zoom route opens the gate, for edges that barely differ. The
+    structure check after the network (vsvfi.see_through.keep_structure) is off in both
+    renders: this measures the route's seeds alone."""
+    monkeypatch.setattr(vsvfi.filter, "structure_parts", lambda *args: None)
     clean = {c.name: c for c in families.cases("overlay")}
     case = next(c for n, c in clean.items() if n.startswith(f"{name} over zoom") and "x264" in n)
     opaque = clean[case.name.rsplit(" x264", 1)[0]].opaque

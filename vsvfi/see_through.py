@@ -154,7 +154,7 @@ def keep_structure(frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: flo
     r = GROW + RADIUS
     (y0, y1), (x0, x1) = ((max(0, int(c.min()) - r), int(c.max()) + r + 1) for c in where)
     s = (slice(None), slice(y0, y1), slice(x0, x1))
-    a, b, out = img0[s], img1[s], frame[s]
+    a, b, out = (x[s].astype(np.float32, copy=False) for x in (img0, img1, frame))  # RGBH: float16
     blend = a * np.float32(1 - t) + b * np.float32(t)
     h0, h1 = _highpass(a), _highpass(b)
     size = np.minimum(np.abs(h0).max(axis=0), np.abs(h1).max(axis=0))
