@@ -92,7 +92,7 @@ def test_structure_parts_leave_out_a_pattern_that_the_motion_carries():
     the protection keeps."""
     (a, b), bars = _scene(0.45)
     found = see_through.structure_parts(a, b, [[(0, 10)], [(0, -10)]])
-    assert found is not None and (found[bars] > 0.5).mean() >= 0.85
+    assert found is not None and (found.parts[bars] > 0.5).mean() >= 0.85
     x = np.arange(W)
     world = np.broadcast_to(np.where(((x + 0) // 4) % 2 == 0, 0.8, 0.2).astype(np.float32), (3, H, W))
     stripes = [np.ascontiguousarray(np.roll(world, 8 * t, axis=2)) for t in (0, 1)]  # period 8 px, moved 8
@@ -103,7 +103,7 @@ def test_structure_parts_leave_out_a_pattern_that_the_motion_carries():
     kept[:, :90] = 1
     near = ndimage.binary_dilation(kept > 0, np.ones((3, 3), bool), see_through.RADIUS + see_through.GROW)
     found = see_through.structure_parts(a, b, [[(0, 10)], [(0, -10)]], kept)
-    assert (found[near] == 0).all() and (found[bars & ~near] > 0.5).mean() >= 0.85
+    assert (found.parts[near] == 0).all() and (found.parts[bars & ~near] > 0.5).mean() >= 0.85
 
 
 def test_keep_structure_puts_the_blend_in_only_where_the_frame_lost_the_structure():

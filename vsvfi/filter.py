@@ -26,7 +26,7 @@ from .protect import DEFAULT as PROTECTION
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
 from .scale_fusion import FUSED_SCALES, auto_scales, fuse, runs
 from .scale_fusion import prepare as prepare_pairs
-from .see_through import keep_structure, structure_parts
+from .see_through import Structure, keep_structure, structure_parts
 from .scenes import SC_THRESHOLD, is_cut, is_static, pair_stats, static_stats
 from .timing import RatioTimeline
 from .translucent import TranslucentLayer, composite
@@ -98,8 +98,8 @@ class _Pair:
     what the pair's motion says about the layers there (:mod:`vsvfi.overlay_motion`).
     ``translucent``: a semi-transparent overlay taken out of both frames (then ``img0``,
     ``img1`` and the network's inputs are the backgrounds; :mod:`vsvfi.translucent`).
-    ``structure``: static structure of the pair that the network's frame must keep, float32
-    (H, W) in [0, 1] or None (:func:`vsvfi.see_through.structure_parts`).
+    ``structure``: static structure of the pair that the network's frame must keep, with
+    the source frames' high-pass around it, or None (:func:`vsvfi.see_through.structure_parts`).
     ``scales``: the flow scales the network runs at (several: ``scale="auto"`` fuses their
     frames, :mod:`vsvfi.scale_fusion`); ``nets``: one prepared pair per scale, each padded
     for its own scale."""
@@ -112,7 +112,7 @@ class _Pair:
     keep: np.ndarray | None = None
     layers: Layers | None = None
     translucent: TranslucentLayer | None = None
-    structure: np.ndarray | None = None
+    structure: Structure | None = None
 
 
 class _HeapTrimmer:

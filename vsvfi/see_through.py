@@ -27,6 +27,8 @@ Frames are float32 (3, H, W) RGB in [0, 1]; differences are the largest over the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from scipy import ndimage
@@ -74,13 +76,20 @@ def parts(seeds: np.ndarray, least: int = PART) -> np.ndarray:
     """``seeds`` (float32 (H, W)) without the 8-connected parts of their pixels above 0.5
     that hold fewer than ``least`` of them: chance agreements in a texture sliding along
     itself make parts of 1-3 pixels, the strokes of a see-through letter larger ones."""
+    return _labelled_parts(seeds, least)[0]
+
+
+def _labelled_parts(seeds: np.ndarray, least: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`parts`, and the labels (int (H, W)) of the parts kept (0 elsewhere; None where
+    ``seeds`` has no pixel above 0.5)."""
     found = seeds > 0.5
     if not found.any():
-        return seeds
+        return seeds, None
     labels, _ = ndimage.label(found, structure=np.ones((3, 3), bool))
     size = np.bincount(labels.ravel())
     size[0] = 0
-    return np.where(size[labels] >= least, seeds, np.float32(0))
+    labels[size[labels] < least] = 0
+    return np.where(labels > 0, seeds, np.float32(0)), labels
 
 
 def structure_static(img0: np.ndarray, img1: np.ndarray) -> np.ndarray:
@@ -94,18 +103,38 @@ def structure_static(img0: np.ndarray, img1: np.ndarray) -> np.ndarray:
 def _static(h0: np.ndarray, h1: np.ndarray) -> np.ndarray:
     """:func:`structure_static` from the two frames' high-pass."""
     size = np.minimum(np.abs(h0).max(axis=0), np.abs(h1).max(axis=0))
-    agree = np.abs(h0 - h1).max(axis=0) / np.maximum(size, 1e-3)
-    return smoothstep(agree, AGREE[1], AGREE[0]) * smoothstep(size, *STRENGTH)
+    out = np.zeros_like(size)
+    ys, xs = np.nonzero(size > STRENGTH[0])  # the rest is 0: a few % of a frame are left
+    size = size[ys, xs]
+    agree = np.abs(h0[:, ys, xs] - h1[:, ys, xs]).max(axis=0) / np.maximum(size, 1e-3)
+    out[ys, xs] = smoothstep(agree, AGREE[1], AGREE[0]) * smoothstep(size, *STRENGTH)
+    return out
 
 
 def _highpass(img: np.ndarray) -> np.ndarray:
     return img - box(img, RADIUS)
 
 
+@dataclass(frozen=True)
+class Structure:
+    """What :func:`structure_parts` found in a pair, for :func:`keep_structure` at every
+    timestep: ``parts`` float32 (H, W) in [0, 1]; ``window`` (rows, columns) slices, the
+    parts' bounding box and :data:`GROW` + :data:`RADIUS` px around (inside the frame);
+    ``h0``, ``h1`` float32 (3, h, w), the source frames' high-pass over the window (of the
+    window's pixels alone: its edges repeated), and ``size`` float32 (h, w), the smaller of
+    the two's largest over the channels."""
+
+    parts: np.ndarray
+    window: tuple[slice, slice]
+    h0: np.ndarray
+    h1: np.ndarray
+    size: np.ndarray
+
+
 def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts, kept: np.ndarray | None = None,
-                    static: np.ndarray | None = None) -> np.ndarray | None:
-    """float32 (H, W) in [0, 1]: the :func:`parts` (of :data:`CHECKED_PART` pixels and
-    more) of :func:`structure_static` that no shift
+                    static: np.ndarray | None = None) -> Structure | None:
+    """The :func:`parts` (of :data:`CHECKED_PART` pixels and more) of
+    :func:`structure_static` that no shift
     (dy, dx) of ``shifts`` (iterable of groups of whole-pixel shifts, I1(x + v) = I0(x), as
     :func:`vsvfi.protect.motion_shifts` gives them) carries on more than :data:`REPEATS` of
     their pixels (a pixel the shift takes out of the frame counts as carried: what entered
@@ -114,24 +143,24 @@ def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts, kept: np.ndarray
     (float32 (H, W), at 0.5 and up: what the protection puts the blend on anyway; their
     border's high-pass mixes the blend with the moving background around), and none of the
     ``static`` ones (float32 (H, W), at 0.5 and up: there the network may overrule the
-    blend, as over a still background an object crosses); None where there is none. ``img0``, ``img1``: float32 (3, H, W) in [0, 1]."""
+    blend, as over a still background an object crosses), as a :class:`Structure`; None
+    where there is none. ``img0``, ``img1``: float32 (3, H, W) in [0, 1]."""
     h0, h1 = _highpass(img0), _highpass(img1)
     found = _static(h0, h1)
     if kept is not None and (kept >= 0.5).any():
         found *= 1 - dilate((kept >= 0.5).astype(np.float32), RADIUS + GROW)
     if static is not None:
         found *= static < 0.5
-    found = parts(found, CHECKED_PART)
-    labels, n = ndimage.label(found > 0.5, structure=np.ones((3, 3), bool))
-    if not n:
+    found, labels = _labelled_parts(found, CHECKED_PART)
+    if labels is None or not labels.any():
         return None
     h, w = labels.shape
     ys, xs = np.nonzero(labels)
     lab = labels[ys, xs]
+    n = int(lab.max())
     h0 = h0[:, ys, xs]
     size = np.minimum(np.abs(h0).max(axis=0), np.abs(h1[:, ys, xs]).max(axis=0))
-    count = np.bincount(lab, minlength=n + 1).astype(np.float64)
-    count[0] = 1
+    count = np.maximum(np.bincount(lab, minlength=n + 1), 1).astype(np.float64)  # labels of dropped parts: none
     carried = np.zeros(n + 1)
     for dy, dx in {v for group in shifts for v in group}:
         y, x = ys + dy, xs + dx
@@ -142,24 +171,28 @@ def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts, kept: np.ndarray
     keep = (1 - smoothstep(carried, *REPEATS)).astype(np.float32)
     keep[0] = 0
     found *= keep[labels]
-    return found if (found > 0.5).any() else None
+    where = np.nonzero(found > 0.5)
+    if not where[0].size:
+        return None
+    r = GROW + RADIUS
+    window = tuple(slice(max(0, int(c.min()) - r), int(c.max()) + r + 1) for c in where)
+    # the window's own high-pass, not the frame's: keep_structure compares the network's
+    # frame over the same window with it
+    w0, w1 = (_highpass(x[(slice(None), *window)]) for x in (img0, img1))
+    return Structure(found, window, w0, w1, np.minimum(np.abs(w0).max(axis=0), np.abs(w1).max(axis=0)))
 
 
 def keep_structure(frame: np.ndarray, img0: np.ndarray, img1: np.ndarray, t: float,
-                   found: np.ndarray) -> np.ndarray:
-    """The network's ``frame`` (float32 (3, H, W) in [0, 1], at timestep ``t`` in (0, 1))
-    with the linear blend of ``img0`` and ``img1`` put in where it lost the high-pass of the
-    parts ``found`` (:func:`structure_parts`) by :data:`LOST`, and :data:`GROW` px around."""
-    where = np.nonzero(found > 0.5)
-    r = GROW + RADIUS
-    (y0, y1), (x0, x1) = ((max(0, int(c.min()) - r), int(c.max()) + r + 1) for c in where)
-    s = (slice(None), slice(y0, y1), slice(x0, x1))
+                   found: Structure) -> np.ndarray:
+    """The network's ``frame`` (float32 or float16 (3, H, W) in [0, 1], at timestep ``t`` in
+    (0, 1)) with the linear blend of ``img0`` and ``img1`` (as ``frame``; the frames
+    :func:`structure_parts` read) put in where it lost the high-pass of the parts ``found``
+    by :data:`LOST`, and :data:`GROW` px around."""
+    s = (slice(None), *found.window)
     a, b, out = (x[s].astype(np.float32, copy=False) for x in (img0, img1, frame))  # RGBH: float16
     blend = a * np.float32(1 - t) + b * np.float32(t)
-    h0, h1 = _highpass(a), _highpass(b)
-    size = np.minimum(np.abs(h0).max(axis=0), np.abs(h1).max(axis=0))
-    lost = np.abs(_highpass(out) - (h0 * np.float32(1 - t) + h1 * np.float32(t))).max(axis=0)
-    weight = found[s[1:]] * smoothstep(lost / np.maximum(size, 1e-3), *LOST)
+    lost = np.abs(_highpass(out) - (found.h0 * np.float32(1 - t) + found.h1 * np.float32(t))).max(axis=0)
+    weight = found.parts[found.window] * smoothstep(lost / np.maximum(found.size, 1e-3), *LOST)
     weight = ndimage.maximum_filter(weight, 2 * GROW + 1)
     if not weight.any():
         return frame
