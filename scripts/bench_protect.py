@@ -195,7 +195,7 @@ def see_through(pairs: dict, rounds: int) -> int:
         return protect.masks_and_motion(a, b)
 
     def without():  # structure_static finding nothing: its seeds are not looked for
-        with mock.patch.object(protect, "structure_static", lambda x, y: np.zeros(x.shape[1:], np.float32)):
+        with mock.patch.object(protect, "structure_static", lambda x, y, **k: np.zeros(x.shape[1:], np.float32)):
             return protect.masks_and_motion(a, b)
 
     print("| pair (1920x1080) | dominant share | masks, ms | without the see-through test, ms | overlay pixels | "

@@ -26,7 +26,7 @@ from .protect import DEFAULT as PROTECTION
 from .runtime import PROVIDERS, ModelFileError, ProviderError, SettingError, get_engine
 from .scale_fusion import FUSED_SCALES, auto_scales, fuse, runs
 from .scale_fusion import prepare as prepare_pairs
-from .see_through import Structure, keep_structure, structure_parts
+from .see_through import HighPass, Structure, keep_structure, structure_parts
 from .scenes import SC_THRESHOLD, is_cut, is_static, pair_stats, static_stats
 from .timing import RatioTimeline
 from .translucent import TranslucentLayer, composite
@@ -235,15 +235,17 @@ class _Interpolator:
         net_a, net_b = a, b
         if self.protect:
             a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
-            m = masks_and_motion(a32, b32, PROTECTION)
+            highpass = HighPass(a32, b32)  # read by the see-through seeds and structure_parts
+            m = masks_and_motion(a32, b32, PROTECTION, highpass=highpass)
             clear = find_translucent(a32, b32, m.layer_keep, m.groups)
             if clear is not None:  # the rest of the protection works on the backgrounds
                 a, b = (x.astype(a.dtype, copy=False) for x in clear.backgrounds)
                 net_a, net_b = a, b
                 a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
-                m = masks_and_motion(a32, b32, PROTECTION, codec=False)
+                highpass = HighPass(a32, b32)
+                m = masks_and_motion(a32, b32, PROTECTION, codec=False, highpass=highpass)
             mask, found, blend_in, moves = m.static, m.overlay, m.keep, m.shifts
-            structure = structure_parts(a32, b32, m.groups, m.keep, m.static)
+            structure = structure_parts(a32, b32, m.groups, m.keep, m.static, highpass)
             static = mask if mask.any() else None
             if blend_in.any():
                 keep, fit = blend_in, layers(a32, b32, blend_in, moves)

@@ -18,7 +18,7 @@ from .encoded import DOMINANT, ZOOM_RELATIVE, codec_static, dominant_share, movi
 from .motion import phase_peaks
 from . import see_through
 from .overlay_motion import darkened
-from .see_through import structure_static
+from .see_through import HighPass, structure_static
 from .neighbourhood import around, on_tiles, smoothstep
 from .neighbourhood import box as _box, dilate as _dilate, extreme3 as _extreme3, gradients as _gradients
 from .neighbourhood import opened as _opened, range3 as _range3, window as _window
@@ -188,10 +188,11 @@ class Masks(NamedTuple):
     groups: list
 
 
-def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, codec: bool = True) -> Masks:
+def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, codec: bool = True,
+                     highpass: HighPass | None = None) -> Masks:
     """The :class:`Masks` of a pair (:func:`static_masks`' arguments). ``codec=False``: without
     the seeds through a codec's noise (the filter's second pass, on backgrounds a layer was
-    taken out of; the see-through seeds of :mod:`vsvfi.see_through` stay)."""
+    taken out of; the see-through seeds stay). ``highpass``: the pair's :class:`HighPass`."""
     h = img0.shape[1]
     static, seed, exact, spread = (np.empty(img0.shape[1:], np.float32) for _ in range(4))
     reach = seeds_reach(params)
@@ -201,14 +202,15 @@ def masks_and_motion(img0: np.ndarray, img1: np.ndarray, params: Protection = DE
         parts = _static_masks(img0[:, a0:a1], img1[:, a0:a1], params)
         for whole, part in zip((static, seed, exact, spread), parts):
             whole[y0:y1] = part[y0 - a0:y1 - a0]
-    return _masks_from(img0, img1, static, seed, exact, spread, params, codec)
+    return _masks_from(img0, img1, static, seed, exact, spread, params, codec, highpass)
 
 
 def _masks_from(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed: np.ndarray, exact: np.ndarray,
-                spread: np.ndarray, params: Protection, codec: bool = True) -> Masks:
+                spread: np.ndarray, params: Protection, codec: bool = True,
+                highpass: HighPass | None = None) -> Masks:
     """:func:`masks_and_motion` from the whole frame's pieces (:func:`_static_masks`)."""
     groups = motion_shifts(img0, img1)
-    extra, loose, see = _gated_seeds(img0, img1, seed, exact, spread, groups, params, codec)
+    extra, loose, see = _gated_seeds(img0, img1, seed, exact, spread, groups, params, codec, highpass)
     if extra is None:
         out = _overlay_masks(img0, img1, static, seed, exact, params, groups, loose)
         return Masks(*out, out[2], groups)
@@ -222,7 +224,8 @@ def _masks_from(img0: np.ndarray, img1: np.ndarray, static: np.ndarray, seed: np
 
 
 def _gated_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np.ndarray, spread: np.ndarray,
-                 groups: list[list[tuple[int, int]]], p: Protection, codec: bool = True) -> tuple:
+                 groups: list[list[tuple[int, int]]], p: Protection, codec: bool = True,
+                 highpass: HighPass | None = None) -> tuple:
     """(seeds, loose, see): overlay seeds (float32 (H, W), 0 or above 0.5) found as :func:`_seeds`
     finds them with the pixels static under a codec's noise (:func:`vsvfi.encoded.codec_static`)
     counted as exactly static, where one shift carries most of the pair's motion (between
@@ -232,7 +235,7 @@ def _gated_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np
     structure is static, ``see`` (:func:`vsvfi.see_through.structure_static`, at least
     ``see_through.REACH`` px from exactly static ones, with ``see_through.CONTRAST``; None
     without such seeds). Seeds None where none is new. ``codec=False``: none through the
-    codec, no zoom, ``loose`` None."""
+    codec, no zoom, ``loose`` None. ``highpass``: the pair's, as :func:`masks_and_motion` says."""
     moving = moving_pixels(img0, img1, spread)
     shifted = float(smoothstep(np.float32(dominant_share(img0, img1, groups, spread, moving)), *DOMINANT))
     zoomed = zoom_gate(img0, img1, spread, moving) if shifted < 1 and codec else 0.0
@@ -243,7 +246,7 @@ def _gated_seeds(img0: np.ndarray, img1: np.ndarray, seed: np.ndarray, exact: np
     if codec:
         loose = np.maximum(exact, codec_static(img0, img1, np.abs(img0 - img1).max(axis=0), q, spread))
         new = _seeds(img0, img1, loose, spread, q) * np.float32(carried) * (seed <= 0.5)
-    see = structure_static(img0, img1) if shifted > 0 else None  # not a zoom's: near its centre all barely moves
+    see = structure_static(img0, img1, highpass=highpass) if shifted > 0 else None  # not a zoom's: near its centre all barely moves
     seen = None
     if see is not None and see.any():
         see *= 1 - _dilate((exact > 0.5).astype(np.float32), see_through.REACH)

@@ -92,12 +92,28 @@ def _labelled_parts(seeds: np.ndarray, least: int) -> tuple[np.ndarray, np.ndarr
     return np.where(labels > 0, seeds, np.float32(0)), labels
 
 
-def structure_static(img0: np.ndarray, img1: np.ndarray) -> np.ndarray:
+class HighPass:
+    """The high-pass of a pair of frames (float32 (3, H, W) each, the frame minus its mean
+    over the (2 :data:`RADIUS` + 1)² square), made when first asked for and kept: the
+    protection's see-through seeds and :func:`structure_parts` read the same pair."""
+
+    def __init__(self, img0: np.ndarray, img1: np.ndarray):
+        self._frames: tuple | None = (img0, img1)
+        self._pair: tuple[np.ndarray, np.ndarray] | None = None
+
+    def pair(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._pair is None:
+            self._pair = (_highpass(self._frames[0]), _highpass(self._frames[1]))
+            self._frames = None
+        return self._pair
+
+
+def structure_static(img0: np.ndarray, img1: np.ndarray, highpass: HighPass | None = None) -> np.ndarray:
     """float32 (H, W) in [0, 1]: pixels whose high-pass (the frame minus its mean over
     the (2 :data:`RADIUS` + 1)² square) is at least :data:`STRENGTH` in both frames and
     agrees between them within :data:`AGREE` of that size. ``img0``, ``img1``: float32
-    (3, H, W) in [0, 1]."""
-    return _static(_highpass(img0), _highpass(img1))
+    (3, H, W) in [0, 1]; ``highpass``: their :class:`HighPass`, where one was made."""
+    return _static(*(highpass or HighPass(img0, img1)).pair())
 
 
 def _static(h0: np.ndarray, h1: np.ndarray) -> np.ndarray:
@@ -132,7 +148,7 @@ class Structure:
 
 
 def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts, kept: np.ndarray | None = None,
-                    static: np.ndarray | None = None) -> Structure | None:
+                    static: np.ndarray | None = None, highpass: HighPass | None = None) -> Structure | None:
     """The :func:`parts` (of :data:`CHECKED_PART` pixels and more) of
     :func:`structure_static` that no shift
     (dy, dx) of ``shifts`` (iterable of groups of whole-pixel shifts, I1(x + v) = I0(x), as
@@ -144,8 +160,9 @@ def structure_parts(img0: np.ndarray, img1: np.ndarray, shifts, kept: np.ndarray
     border's high-pass mixes the blend with the moving background around), and none of the
     ``static`` ones (float32 (H, W), at 0.5 and up: there the network may overrule the
     blend, as over a still background an object crosses), as a :class:`Structure`; None
-    where there is none. ``img0``, ``img1``: float32 (3, H, W) in [0, 1]."""
-    h0, h1 = _highpass(img0), _highpass(img1)
+    where there is none. ``img0``, ``img1``: float32 (3, H, W) in [0, 1]; ``highpass``: their
+    :class:`HighPass`, where one was made."""
+    h0, h1 = (highpass or HighPass(img0, img1)).pair()
     found = _static(h0, h1)
     if kept is not None and (kept >= 0.5).any():
         found *= 1 - dilate((kept >= 0.5).astype(np.float32), RADIUS + GROW)

@@ -22,6 +22,7 @@ from scipy import ndimage
 
 from .encoded import SHARE_WIDTH, averaged
 from .protect import DEFAULT, Masks, Protection, masks_and_motion
+from .see_through import HighPass
 
 #: :func:`sharpness` below which a frame w >= 2 * SHARE_WIDTH pixels wide counts as soft. Sharp
 #: frames at their size read 0.81-0.89 (bigbuckbunny 1280x720), 1.5x upscales 0.56-0.61 and
@@ -46,15 +47,17 @@ def sharpness(img: np.ndarray, f: int) -> float:
     return f * energy(img.mean(axis=0)) / small if small > 0 else 0.0
 
 
-def masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, codec: bool = True) -> Masks:
+def masks(img0: np.ndarray, img1: np.ndarray, params: Protection = DEFAULT, codec: bool = True,
+          highpass: HighPass | None = None) -> Masks:
     """:func:`vsvfi.protect.masks_and_motion` of the pair, extended on soft frames (``img0``'s
     :func:`sharpness` below :data:`SOFT`) w >= 1280 px wide whose full-size masks found an
     overlay: the masks of the pair averaged ``f = w // 640`` times, kept in the parts that
     reach such an overlay (:data:`REACH`) and repeated up, joined by per-pixel maximum (static,
     overlay, kept and layer masks); the shifts of both (the small ones times ``f``); the
     full-size frame's motion groups. Arguments and result as
-    :func:`~vsvfi.protect.masks_and_motion`. Frames under 8 f rows keep the full-size masks."""
-    m = masks_and_motion(img0, img1, params, codec)
+    :func:`~vsvfi.protect.masks_and_motion` (``highpass``: the full-size pair's). Frames under
+    8 f rows keep the full-size masks."""
+    m = masks_and_motion(img0, img1, params, codec, highpass)
     h, w = img0.shape[1:]
     f = w // SHARE_WIDTH
     if f < 2 or h < 8 * f or not (m.overlay > 0).any() or sharpness(img0, f) >= SOFT:
