@@ -37,6 +37,7 @@ from the overlay family, one thread, what vsvfi.translucent adds: per pair, the 
     .venv/bin/python scripts/bench_protect.py --codec [--rounds 5]
     .venv/bin/python scripts/bench_protect.py --upscaled [--rounds 5]
     .venv/bin/python scripts/bench_protect.py --see-through [--rounds 5]
+    .venv/bin/python scripts/bench_protect.py --structure [--rounds 5]
 
 With ``--see-through``, instead: on the same four pairs, the subtitle over the pan through
 x264 and the held-out watermark over a sub-pixel pan (scripts/heldout_overlays.py), one
@@ -44,6 +45,14 @@ thread, what the see-through test (vsvfi.see_through) adds to the masks: the mas
 filter makes them against the same with ``structure_static`` finding nothing (then its
 seeds are not looked for). Pairs where one shift carries the motion pay for it
 (docs/protection.md, "See-through overlays").
+
+With ``--structure``, instead: on the see-through pairs, one thread, the filter's work per
+pair up to the network (the masks, the layer search, the masks again where it found a layer,
+and vsvfi.see_through.structure_parts) with the pair's high-pass made once
+(``see_through.HighPass``, what the filter does) against each step making it again; and
+structure_parts alone, and per output frame keep_structure, where the pair has parts; the
+watermark burnt into carphone 29-31 (scripts/real_overlays.py) added (docs/protection.md,
+"See-through overlays the network drags").
 
 With ``--upscaled``, instead: on the same four pairs (all soft at 1920x1080: upscaled 1.5x
 and 3x) and bigbuckbunny at its own 1280x720 (sharp), one thread, what vsvfi.upscaled adds:
@@ -211,6 +220,40 @@ def see_through(pairs: dict, rounds: int) -> int:
     return 0
 
 
+def structure(pairs: dict, rounds: int) -> int:
+    """The --structure table."""
+    from vsvfi import see_through as st
+    from vsvfi import translucent as tl
+    from vsvfi import upscaled as up
+
+    def prepare(a, b, once: bool):  # vsvfi.filter's _prepare up to the network
+        hp = st.HighPass(a, b) if once else None
+        m = up.masks(a, b, P, highpass=hp)
+        clear = tl.find(a, b, m.layer_keep, m.groups)
+        if clear is not None:
+            a, b = clear.backgrounds
+            hp = st.HighPass(a, b) if once else None
+            m = up.masks(a, b, P, codec=False, highpass=hp)
+        return m, st.structure_parts(a, b, m.groups, m.keep, m.static, hp)
+
+    print("| pair (1920x1080) | masks + layer search + structure_parts, ms | the same, the high-pass made by each "
+          "step | structure_parts alone, ms | keep_structure per output frame, ms | parts' pixels |")
+    print("|---|---|---|---|---|---|")
+    for clip, (a, b) in pairs.items():
+        m, found = prepare(a, b, True)
+        frame = (a + b) / 2
+        works = {"once": lambda: prepare(a, b, True), "each": lambda: prepare(a, b, False),
+                 "parts": lambda: st.structure_parts(a, b, m.groups, m.keep, m.static)}
+        if found is not None:
+            works["keep"] = lambda: st.keep_structure(frame, a, b, 0.5, found)
+        ms = interleaved(works, rounds)
+        share = 0.0 if found is None else float((found.parts > 0.5).mean())
+        keep = f"{ms['keep']:.0f}" if found is not None else "-"
+        print(f"| {clip} | {ms['once']:.0f} | {ms['each']:.0f} | {ms['parts']:.0f} | {keep} | {100 * share:.3f} % |")
+    print(f"\nmedian of {rounds} interleaved rounds, one thread.")
+    return 0
+
+
 def upscaled(pairs: dict, rounds: int) -> int:
     """The --upscaled table."""
     from vsvfi import upscaled as up
@@ -264,6 +307,7 @@ def main() -> int:
     ap.add_argument("--codec", action="store_true", help="the cost of the seeds through codec noise instead")
     ap.add_argument("--upscaled", action="store_true", help="the cost of vsvfi.upscaled instead")
     ap.add_argument("--see-through", action="store_true", help="the cost of vsvfi.see_through instead")
+    ap.add_argument("--structure", action="store_true", help="the cost of the structure check instead")
     args = ap.parse_args()
     if args.spread:
         return spread()
@@ -293,19 +337,25 @@ def main() -> int:
         rgb = vs.core.resize.Bicubic(src, format=vs.RGBS, matrix_in_s="709")
         pairs["bigbuckbunny at its size"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (60, 61)]
         return upscaled(pairs, args.rounds)
-    if args.codec or args.see_through:
+    if args.codec or args.see_through or args.structure:
         case = next(c for c in families.cases("overlay")
                     if c.name.startswith("overlay white 32px subtitle outline over pan") and "x264" in c.name)
         rgb = vs.core.resize.Bicubic(case.clip, 1920, 1080, format=vs.RGBS)
         pairs["subtitle over a pan, x264"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 2)]
-    if args.see_through:
+    if args.see_through or args.structure:
         sys.path.insert(0, str(ROOT / "scripts"))
         from hard_scenes import _clip
         from heldout_overlays import case as held_out
         a, _, b, _ = held_out("white 30px watermark alpha 0.45 over pan 26.5px at 213 deg bikes#110")
         rgb = vs.core.resize.Bicubic(_clip([a, b]), 1920, 1080, format=vs.RGBS)
         pairs["watermark over a sub-pixel pan"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 1)]
-        return see_through(pairs, args.rounds)
+        if not args.structure:
+            return see_through(pairs, args.rounds)
+        from real_overlays import case as burnt_in  # a watermark over a talking head: no shift carries it
+        a, _, b, _ = burnt_in("carphone_pristine", 4, 1, 29, "white 30px watermark alpha 0.45")
+        rgb = vs.core.resize.Bicubic(_clip([a, b]), 1920, 1080, format=vs.RGBS)
+        pairs["watermark over carphone 29"] = [np.clip(frame_array(rgb.get_frame(k)), 0, 1) for k in (0, 1)]
+        return structure(pairs, args.rounds)
     if args.codec:
         case = next(c for c in families.cases("overlay")
                     if c.name.startswith("overlay white 14px labels at the edges over zoom") and "x264" in c.name)
